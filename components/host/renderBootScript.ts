@@ -1,0 +1,131 @@
+// The script cloud-init runs once the files are written: installs what is missing, creates the
+// service user, fetches the secrets from SSM and the bundle from S3, activates the release and starts
+// the units. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
+import { HostInput, hostPaths } from "./input";
+import { renderPapertrailAction } from "./renderRsyslog";
+
+/** Single-quoted shell word. Inputs are validated by checkHostInput; this keeps them inert anyway. */
+const q = (s: string | number) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+export function renderBootScript(i: HostInput): string {
+  const name = i.service.name;
+  const p = hostPaths(name);
+  return `#!/bin/bash
+# ${p.bootScript}: rendered by components/host/renderBootScript.ts, run by cloud-init at first boot.
+set -euo pipefail
+umask 022
+
+service=${q(name)}
+version=${q(i.version)}
+bundle_url=${q(i.bundle.url)}
+bundle_sha256=${q(i.bundle.sha256)}
+region=${q(i.region)}
+node_major=${q(i.nodeMajor)}
+ssm_datadog_api_key=${q(i.ssm.datadogApiKey)}
+ssm_papertrail_destination=${q(i.ssm.papertrailDestination)}
+
+log() { echo "$service-boot: $*" >&2; }
+
+# --- packages: each installed only when missing (images may ship them) ---
+apt_updated=no
+apt_install() {
+  if [ "$apt_updated" = no ]; then apt-get update -q; apt_updated=yes; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+missing_debs() {
+  local pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || echo "$pkg"; done
+}
+add_apt_repo() { # name key_url "deb line"
+  local keyring="/usr/share/keyrings/$1.gpg"
+  [ -s "$keyring" ] || curl -fsSL "$2" | gpg --dearmor --yes -o "$keyring"
+  echo "deb [signed-by=$keyring] $3" > "/etc/apt/sources.list.d/$1.list"
+  apt_updated=no
+}
+
+mapfile -t debs < <(missing_debs ca-certificates rsyslog rsyslog-gnutls logrotate)
+command -v aws >/dev/null 2>&1 || debs+=(awscli)
+if [ ! -x /usr/bin/node ] || ! dpkg -s datadog-agent >/dev/null 2>&1; then
+  mapfile -t -O "\${#debs[@]}" debs < <(missing_debs curl gnupg)
+fi
+if [ \${#debs[@]} -gt 0 ]; then log "installing \${debs[*]}"; apt_install "\${debs[@]}"; fi
+
+if [ ! -x /usr/bin/node ]; then
+  log "installing Node.js $node_major"
+  add_apt_repo nodesource https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key "https://deb.nodesource.com/node_$node_major.x nodistro main"
+  apt_install nodejs
+fi
+if ! dpkg -s datadog-agent >/dev/null 2>&1; then
+  log "installing datadog-agent"
+  add_apt_repo datadog-archive-keyring https://keys.datadoghq.com/DATADOG_APT_KEY_CURRENT.public "https://apt.datadoghq.com/ stable 7"
+  apt_install datadog-agent
+fi
+
+# --- service user and folders ---
+getent group "$service" >/dev/null || groupadd --system "$service"
+getent passwd "$service" >/dev/null ||
+  useradd --system --gid "$service" --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$service"
+install -d -m 0755 -o root -g root ${p.root} ${p.releases}
+install -d -m 0750 -o root -g adm ${p.logDir}
+install -d -m 0700 -o root -g root ${p.secrets}
+# the agent reads the service's journal entries
+if getent passwd dd-agent >/dev/null; then usermod -a -G systemd-journal dd-agent; fi
+
+# --- secrets: SSM SecureString -> root-only 0600 files, each value in exactly one file ---
+ssm_get() {
+  aws ssm get-parameter --region "$region" --with-decryption --name "$1" --query Parameter.Value --output text
+}
+write_secret() { # path content: created 0600 under a temporary name, then renamed into place
+  local tmp
+  tmp=$(umask 077 && mktemp "$1.XXXXXX")
+  printf '%s\\n' "$2" > "$tmp"
+  mv -f "$tmp" "$1"
+}
+
+dd_api_key=$(ssm_get "$ssm_datadog_api_key")
+[[ "$dd_api_key" =~ ^[A-Za-z0-9]{16,64}$ ]] || { log "SSM $ssm_datadog_api_key: not a Datadog API key"; exit 1; }
+write_secret ${p.datadogEnvFile} "DD_API_KEY=$dd_api_key"
+unset dd_api_key
+
+papertrail=$(ssm_get "$ssm_papertrail_destination")
+if ! [[ "$papertrail" =~ ^([A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})$ ]]; then
+  log "SSM $ssm_papertrail_destination: expected host:port"; exit 1
+fi
+pt_host=\${BASH_REMATCH[1]}
+pt_port=\${BASH_REMATCH[2]}
+write_secret ${p.papertrailInclude} "$(cat <<RSYSLOG
+# Papertrail forwarding, written by ${p.bootScript} from SSM $ssm_papertrail_destination
+${renderPapertrailAction(i, { host: "${pt_host}", port: "${pt_port}" }).trimEnd()}
+RSYSLOG
+)"
+unset papertrail pt_host pt_port
+
+# --- the release: fetched, checked, then made current by an atomic rename of the symlink ---
+release=${p.releases}/"$version"
+if [ ! -s "$release/server.js" ]; then
+  log "fetching $bundle_url"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  aws s3 cp --region "$region" --only-show-errors "$bundle_url" "$tmp/server.js"
+  echo "$bundle_sha256  $tmp/server.js" | sha256sum --check --quiet -
+  install -d -m 0755 "$release"
+  install -m 0644 "$tmp/server.js" "$release/server.js"
+fi
+ln -sfn "$release" ${p.current}.new
+mv -T ${p.current}.new ${p.current}
+
+# --- units ---
+rsyslogd -N1 >/dev/null
+systemctl daemon-reload
+systemctl restart rsyslog.service
+systemctl enable logrotate.timer
+systemctl restart logrotate.timer
+if systemctl cat datadog-agent.service >/dev/null 2>&1; then
+  systemctl enable datadog-agent.service
+  systemctl restart datadog-agent.service
+fi
+systemctl enable "$service.service"
+systemctl restart "$service.service"
+log "$service $version started"
+`;
+}

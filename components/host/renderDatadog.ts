@@ -1,0 +1,53 @@
+// Datadog agent config: site, host tags, DogStatsD on loopback UDP only, journald logs of the service,
+// a process check for it. CPU, memory, disk, load and network come from the agent's default checks.
+import { stringify } from "yaml";
+import { HostInput, hostPaths } from "./input";
+
+export interface DatadogFile {
+  path: string;
+  content: string;
+}
+
+const header = (path: string) => `# ${path}: rendered by components/host/renderDatadog.ts, do not edit on the host.\n`;
+
+export function renderDatadog(i: HostInput): DatadogFile[] {
+  const name = i.service.name;
+  const p = hostPaths(name);
+  const files: DatadogFile[] = [];
+  const add = (path: string, body: object, note = "") => files.push({ path, content: header(path) + note + stringify(body) });
+
+  add(
+    "/etc/datadog-agent/datadog.yaml",
+    {
+      site: i.datadogSite,
+      env: i.env,
+      tags: [`env:${i.env}`, `service:${name}`, `version:${i.version}`],
+      // DogStatsD listens on 127.0.0.1:8125 only: the service sends from the same host.
+      bind_host: "127.0.0.1",
+      dogstatsd_port: 8125,
+      dogstatsd_non_local_traffic: false,
+      use_dogstatsd: true,
+      logs_enabled: true,
+      logs_config: { force_use_http: true },
+      process_config: { process_collection: { enabled: true } },
+      // Metadata from EC2 (instance id as host name, instance tags).
+      collect_ec2_tags: true,
+    },
+    "# api_key is not here: systemd passes DD_API_KEY to the agent from a root-only file written at boot\n" +
+      `# (${p.datadogEnvFile}, see the agent's drop-in), so the key lives in exactly one file.\n`,
+  );
+  add(`/etc/datadog-agent/conf.d/journald.d/conf.yaml`, {
+    logs: [{ type: "journald", include_units: [`${name}.service`], service: name, source: "nodejs" }],
+  });
+  add(`/etc/datadog-agent/conf.d/process.d/conf.yaml`, {
+    init_config: {},
+    instances: [{ name, search_string: [`${p.current}/server.js`], exact_match: false, tags: [`service:${name}`] }],
+  });
+  // The key reaches every agent process (core, process, trace) through its environment.
+  const dropIn = `[Service]\nEnvironmentFile=${p.datadogEnvFile}\n`;
+  for (const unit of ["datadog-agent.service", "datadog-agent-.service"]) {
+    const path = `/etc/systemd/system/${unit}.d/${name}-api-key.conf`;
+    files.push({ path, content: header(path) + dropIn });
+  }
+  return files;
+}

@@ -1,0 +1,35 @@
+// logrotate for the service's log folder: daily or earlier by size, compressed, bounded count. rsyslog
+// is told to reopen its file after the rename (HUP), so no line is lost or copied (no copytruncate).
+import { HostInput, hostPaths } from "./input";
+
+export interface LogrotateSite {
+  logDir: string;
+  owner: string;
+  group: string;
+  /** Command that makes rsyslog reopen its files; Debian's helper HUPs rsyslog.service. */
+  reopen: string;
+}
+
+export function productionLogrotateSite(i: HostInput): LogrotateSite {
+  return { logDir: hostPaths(i.service.name).logDir, owner: "root", group: "adm", reopen: "/usr/lib/rsyslog/rsyslog-rotate" };
+}
+
+export function renderLogrotate(i: HostInput, site: LogrotateSite = productionLogrotateSite(i)): string {
+  return `# ${hostPaths(i.service.name).logrotate}: rendered by components/host/renderLogrotate.ts, do not edit on the host.
+${site.logDir}/*.log {
+	daily
+	maxsize ${i.logs.maxSize}
+	rotate ${i.logs.rotate}
+	missingok
+	notifempty
+	compress
+	# rsyslog may still write to the renamed file until it reopens: compress it one rotation later.
+	delaycompress
+	create 0640 ${site.owner} ${site.group}
+	sharedscripts
+	postrotate
+		${site.reopen}
+	endscript
+}
+`;
+}
