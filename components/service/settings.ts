@@ -65,3 +65,20 @@ export function checkServiceSettings(s: ServiceSettings): string[] {
     errors.push(`headersTimeoutMs: ${s.headersTimeoutMs} must exceed keepAliveTimeoutMs (${s.keepAliveTimeoutMs})`);
   return errors;
 }
+
+/**
+ * Rules tying a load balancer in front of the service to its timings; empty when valid.
+ * The service must keep idle connections open longer than the LB does (or the LB reuses a socket the
+ * service just closed: 502), and the LB must keep a leaving target registered longer than the
+ * service's drain delay but give up before systemd kills the process.
+ */
+export function checkLoadBalancerTimings(s: ServiceSettings, lb: { idleTimeoutSec: number; deregistrationDelaySec: number }): string[] {
+  const errors: string[] = [];
+  if (s.keepAliveTimeoutMs <= lb.idleTimeoutSec * 1000)
+    errors.push(`keepAliveTimeoutMs: ${s.keepAliveTimeoutMs} must exceed the load balancer idle timeout (${lb.idleTimeoutSec} s = ${lb.idleTimeoutSec * 1000} ms): raise keepAliveTimeoutMs or lower idleTimeoutSec`);
+  const drainSec = s.drainDelayMs / 1000;
+  const stopSec = stopTimeoutSec(s);
+  if (lb.deregistrationDelaySec <= drainSec || lb.deregistrationDelaySec >= stopSec)
+    errors.push(`deregistrationDelaySec: ${lb.deregistrationDelaySec} must be above drainDelayMs (${drainSec} s) and below the systemd stop timeout (${stopSec} s, from shutdownTimeoutMs)`);
+  return errors;
+}

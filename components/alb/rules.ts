@@ -1,0 +1,39 @@
+// Pure rules of the Alb component (no Pulumi import, so the config schema and `npm run render` load fast).
+import { checkLoadBalancerTimings, withServiceDefaults } from "../service/settings";
+
+export const defaultSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/** ELB's own account per region, for regions older than August 2022 (newer ones use only the service principal). */
+const elbAccountIds: Record<string, string> = {
+  "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
+  "af-south-1": "098369216593", "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-west-1": "156460612806",
+  "eu-west-2": "652711504416", "eu-south-1": "635631232127", "eu-west-3": "009996457667", "eu-north-1": "897822967062",
+  "ap-east-1": "754344448648", "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
+  "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "ap-south-1": "718504428378", "me-south-1": "076674570225",
+  "sa-east-1": "507241528517",
+};
+
+/** Bucket policy letting this region's ELB write access logs for this account, and nothing over plain HTTP. */
+export function accessLogBucketPolicy(bucketArn: string, region: string, accountId: string, partition = "aws"): string {
+  const logs = `${bucketArn}/AWSLogs/${accountId}/*`;
+  const legacy = elbAccountIds[region];
+  const statements: object[] = [
+    { Sid: "ElbLogDelivery", Effect: "Allow", Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, Action: "s3:PutObject", Resource: logs },
+  ];
+  if (legacy)
+    statements.push({ Sid: "ElbLogDeliveryLegacyRegion", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${legacy}:root` }, Action: "s3:PutObject", Resource: logs });
+  statements.push({
+    Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } },
+  });
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Problems with the LB/service timings, or none; used on plain values and inside an apply. */
+export function checkAlbTimings(a: { idleTimeoutSec: number; keepAliveTimeoutMs: number; drainDelayMs: number; shutdownTimeoutMs: number; deregistrationDelaySec: number; slowStartSec: number }): string[] {
+  const s = withServiceDefaults({ keepAliveTimeoutMs: a.keepAliveTimeoutMs, drainDelayMs: a.drainDelayMs, shutdownTimeoutMs: a.shutdownTimeoutMs, headersTimeoutMs: a.keepAliveTimeoutMs + 1000 });
+  const errors = checkLoadBalancerTimings(s, a);
+  if (!Number.isInteger(a.idleTimeoutSec) || a.idleTimeoutSec < 1 || a.idleTimeoutSec > 4000) errors.push(`idleTimeoutSec: ${a.idleTimeoutSec} must be an integer 1-4000`);
+  if (a.slowStartSec !== 0 && (a.slowStartSec < 30 || a.slowStartSec > 900)) errors.push(`slowStartSec: ${a.slowStartSec} must be 0 (off) or 30-900`);
+  return errors;
+}

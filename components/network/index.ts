@@ -1,0 +1,74 @@
+// Network: either an existing VPC and its subnets, or a new VPC with one public and one private
+// subnet per AZ and NAT egress for the private ones.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { checkNetworkArgs, subnetCidr } from "./rules";
+export { checkNetworkArgs, subnetCidr };
+
+export interface NetworkArgs {
+  /** Existing VPC; give publicSubnetIds and privateSubnetIds with it, and no cidrBlock. */
+  vpcId?: pulumi.Input<string>;
+  publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** CIDR of the VPC to create (a /16 to /20); default 10.0.0.0/16. */
+  cidrBlock?: pulumi.Input<string>;
+  /** AZs to spread over when creating the VPC: 2 or more (default 2). Plain: it sets a count. */
+  azCount?: number;
+  /** One NAT gateway per AZ (survives an AZ outage) instead of a single shared one. Plain: it sets a count. */
+  natGatewayPerAz?: boolean;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export class Network extends pulumi.ComponentResource {
+  readonly vpcId: pulumi.Output<string>;
+  readonly publicSubnetIds: pulumi.Output<string[]>;
+  readonly privateSubnetIds: pulumi.Output<string[]>;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("node-service:network:Network", name, {}, opts);
+    const errors = checkNetworkArgs(args);
+    if (errors.length) throw new pulumi.RunError(`Network ${name}: ${errors.join("; ")}`);
+
+    if (args.vpcId !== undefined) {
+      this.vpcId = pulumi.output(args.vpcId);
+      this.publicSubnetIds = pulumi.output(args.publicSubnetIds!);
+      this.privateSubnetIds = pulumi.output(args.privateSubnetIds!);
+    } else {
+      const azCount = args.azCount ?? 2;
+      const cidr = pulumi.output(args.cidrBlock ?? "10.0.0.0/16");
+      const tags = pulumi.output(args.tags ?? {});
+      const withName = (n: string) => tags.apply((t) => ({ ...t, Name: n }));
+      const azs = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this });
+      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: withName(name) }, { parent: this });
+      const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: withName(name) }, { parent: this });
+      const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: withName(`${name}-public`) }, { parent: this });
+      const publicIds: pulumi.Output<string>[] = [];
+      const privateIds: pulumi.Output<string>[] = [];
+      const nats: aws.ec2.NatGateway[] = [];
+      const perAz = args.natGatewayPerAz ?? false;
+      for (let i = 0; i < azCount; i++) {
+        const az = azs.names.apply((n) => {
+          const v = n[i];
+          if (!v) throw new pulumi.RunError(`Network ${name}: azCount ${azCount} exceeds the ${n.length} AZs of this region`);
+          return v;
+        });
+        const pub = new aws.ec2.Subnet(`${name}-public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, i)), mapPublicIpOnLaunch: false, tags: withName(`${name}-public-${i}`) }, { parent: this });
+        new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { parent: this });
+        publicIds.push(pub.id);
+        if (perAz || i === 0) {
+          const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: withName(`${name}-nat-${i}`) }, { parent: this });
+          nats.push(new aws.ec2.NatGateway(`${name}-nat-${i}`, { allocationId: eip.id, subnetId: pub.id, tags: withName(`${name}-nat-${i}`) }, { parent: this, dependsOn: [igw] }));
+        }
+        const natId = nats[perAz ? i : 0]!.id;
+        const priv = new aws.ec2.Subnet(`${name}-private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, 8 + i)), tags: withName(`${name}-private-${i}`) }, { parent: this });
+        const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }], tags: withName(`${name}-private-${i}`) }, { parent: this });
+        new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { parent: this });
+        privateIds.push(priv.id);
+      }
+      this.vpcId = vpc.id;
+      this.publicSubnetIds = pulumi.all(publicIds);
+      this.privateSubnetIds = pulumi.all(privateIds);
+    }
+    this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+  }
+}

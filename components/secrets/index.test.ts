@@ -1,0 +1,30 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MockRecorder, clearTextPaths, isSecretOnWire, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { Secrets } from "./index";
+
+let mocks: MockRecorder;
+beforeAll(async () => {
+  mocks = await setupMocks();
+});
+
+describe("Secrets", () => {
+  it("stores both values as SecureString parameters under the contract's names, encrypted with a rotating CMK", async () => {
+    // Plain strings on purpose: the component must wrap them as secrets itself.
+    const s = new Secrets("sec", { service: "sample-api", env: "dev", datadogApiKey: "dd-MARKER", papertrailDestination: "pt-MARKER:1" });
+    expect(await valueOf(s.parameterArns)).toEqual([
+      "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/datadog-api-key",
+      "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/papertrail-destination",
+    ]);
+    await settle();
+    expect(mocks.one("aws:kms/key:Key").inputs).toMatchObject({ enableKeyRotation: true, deletionWindowInDays: 30 });
+    const params = mocks.ofType("aws:ssm/parameter:Parameter");
+    expect(params.map((p) => [p.inputs.name, p.inputs.type, p.inputs.keyId])).toEqual([
+      ["/sample-api/dev/datadog-api-key", "SecureString", "arn:aws:kms:us-east-1:123456789012:key/sec-key-0000"],
+      ["/sample-api/dev/papertrail-destination", "SecureString", "arn:aws:kms:us-east-1:123456789012:key/sec-key-0000"],
+    ]);
+    for (const p of params) expect(isSecretOnWire(p.wire, "value")).toBe(true);
+    for (const r of mocks.resources) expect(clearTextPaths(r.wire, "MARKER")).toEqual([]);
+    expect(pulumi.Output.isInstance(s.keyArn)).toBe(true);
+  });
+});

@@ -1,0 +1,51 @@
+// Secrets: the Datadog API key and the Papertrail destination as SSM SecureString parameters,
+// encrypted with a customer managed key of this service, so the instance role can be given
+// kms:Decrypt on exactly that key and only through SSM.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ssmParameterNames } from "../host/input";
+
+export interface SecretsArgs {
+  /** ServiceSettings.name; part of the parameter names. */
+  service: pulumi.Input<string>;
+  env: pulumi.Input<string>;
+  /** Pulumi secrets (config.requireSecret); wrapped again as secrets in case a caller passes plain text. */
+  datadogApiKey: pulumi.Input<string>;
+  /** host:port of the Papertrail log destination. */
+  papertrailDestination: pulumi.Input<string>;
+  /** Days a deleted key waits before it is gone (7-30). Default 30. */
+  keyDeletionWindowDays?: pulumi.Input<number>;
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+export class Secrets extends pulumi.ComponentResource {
+  readonly keyArn: pulumi.Output<string>;
+  readonly parameterArns: pulumi.Output<string[]>;
+  readonly datadogApiKeyParameter: pulumi.Output<string>;
+  readonly papertrailDestinationParameter: pulumi.Output<string>;
+
+  constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("node-service:secrets:Secrets", name, {}, opts);
+    const names = pulumi.all([args.service, args.env]).apply(([s, e]) => ssmParameterNames(s, e));
+    const key = new aws.kms.Key(`${name}-key`, {
+      description: pulumi.interpolate`SSM parameters of ${args.service} (${args.env})`,
+      enableKeyRotation: true,
+      deletionWindowInDays: args.keyDeletionWindowDays ?? 30,
+      tags: args.tags,
+    }, { parent: this });
+    new aws.kms.Alias(`${name}-key`, { name: pulumi.interpolate`alias/${args.service}-${args.env}-ssm`, targetKeyId: key.keyId }, { parent: this });
+    const parameter = (suffix: string, paramName: pulumi.Output<string>, value: pulumi.Input<string>, description: string) =>
+      new aws.ssm.Parameter(`${name}-${suffix}`, {
+        // The names are a contract with the host (HELPERS.md), so they are fixed, not auto-named.
+        name: paramName, type: "SecureString", keyId: key.arn, value: pulumi.secret(value), description, tags: args.tags,
+      }, { parent: this });
+    const dd = parameter("datadog-api-key", names.datadogApiKey, args.datadogApiKey, "Datadog API key read by the agent at boot");
+    const pt = parameter("papertrail-destination", names.papertrailDestination, args.papertrailDestination, "Papertrail host:port rsyslog forwards to");
+
+    this.keyArn = key.arn;
+    this.parameterArns = pulumi.all([dd.arn, pt.arn]);
+    this.datadogApiKeyParameter = dd.name;
+    this.papertrailDestinationParameter = pt.name;
+    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter });
+  }
+}

@@ -1,0 +1,114 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { setupMocks } from "../test/pulumi-mocks";
+import { ConfigError, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
+import { root, stackFileConfig } from "./testkit";
+
+const stackDoc = (stack: string) => parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+const prod = () => projectKeys(stackDoc("prod").config);
+const dev = () => projectKeys(stackDoc("dev").config);
+
+function errorsOf(raw: Record<string, unknown>): string[] {
+  try {
+    validateStackConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.errors;
+    throw e;
+  }
+  return [];
+}
+
+describe("stack config schema", () => {
+  it("accepts both checked-in stack files and keeps no secret value", () => {
+    for (const stack of ["dev", "prod"]) {
+      const c = loadStackFile(stack, root);
+      expect(c.env).toBe(stack);
+      for (const k of secretKeys) expect(c).not.toHaveProperty(k);
+    }
+  });
+
+  it("dev and prod have the same shape and differ in size, retention and protection", () => {
+    expect(Object.keys(stackDoc("dev").config).sort()).toEqual(Object.keys(stackDoc("prod").config).sort());
+    const d = loadStackFile("dev", root);
+    const p = loadStackFile("prod", root);
+    expect(p.minSize).toBeGreaterThan(d.minSize);
+    expect(p.accessLogRetentionDays).toBeGreaterThan(d.accessLogRetentionDays);
+    expect([d.protect, d.deletionProtection, p.protect, p.deletionProtection]).toEqual([false, false, true, true]);
+  });
+
+  it("Pulumi.yaml declares every key with the schema's type, default and description, and nothing else", () => {
+    const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    expect(project.name).toBe(projectName);
+    expect(project.main).toBe("infra/");
+    expect(project.runtime).toMatchObject({ name: "nodejs", options: { typescript: true } });
+    const declared = project.config as Record<string, { type: string; default?: unknown; description: string; secret?: boolean; items?: { type: string } }>;
+    const shape = stackConfigSchema.shape as Record<string, any>;
+    expect(Object.keys(declared).sort()).toEqual(Object.keys(shape).sort());
+    for (const [key, schema] of Object.entries(shape)) {
+      const d = declared[key]!;
+      expect(d.description, key).toBe(schema.description);
+      if ((secretKeys as readonly string[]).includes(key)) {
+        expect(d, key).toMatchObject({ type: "string", secret: true });
+        continue;
+      }
+      const json = schema.toJSONSchema({ io: "input" });
+      expect(d.type, key).toBe(json.type === "number" ? "integer" : json.type);
+      expect(d.default, key).toEqual(json.default);
+    }
+  });
+
+  it("reads the same config from the Pulumi runtime (strings, decrypted secrets) as from the stack file", async () => {
+    for (const stack of ["dev", "prod"]) {
+      const { config, secretKeys: keys } = stackFileConfig(stack);
+      await setupMocks({ config, secretKeys: keys, stack });
+      expect(readPulumiConfig()).toEqual(loadStackFile(stack, root));
+    }
+  });
+
+  it("refuses a secret set in clear text in the running stack", async () => {
+    const { config } = stackFileConfig("dev");
+    await setupMocks({ config, secretKeys: [`${projectName}:papertrailDestination`], stack: "dev" });
+    expect(() => readPulumiConfig()).toThrow(/^datadogApiKey: must be a secret, not clear text: run pulumi config set --secret datadogApiKey/);
+  });
+
+  // Each row: a change to a valid stack file, the one message expected (it names the key and the fix).
+  const table: [string, () => Record<string, unknown>, RegExp][] = [
+    ["unknown key", () => ({ ...dev(), minsize: 2 }), /^minsize: unknown key: remove it or fix its spelling/],
+    ["wrong type", () => ({ ...dev(), port: "3000x" }), /^port: Invalid input: expected number/],
+    ["wrong type in a list", () => ({ ...dev(), allowedCidrs: ["10.0.0.0/8", "everyone"] }), /^allowedCidrs\.1: must be an IPv4 CIDR/],
+    ["missing required key", () => { const c = dev(); delete c.env; return c; }, /^env: missing: set it, e.g. pulumi config set env dev$/],
+    ["missing secret", () => { const c = dev(); delete c.datadogApiKey; return c; }, /^datadogApiKey: missing: run pulumi config set --secret datadogApiKey/],
+    ["secret in clear text", () => ({ ...dev(), papertrailDestination: "logs.example.com:1234" }), /^papertrailDestination: must be a secret, not clear text/],
+    ["prod with one instance", () => ({ ...prod(), minSize: 1 }), /^minSize: prod needs at least 2 instances/],
+    ["minSize above maxSize", () => ({ ...dev(), minSize: 3, maxSize: 2 }), /^minSize: 3 is above maxSize \(2\)/],
+    ["deregistration delay not above drain delay", () => ({ ...dev(), deregistrationDelaySec: 10 }), /^deregistrationDelaySec: 10 must be above drainDelayMs \(10 s\) and below the systemd stop timeout \(40 s/],
+    ["deregistration delay not below systemd stop timeout", () => ({ ...dev(), deregistrationDelaySec: 40 }), /^deregistrationDelaySec: 40 must be above drainDelayMs/],
+    ["keep-alive not above the LB idle timeout", () => ({ ...dev(), idleTimeoutSec: 65 }), /^keepAliveTimeoutMs: 65000 must exceed the load balancer idle timeout \(65 s/],
+    ["headers timeout not above keep-alive", () => ({ ...dev(), headersTimeoutMs: 65000 }), /^headersTimeoutMs: 65000 must exceed keepAliveTimeoutMs/],
+    ["shutdown deadline inside the drain delay", () => ({ ...dev(), drainDelayMs: 30000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 35 }), /^shutdownTimeoutMs: 30000 must exceed drainDelayMs/],
+    ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId and vpcCidr are mutually exclusive/],
+    ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId needs publicSubnetIds and privateSubnetIds/],
+    ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds\/privateSubnetIds need vpcId/],
+    ["prod with an unpinned image", () => ({ ...prod(), amiName: "debian-12-amd64-*" }), /^amiName: prod pins its image/],
+    ["prod without HTTPS", () => ({ ...prod(), certificateArn: "" }), /^certificateArn: prod serves HTTPS only/],
+    ["prod without deletion protection", () => ({ ...prod(), deletionProtection: false }), /^deletionProtection: prod load balancer must be protected/],
+    ["checkpoints not ending at 100", () => ({ ...dev(), checkpointPercentages: [50, 90] }), /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/],
+    ["max healthy not above 100", () => ({ ...dev(), maxHealthyPercentage: 100 }), /^maxHealthyPercentage: must be >= 101/],
+    ["slow start between 1 and 29", () => ({ ...dev(), slowStartSec: 10 }), /^slowStartSec: 10 must be 0 \(off\) or 30-900/],
+    ["bad service name", () => ({ ...dev(), serviceName: "Sample API" }), /^serviceName: "Sample API" must be 2-32 lowercase letters/],
+    ["bad AMI id", () => ({ ...dev(), amiId: "debian" }), /^amiId: must be an AMI id/],
+    ["warm pool larger than the group", () => ({ ...dev(), warmPool: true, warmPoolMinSize: 5 }), /^warmPoolMinSize: 5 is above maxSize \(2\)/],
+  ];
+
+  it.each(table)("refuses %s with one message naming the key", (_label, make, message) => {
+    const errors = errorsOf(make());
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(message);
+  });
+
+  it("has at least 15 invalid configs in its table", () => {
+    expect(table.length).toBeGreaterThanOrEqual(15);
+  });
+});

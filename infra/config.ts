@@ -1,0 +1,201 @@
+// The whole stack configuration as one schema. The same function validates the config the Pulumi
+// CLI hands the program (strings, secrets decrypted) and a Pulumi.<stack>.yaml parsed from disk
+// (native YAML types, secrets still `secure:` ciphertext), so `npm run render`, the tests and
+// `pulumi up` refuse exactly the same mistakes, each with one message naming the key and the fix.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as Pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { checkAlbTimings } from "../components/alb/rules";
+import { defaultBundlePath } from "../components/bundle/rules";
+import { debian12NamePattern } from "../components/fleet/rules";
+import { checkNetworkArgs } from "../components/network/rules";
+import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../components/service/settings";
+
+export const projectName = "node-service-aws";
+/** Keys whose values are Pulumi secrets: never in clear text in stack files, never in the validated config. */
+export const secretKeys = ["datadogApiKey", "papertrailDestination"] as const;
+export type SecretKey = (typeof secretKeys)[number];
+
+const ipv4Cidr = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, "must be an IPv4 CIDR like 10.0.0.0/16");
+const int = (min: number, max: number) => z.number().int(`must be an integer`).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+/** "" means unset: Pulumi.yaml needs a default for every optional key, and "" is that default. */
+const optionalString = (re: RegExp, hint: string) => z.string().refine((s) => s === "" || re.test(s), hint).default("");
+const secret = (key: SecretKey) =>
+  z.object({ secure: z.string().min(1) }, {
+    error: (i) => i.input === undefined
+      ? `missing: run pulumi config set --secret ${key} <value>`
+      : `must be a secret, not clear text: run pulumi config set --secret ${key} <value>`,
+  });
+
+/** Every key, its type, default and description: Pulumi.yaml's `config:` block mirrors this (a test checks it). */
+export const stackConfigSchema = z.strictObject({
+  env: z.string({ error: (i) => (i.input === undefined ? "missing: set it, e.g. pulumi config set env dev" : "must be a string") }).regex(/^[a-z][a-z0-9-]{0,15}$/, "must be lowercase letters, digits or dashes, e.g. dev or prod").describe("Environment name: DD_ENV, tags, SSM parameter path"),
+  serviceName: z.string().default(serviceDefaults.name).describe("ServiceSettings.name: unit, user, log folder, DD_SERVICE"),
+  port: int(1, 65535).default(serviceDefaults.port).describe("Port the service listens on"),
+  workers: int(0, 256).default(0).describe("Workers per host; 0 = one per core"),
+  drainDelayMs: int(0, 600_000).default(serviceDefaults.drainDelayMs).describe("Readiness fails this long before the service stops accepting"),
+  shutdownTimeoutMs: int(1, 3_600_000).default(serviceDefaults.shutdownTimeoutMs).describe("Deadline of a graceful shutdown, drain delay included"),
+  keepAliveTimeoutMs: int(1, 3_600_000).default(serviceDefaults.keepAliveTimeoutMs).describe("Service keep-alive; must exceed idleTimeoutSec"),
+  headersTimeoutMs: int(1, 3_600_000).default(serviceDefaults.headersTimeoutMs).describe("Service headers timeout; must exceed keepAliveTimeoutMs"),
+
+  loadBalancer: z.enum(["alb", "haproxy"], "must be alb or haproxy").default("alb").describe("Flavor: alb (ALB + Auto Scaling group) or haproxy (NLB + HAProxy nodes + fixed fleet)"),
+  vpcId: optionalString(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id like vpc-0abc12345678def90").describe("Existing VPC to use; empty = create one"),
+  publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Public subnets of vpcId (load balancer)"),
+  privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Private subnets of vpcId (instances)"),
+  vpcCidr: optionalString(/^(\d{1,3})(\.\d{1,3}){3}\/(1[6-9]|20)$/, "must be an IPv4 CIDR from /16 to /20").describe("CIDR of the VPC to create; empty = 10.0.0.0/16"),
+  azCount: int(2, 6).default(2).describe("AZs of the created VPC"),
+  natGatewayPerAz: z.boolean().default(false).describe("One NAT gateway per AZ instead of one shared"),
+
+  instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type like t3.small").default("t3.small").describe("EC2 instance type"),
+  amiId: optionalString(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id like ami-0123456789abcdef0").describe("Explicit image; empty = look up amiName"),
+  amiName: z.string().min(1).default(debian12NamePattern).describe("Official Debian AMI name or pattern (owner 136693071363)"),
+  rootVolumeGb: int(8, 1024).default(8).describe("gp3 root volume size"),
+  minSize: int(1, 100).default(1).describe("Fewest instances"),
+  maxSize: int(1, 100).default(2).describe("Most instances"),
+  warmPool: z.boolean().default(false).describe("Keep stopped, pre-booted instances for fast scale-out"),
+  warmPoolMinSize: int(0, 100).default(1).describe("Instances kept in the warm pool"),
+  healthCheckGracePeriodSec: int(0, 7200).default(300).describe("Time a new instance has to boot before ELB health counts"),
+  instanceWarmupSec: int(0, 3600).default(120).describe("Warm-up of a new instance for refresh and scaling"),
+  checkpointPercentages: z.array(int(1, 100)).default([50, 100]).describe("Instance refresh pauses after these shares"),
+  checkpointDelaySec: int(0, 172_800).default(300).describe("Pause at each checkpoint"),
+  maxHealthyPercentage: int(101, 200).default(200).describe("Capacity ceiling during a refresh (new before old)"),
+  requestsPerTarget: int(1, 1_000_000).default(1000).describe("Target tracking: requests per target per minute"),
+
+  certificateArn: optionalString(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, "must be an ACM certificate ARN").describe("HTTPS certificate; empty = plain HTTP (dev only)"),
+  allowedCidrs: z.array(ipv4Cidr).min(1, "needs at least one CIDR").default(["0.0.0.0/0"]).describe("Clients allowed to reach the load balancer"),
+  idleTimeoutSec: int(1, 4000).default(60).describe("Load balancer idle timeout"),
+  deregistrationDelaySec: int(0, 3600).default(30).describe("Above drainDelayMs, below the systemd stop timeout"),
+  slowStartSec: int(0, 900).default(30).describe("Ramp-up of a new target (0 or 30-900)"),
+  deletionProtection: z.boolean().default(false).describe("Load balancer deletion protection"),
+  protect: z.boolean().default(false).describe("Pulumi protect on stateful resources; buckets not force-destroyed"),
+  bundlePath: z.string().min(1).default(defaultBundlePath).describe("Built bundle uploaded as the release (npm run build writes it)"),
+  accessLogRetentionDays: int(1, 3650).default(30).describe("Days ALB access logs are kept"),
+  bundleRetentionDays: int(1, 3650).default(30).describe("Days old bundle versions are kept"),
+
+  datadogSite: z.string().regex(/^[a-z0-9.-]+\.[a-z]+$/, "must be a host name like datadoghq.com").default("datadoghq.com").describe("Datadog site"),
+  alertEmails: z.array(z.string().email("must be e-mail addresses")).default([]).describe("E-mail subscribers of the alarm topic"),
+  datadogNotifyHandles: z.array(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, "must be handles without the @, like slack-ops")).default([]).describe("Datadog monitor notification handles, without the @"),
+  createDatadogIntegration: z.boolean().default(false).describe("Create the account-wide Datadog AWS integration (one stack per account)"),
+
+  datadogApiKey: secret("datadogApiKey").describe("Secret: Datadog API key, stored as SSM SecureString"),
+  papertrailDestination: secret("papertrailDestination").describe("Secret: Papertrail host:port, stored as SSM SecureString"),
+});
+
+type Parsed = z.output<typeof stackConfigSchema>;
+/** The validated config: every key but the secrets, whose values the program reads with requireSecret. */
+export type StackConfig = Omit<Parsed, SecretKey>;
+
+export class ConfigError extends Error {
+  constructor(readonly errors: string[]) {
+    super(errors.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+export function serviceSettingsOf(c: StackConfig): ServiceSettings {
+  return {
+    name: c.serviceName, port: c.port, workers: c.workers === 0 ? undefined : c.workers,
+    drainDelayMs: c.drainDelayMs, shutdownTimeoutMs: c.shutdownTimeoutMs, keepAliveTimeoutMs: c.keepAliveTimeoutMs, headersTimeoutMs: c.headersTimeoutMs,
+  };
+}
+
+/** Cross-key rules; each message starts with the key to change. */
+function combinationErrors(c: Parsed): string[] {
+  const settings = serviceSettingsOf(c);
+  const errors = checkServiceSettings(settings).map((e) => e.replace(/^name:/, "serviceName:"));
+  errors.push(...checkAlbTimings({ ...c, keepAliveTimeoutMs: c.keepAliveTimeoutMs, drainDelayMs: c.drainDelayMs, shutdownTimeoutMs: c.shutdownTimeoutMs })
+    .filter((e) => !e.startsWith("idleTimeoutSec:")));
+  const network = checkNetworkArgs({
+    vpcId: c.vpcId || undefined, cidrBlock: c.vpcCidr || undefined,
+    publicSubnetIds: c.publicSubnetIds.length ? c.publicSubnetIds : undefined, privateSubnetIds: c.privateSubnetIds.length ? c.privateSubnetIds : undefined,
+  }).map((e) => e.replace(/^cidrBlock/, "vpcCidr").replace(/^vpcId and cidrBlock/, "vpcId and vpcCidr").replace(/or cidrBlock/, "or vpcCidr"));
+  errors.push(...network);
+  if (c.vpcId && c.natGatewayPerAz) errors.push("natGatewayPerAz: applies only to a created VPC; drop it when vpcId is given");
+  if (c.vpcId && (c.publicSubnetIds.length === 1 || c.privateSubnetIds.length === 1))
+    errors.push("privateSubnetIds/publicSubnetIds: give at least 2 of each, in different AZs");
+  const prod = c.env === "prod";
+  if (c.minSize > c.maxSize) errors.push(`minSize: ${c.minSize} is above maxSize (${c.maxSize}): lower minSize or raise maxSize`);
+  if (prod && c.minSize < 2) errors.push(`minSize: prod needs at least 2 instances (one AZ or instance may fail): set minSize >= 2`);
+  if (prod && !c.amiId && c.amiName.includes("*"))
+    errors.push(`amiName: prod pins its image so a new AMI is a deliberate rollout: set amiId, or amiName to an exact name like debian-12-amd64-20251006-2257`);
+  if (prod && !c.certificateArn) errors.push("certificateArn: prod serves HTTPS only: set an ACM certificate ARN");
+  if (prod && !c.deletionProtection) errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
+  const cp = c.checkpointPercentages;
+  if (cp.length === 0 || cp[cp.length - 1] !== 100 || cp.some((v, i) => i > 0 && v <= cp[i - 1]!))
+    errors.push(`checkpointPercentages: [${cp.join(", ")}] must rise strictly and end at 100, e.g. [50, 100]`);
+  if (c.warmPool && c.warmPoolMinSize > c.maxSize) errors.push(`warmPoolMinSize: ${c.warmPoolMinSize} is above maxSize (${c.maxSize})`);
+  return errors;
+}
+
+function formatIssue(i: z.core.$ZodIssue): string[] {
+  if (i.code === "unrecognized_keys")
+    return i.keys.map((k) => `${k}: unknown key: remove it or fix its spelling (keys are listed in Pulumi.yaml)`);
+  const key = i.path.map(String).join(".") || "(config)";
+  return [`${key}: ${i.message}`];
+}
+
+/** Validates a config object keyed without the project prefix; throws ConfigError listing every problem. */
+export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
+  const r = stackConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
+  const errors = combinationErrors(r.data);
+  if (errors.length) throw new ConfigError(errors);
+  const { datadogApiKey: _d, papertrailDestination: _p, ...rest } = r.data;
+  return rest;
+}
+
+/** Project keys of a stack file's `config:` map, with the project prefix removed; other namespaces (aws:...) skipped. */
+export function projectKeys(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith(`${projectName}:`)) out[k.slice(projectName.length + 1)] = v;
+    else if (!k.includes(":")) out[k] = v;
+  }
+  return out;
+}
+
+/** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed). */
+export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  let doc: { config?: Record<string, unknown> } | null;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ConfigError([`--stack ${stack}: cannot read ${file}: ${(e as Error).message.split("\n")[0]}`]);
+  }
+  return validateStackConfig(projectKeys(doc?.config ?? {}));
+}
+
+/** Config values as the CLI passes them (strings): numbers, booleans and arrays arrive as JSON. */
+function fromCliString(v: string): unknown {
+  if (/^(-?\d+(\.\d+)?|true|false|\[.*\]|\{.*\})$/s.test(v.trim())) {
+    try { return JSON.parse(v); } catch { return v; }
+  }
+  return v;
+}
+
+/** Reads the running stack's config; secrets are checked for presence and secrecy, their values not kept. */
+export function readPulumiConfig(): StackConfig {
+  // Loaded here, not at the top: `npm run render` validates without loading Pulumi.
+  const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
+  const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!k.startsWith(`${projectName}:`)) continue;
+    const key = k.slice(projectName.length + 1);
+    if ((secretKeys as readonly string[]).includes(key)) {
+      // Stand-in for the ciphertext: the schema checks the key is set as a secret; the value is read with requireSecret.
+      raw[key] = runtimeConfig.isConfigSecret?.(k) === false ? v.length > 0 ? "(clear text)" : undefined : { secure: "(set)" };
+    } else raw[key] = fromCliString(v);
+  }
+  return validateStackConfig(raw);
+}
+
+/** The secret values, as Pulumi secrets. */
+export function readSecrets(): Record<SecretKey, Pulumi.Output<string>> {
+  const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
+  const cfg = new pulumi.Config(projectName);
+  return { datadogApiKey: cfg.requireSecret("datadogApiKey"), papertrailDestination: cfg.requireSecret("papertrailDestination") };
+}

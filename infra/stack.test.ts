@@ -1,0 +1,240 @@
+// The real stack program under Pulumi mocks, once per stack file, asserting on what `pulumi up` would create.
+import * as fs from "node:fs";
+import { createHash } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { MOCK_AMI_ID, MockRecorder, RecordedResource, clearTextPaths, isSecretOnWire, runProgram, setupMocks } from "../test/pulumi-mocks";
+import { debianOwnerId } from "../components/fleet";
+import { secretKeys } from "./config";
+import { createStack } from "./stack";
+import { secretMarker, stackFileConfig, tempBundle } from "./testkit";
+
+const disposers: (() => void)[] = [];
+afterEach(() => {
+  while (disposers.length) disposers.pop()!();
+});
+
+function bundleFile(content: string): string {
+  const b = tempBundle(content);
+  disposers.push(b.dispose);
+  return b.file;
+}
+
+async function run(stack: string, bundlePath: string, overrides: Record<string, unknown> = {}) {
+  const { config, secretKeys: secretConfigKeys } = stackFileConfig(stack, overrides);
+  const rec = await setupMocks({ config, secretKeys: secretConfigKeys, stack });
+  const { outputs, options } = await runProgram(() => ({ ...createStack({ bundlePath }) }));
+  return { rec, outputs, options };
+}
+
+const named = (rec: MockRecorder, type: string, name: string): RecordedResource => {
+  const r = rec.resources.find((x) => x.type === type && x.name === name);
+  if (!r) throw new Error(`no ${type} named ${name}; have ${rec.ofType(type).map((x) => x.name).join(", ")}`);
+  return r;
+};
+const countByType = (rec: MockRecorder) => {
+  const counts: Record<string, number> = {};
+  for (const r of rec.resources) counts[r.type] = (counts[r.type] ?? 0) + 1;
+  return counts;
+};
+
+const expected = {
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7 },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365 },
+} as const;
+
+describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
+  const e = expected[stack];
+
+  it("creates the expected resources with the properties the issue names", async () => {
+    const content = `console.log("bundle of ${stack}")\n`;
+    const { rec, outputs, options } = await run(stack, bundleFile(content));
+    const sha = createHash("sha256").update(content).digest("hex");
+
+    // Counts per type of the resources this project's components own.
+    const counts = countByType(rec);
+    expect(counts).toMatchObject({
+      "node-service:network:Network": 1, "node-service:bundle:Bundle": 1, "node-service:secrets:Secrets": 1,
+      "node-service:alb:Alb": 1, "node-service:fleet:Fleet": 1, "node-service:observability:Observability": 1,
+      "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2 * e.azs, "aws:ec2/natGateway:NatGateway": e.nats, "aws:ec2/eip:Eip": e.nats,
+      "aws:ec2/routeTable:RouteTable": 1 + e.azs, "aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * e.azs,
+      "aws:ec2/internetGateway:InternetGateway": 1,
+      "aws:s3/bucket:Bucket": 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2, "aws:s3/bucketVersioning:BucketVersioning": 1,
+      "aws:s3/bucketObjectv2:BucketObjectv2": 1, "aws:ssm/parameter:Parameter": 2,
+      "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": e.https ? 2 : 1,
+      "aws:ec2/securityGroup:SecurityGroup": 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1,
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
+      "aws:ec2/launchTemplate:LaunchTemplate": 1, "aws:autoscaling/group:Group": 1, "aws:autoscaling/policy:Policy": 1,
+      "aws:iam/instanceProfile:InstanceProfile": 1,
+    });
+    expect(counts["aws:cloudwatch/metricAlarm:MetricAlarm"]).toBeGreaterThan(0);
+    expect(counts["datadog:index/monitor:Monitor"]).toBeGreaterThan(0);
+
+    // Network: private subnets for the fleet, no public IPs handed out.
+    for (const s of rec.ofType("aws:ec2/subnet:Subnet")) expect(s.inputs.mapPublicIpOnLaunch ?? false).toBe(false);
+
+    // Launch template: IMDSv2 only with hop limit 1, encrypted gp3 root, no public IP, Debian image, user-data from the host renderers.
+    const lt = named(rec, "aws:ec2/launchTemplate:LaunchTemplate", "sample-api-lt");
+    expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
+    expect(lt.inputs.blockDeviceMappings[0].ebs).toMatchObject({ volumeType: "gp3", encrypted: "true", volumeSize: e.rootGb });
+    expect(lt.inputs.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false" });
+    expect(lt.inputs.imageId).toBe(MOCK_AMI_ID);
+    const ami = rec.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
+    expect(ami.inputs.owners).toEqual([debianOwnerId]);
+    expect(ami.inputs.filters).toContainEqual({ name: "name", values: [e.amiName] });
+    const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+    expect(userData.startsWith("#cloud-config")).toBe(true);
+    expect(userData).toContain(`releases/${sha}.js`);
+    expect(userData).toContain(`/sample-api/${stack}/datadog-api-key`);
+
+    // ASG: numbered launch template version, ELB health, refresh that launches before terminating and rolls back on alarms.
+    const asg = rec.one("aws:autoscaling/group:Group");
+    expect(asg.inputs.launchTemplate.version).toBe("1");
+    expect(asg.inputs).toMatchObject({ minSize: e.min, maxSize: e.max, healthCheckType: "ELB", healthCheckGracePeriod: 300 });
+    expect(asg.inputs.vpcZoneIdentifiers).toHaveLength(e.azs);
+    const privateIds = rec.ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.includes("private")).map((s) => `${s.name}-id`);
+    expect([...asg.inputs.vpcZoneIdentifiers].sort()).toEqual(privateIds.sort());
+    const prefs = asg.inputs.instanceRefresh.preferences;
+    expect(asg.inputs.instanceRefresh.strategy).toBe("Rolling");
+    expect(prefs).toMatchObject({ minHealthyPercentage: 100, autoRollback: true, instanceWarmup: "120", checkpointPercentages: e.checkpoints });
+    expect(prefs.maxHealthyPercentage).toBeGreaterThan(100);
+    const alarmNames = rec.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name ?? `${a.name}-x1`);
+    expect(prefs.alarmSpecification.alarms.length).toBeGreaterThan(0);
+    for (const a of prefs.alarmSpecification.alarms) expect(alarmNames).toContain(a);
+    expect(asg.inputs.targetGroupArns).toEqual([expect.stringContaining("targetgroup/sample-api-tg/")]);
+    expect(Boolean(asg.inputs.warmPool)).toBe(e.warmPool);
+    expect(options.get("aws:autoscaling/group:Group::sample-api-asg")?.ignoreChanges).toContain("desiredCapacity");
+
+    const policy = rec.one("aws:autoscaling/policy:Policy");
+    expect(policy.inputs.policyType).toBe("TargetTrackingScaling");
+    expect(policy.inputs.targetTrackingConfiguration.predefinedMetricSpecification).toEqual({
+      predefinedMetricType: "ALBRequestCountPerTarget",
+      resourceLabel: expect.stringMatching(/^app\/sample-api\/\w+\/targetgroup\/sample-api-tg\/\w+$/),
+    });
+
+    // Instance role: SSM core, only this bundle's releases, only these parameters, kms only via SSM.
+    expect(named(rec, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "sample-api-ssm-core").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    const statements = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-service").inputs.policy).Statement;
+    const bucketArn = `arn:aws:s3:::sample-api-bucket-a1b2c3`;
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: "s3:GetObject", Resource: `${bucketArn}/releases/*` }),
+      expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: [`arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/datadog-api-key`, `arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/papertrail-destination`] }),
+      expect.objectContaining({ Action: "kms:Decrypt", Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } }),
+    ]);
+
+    // Security groups: instances take the service port from the LB SG only; the LB takes 80/443 from the allowed CIDRs; all described.
+    const ingress = rec.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const fromLb = ingress.filter((r) => r.inputs.referencedSecurityGroupId);
+    expect(fromLb).toHaveLength(1);
+    expect(fromLb[0]!.inputs).toMatchObject({ referencedSecurityGroupId: "sample-api-lb-id", securityGroupId: "sample-api-instances-id", fromPort: 3000, toPort: 3000 });
+    expect(ingress.filter((r) => r.inputs.cidrIpv4).map((r) => [r.inputs.securityGroupId, r.inputs.fromPort]).sort()).toEqual(
+      (e.https ? [["sample-api-lb-id", 443], ["sample-api-lb-id", 80]] : [["sample-api-lb-id", 80]]));
+    for (const r of [...ingress, ...rec.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]) expect(r.inputs.description).toMatch(/\w{5,}/);
+
+    // Load balancer, listeners and target group.
+    const lb = rec.one("aws:lb/loadBalancer:LoadBalancer");
+    expect(lb.inputs).toMatchObject({ dropInvalidHeaderFields: true, desyncMitigationMode: "defensive", idleTimeout: 60, enableDeletionProtection: e.deletionProtection, internal: false });
+    expect(lb.inputs.accessLogs).toMatchObject({ enabled: true, bucket: "sample-api-logs-a1b2c3" });
+    const tg = rec.one("aws:lb/targetGroup:TargetGroup");
+    expect(tg.inputs).toMatchObject({ port: 3000, deregistrationDelay: 30, slowStart: stack === "prod" ? 60 : 30 });
+    expect(tg.inputs.healthCheck).toMatchObject({ path: "/readyz", matcher: "200" });
+    const listeners = rec.ofType("aws:lb/listener:Listener");
+    if (e.https) {
+      expect(listeners.find((l) => l.inputs.port === 443)!.inputs).toMatchObject({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+      expect(listeners.find((l) => l.inputs.port === 80)!.inputs.defaultActions[0]).toMatchObject({ type: "redirect", redirect: { protocol: "HTTPS" } });
+    } else {
+      expect(listeners[0]!.inputs).toMatchObject({ port: 80, protocol: "HTTP", defaultActions: [{ type: "forward" }] });
+    }
+    const logPolicy = JSON.parse(named(rec, "aws:s3/bucketPolicy:BucketPolicy", "sample-api-logs").inputs.policy);
+    expect(logPolicy.Statement[0]).toMatchObject({ Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, Resource: "arn:aws:s3:::sample-api-logs-a1b2c3/AWSLogs/123456789012/*" });
+    expect(named(rec, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "sample-api-logs").inputs.rules[0].expiration.days).toBe(e.logDays);
+
+    // Bundle: private, versioned, encrypted, TLS only, content-hashed key.
+    const object = rec.one("aws:s3/bucketObjectv2:BucketObjectv2");
+    expect(object.inputs.key).toBe(`releases/${sha}.js`);
+    expect(rec.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    expect(named(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sample-api-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(JSON.parse(named(rec, "aws:s3/bucketPolicy:BucketPolicy", "sample-api-tls-only").inputs.policy).Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+
+    // Secrets: SecureString under the contract's names, encrypted with the service's key.
+    for (const p of rec.ofType("aws:ssm/parameter:Parameter")) {
+      expect(p.inputs.type).toBe("SecureString");
+      expect(p.inputs.keyId).toBe("arn:aws:kms:us-east-1:123456789012:key/sample-api-key-0000");
+      expect(p.inputs.name).toMatch(new RegExp(`^/sample-api/${stack}/(datadog-api-key|papertrail-destination)$`));
+    }
+
+    // Protection differs per stack: stateful components (and so their children) are protected in prod.
+    for (const c of ["node-service:bundle:Bundle::sample-api", "node-service:alb:Alb::sample-api", "node-service:secrets:Secrets::sample-api"])
+      expect(Boolean(options.get(c)?.protect)).toBe(e.protect);
+
+    // Outputs.
+    expect(outputs).toMatchObject({
+      serviceUrl: `${e.https ? "https" : "http"}://sample-api-1234567890.us-east-1.elb.amazonaws.com`,
+      loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com",
+      autoScalingGroupName: "sample-api-asg-x1",
+      dashboardUrl: expect.stringMatching(/^https:\/\/app\.datadoghq\.com\/dashboard\//),
+      logSearchUrl: "https://my.papertrailapp.com/events?q=program%3Asample-api",
+    });
+  });
+
+  it("never puts a secret value in clear text into a resource input or output", async () => {
+    const { rec, outputs } = await run(stack, bundleFile("x"));
+    for (const key of secretKeys) {
+      const marker = secretMarker(key);
+      // The value did reach its parameter, as a secret: so the search below can find it when it leaks.
+      const param = rec.resources.find((r) => r.type === "aws:ssm/parameter:Parameter" && JSON.stringify(r.inputs.value).includes(marker));
+      expect(param, `${key} reaches its SSM parameter`).toBeDefined();
+      expect(isSecretOnWire(param!.wire, "value")).toBe(true);
+      const leaks = rec.resources.flatMap((r) => clearTextPaths(r.wire, marker).map((p) => `${r.type} ${r.name} ${p}`));
+      expect(leaks).toEqual([]);
+      for (const [urn, wire] of rec.outputWires) expect(clearTextPaths(wire, marker), urn).toEqual([]);
+      expect(JSON.stringify(outputs)).not.toContain(marker);
+      // User-data is base64 in the launch template, where a plain search cannot see a leak: decode it.
+      const userData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+      expect(userData).toMatch(/^#cloud-config/);
+      expect(userData).not.toContain(marker);
+    }
+    // The check can fail: a marker put in clear text into an input is found.
+    expect(clearTextPaths({ a: [{ b: `x${secretMarker("datadogApiKey")}` }] }, secretMarker("datadogApiKey"))).toEqual(["$.a[0].b"]);
+  });
+
+  it("a new bundle changes the bundle object and the launch template, nothing else; the same bundle changes nothing", async () => {
+    const file = bundleFile("version one\n");
+    const snapshot = async () => {
+      const { rec } = await run(stack, file);
+      return new Map(rec.resources.map((r) => [`${r.type}::${r.name}`, JSON.stringify(r.inputs)]));
+    };
+    const first = await snapshot();
+    const same = await snapshot();
+    fs.writeFileSync(file, "version two\n");
+    const second = await snapshot();
+    const diff = (a: Map<string, string>, b: Map<string, string>) =>
+      [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
+    expect(diff(first, same)).toEqual([]);
+    expect(diff(first, second)).toEqual(["aws:ec2/launchTemplate:LaunchTemplate::sample-api-lt", "aws:s3/bucketObjectv2:BucketObjectv2::sample-api-release"]);
+    // The ASG follows the launch template's latestVersion (a provider output), so each new version rolls the fleet.
+  });
+});
+
+describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () => {
+  it("composes the HAProxy tier instead of ALB + ASG, with the same bundle, secrets and host user-data", async () => {
+    const { rec, outputs } = await run("dev", bundleFile("haproxy flavor\n"), { loadBalancer: "haproxy" });
+    const counts = countByType(rec);
+    expect(counts).toMatchObject({ "node-service:haproxy:HaproxyTier": 1, "node-service:bundle:Bundle": 1, "node-service:secrets:Secrets": 1, "node-service:observability:Observability": 1 });
+    for (const absent of ["node-service:alb:Alb", "node-service:fleet:Fleet", "aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate"]) expect(counts[absent]).toBeUndefined();
+    const profile = named(rec, "aws:iam/instanceProfile:InstanceProfile", "sample-api-hosts-profile");
+    const hosts = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile === `${profile.name}-x1`);
+    expect(hosts.length).toBe(1); // fleetInstanceCount = minSize of dev
+    const userData = hosts[0]!.inputs.userData as string;
+    expect(userData.startsWith("#cloud-config")).toBe(true);
+    expect(userData).toContain("/sample-api/dev/datadog-api-key");
+    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));
+    expect(nodes.length).toBe(1);
+    expect(nodes[0]!.inputs.userData).toContain("fleet.sample-api.dev.internal");
+    for (const key of secretKeys) {
+      const leaks = rec.resources.flatMap((r) => clearTextPaths(r.wire, secretMarker(key)).map((p) => `${r.type} ${r.name} ${p}`));
+      expect(leaks).toEqual([]);
+    }
+    expect(outputs.serviceUrl).toMatch(/^http:\/\/.+elb\.amazonaws\.com$/);
+    expect(outputs.autoScalingGroupName).toBeUndefined();
+  });
+});
