@@ -1,0 +1,255 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { Observability } from "./index";
+
+const DD_STANDARD_PERMISSIONS = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"];
+let permissionCalls = 0;
+const PERMISSIONS_TOKEN = "datadog:aws/getIntegrationIamPermissionsStandard:getIntegrationIamPermissionsStandard";
+
+/** The shared mocks answer AWS lookups only; this adds Datadog's permission list and still throws on anything else. */
+function answerDatadogPermissions(): void {
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const call = monitor.mocks.call.bind(monitor.mocks);
+  monitor.mocks.call = (args: { token: string }) =>
+    args.token === PERMISSIONS_TOKEN ? (permissionCalls++, { id: "standard", iamPermissions: DD_STANDARD_PERMISSIONS }) : call(args);
+}
+
+// One mock monitor for the file: a component's registerOutputs may reach it after its test ended,
+// and a fresh monitor per test would not know that component. Each test starts with empty records.
+let mocks: MockRecorder;
+beforeAll(async () => {
+  mocks = await setupMocks();
+  answerDatadogPermissions();
+});
+beforeEach(() => {
+  mocks.resources.length = 0;
+  mocks.calls.length = 0;
+  permissionCalls = 0;
+});
+
+async function build(extra: Record<string, unknown> = {}) {
+  const o = new Observability("obs", {
+    service: "sample-api",
+    env: "prod",
+    version: "v42",
+    albArnSuffix: "app/sample-alb/50dc6c495c0c9188",
+    targetGroupArnSuffix: "targetgroup/Sample-TG/73e2d6bc24d8a067",
+    asgName: "sample-asg",
+    expectedHealthyHosts: 3,
+    notificationEmails: ["oncall@example.com"],
+    datadogNotifyHandles: ["slack-ops"],
+    ...extra,
+  });
+  const outputs = {
+    rollback: await valueOf(o.rollbackAlarmNames),
+    alarms: await valueOf(o.alarmNames),
+    dashboardUrl: await valueOf(o.dashboardUrl),
+    topicArn: await valueOf(o.topicArn),
+  };
+  await valueOf(o.monitorIds);
+  await valueOf(o.integrationRoleArn);
+  // registerOutputs reaches the mocks a few ticks after the outputs resolve.
+  await settle();
+  await new Promise((r) => setImmediate(r));
+  await settle();
+  return outputs;
+}
+
+const monitors = () => mocks.ofType("datadog:index/monitor:Monitor");
+const monitorNamed = (part: string) => {
+  const found = monitors().filter((m) => String(m.inputs.name).includes(part));
+  expect(found, part).toHaveLength(1);
+  return found[0]!.inputs;
+};
+
+describe("Observability (ALB flavor)", () => {
+  it("creates one monitor per failure signal, each with thresholds, delay, renotify, tags and a runbook action", async () => {
+    await build();
+    const names = monitors().map((m) => String(m.inputs.name));
+    expect(names.sort()).toEqual(
+      [
+        "ALB healthy hosts",
+        "ALB target 5xx share",
+        "ALB target p99 latency (s)",
+        "Event-loop delay p99 (ms)",
+        "Host CPU used (%)",
+        "Host disk used (%)",
+        "Host memory used (%)",
+      ]
+        .map((n) => `[sample-api][prod] ${n}`)
+        .sort(),
+    );
+    for (const m of monitors()) {
+      const i = m.inputs;
+      expect(i.type, i.name).toBe("query alert");
+      expect(i.tags).toEqual(["env:prod", "service:sample-api"]);
+      expect(Number(i.monitorThresholds.critical), i.name).toBeGreaterThan(0);
+      expect(i.evaluationDelay, i.name).toBeGreaterThan(0);
+      expect(i.renotifyInterval, i.name).toBe(60);
+      expect(i.message, i.name).toMatch(/Runbook action: \S/);
+      expect(i.message, i.name).toContain("@slack-ops");
+      expect(i.message, i.name).toContain("@oncall@example.com");
+      // The query's own threshold is the critical one.
+      expect(i.query, i.name).toMatch(new RegExp(`[<>] ${i.monitorThresholds.critical.replace(".", "\\.")}$`));
+      if (!String(i.name).includes("healthy hosts")) expect(Number(i.monitorThresholds.warning), i.name).toBeLessThan(Number(i.monitorThresholds.critical));
+    }
+  });
+
+  it("5xx share is robust at low traffic: denominator clamped to a minimum request count, sparse points zero-filled", async () => {
+    await build({ thresholds: { minRequests: 250 } });
+    const m = monitorNamed("5xx share");
+    expect(m.query).toBe(
+      "sum(last_10m):default_zero(sum:aws.applicationelb.httpcode_target_5xx{targetgroup:targetgroup/sample-tg/73e2d6bc24d8a067}.as_count().rollup(sum, 60)) / " +
+        "clamp_min(default_zero(sum:aws.applicationelb.request_count{targetgroup:targetgroup/sample-tg/73e2d6bc24d8a067}.as_count().rollup(sum, 60)), 250) > 0.05",
+    );
+    expect(m.evaluationDelay).toBe(900);
+    expect(m.requireFullWindow).toBe(false);
+  });
+
+  it("healthy hosts notifies on no data, warns at one missing host, is critical at half the fleet", async () => {
+    await build();
+    const m = monitorNamed("healthy hosts");
+    expect(m.notifyNoData).toBe(true);
+    expect(m.noDataTimeframe).toBeGreaterThanOrEqual(20);
+    expect(m.monitorThresholds).toEqual({ critical: "2", warning: "3" });
+    expect(m.query).toMatch(/healthy_host_count\{targetgroup:targetgroup\/sample-tg\/[0-9a-f]+\} < 2$/);
+    const p99 = monitorNamed("target p99");
+    expect(p99.query).toContain("aws.applicationelb.target_response_time.p99{targetgroup:");
+  });
+
+  it("host and app monitors select the service by env and service tags, per host, with a new-host delay", async () => {
+    await build();
+    for (const part of ["CPU", "memory", "disk", "Event-loop"]) {
+      const m = monitorNamed(part);
+      expect(m.query, part).toContain("{service:sample-api,env:prod}");
+      expect(m.query, part).toMatch(/by \{host/);
+      expect(m.newGroupDelay, part).toBe(300);
+    }
+    expect(monitorNamed("Event-loop").query).toContain("app.event_loop.delay.p99");
+  });
+
+  it("dashboard has the article's two lines, error rate, percentiles, healthy hosts and OS metrics", async () => {
+    const { dashboardUrl } = await build();
+    const dash = JSON.parse(mocks.one("datadog:index/dashboardJson:DashboardJson").inputs.dashboard);
+    const titles: string[] = dash.widgets.map((w: any) => w.definition.title);
+    const queries = (title: string) =>
+      dash.widgets.find((w: any) => w.definition.title === title).definition.requests[0].queries.map((q: any) => q.query).join(" ");
+    expect(queries("Requests (count)")).toBe("sum:app.request.count{service:sample-api,env:prod}.as_count()");
+    expect(queries("Request duration, average (ms)")).toContain("app.request.duration");
+    for (const t of ["Error rate (5xx share of requests)", "Request duration percentiles (ms)", "ALB healthy hosts", "CPU used (%)", "Memory used (%)", "Disk used (%)", "Event-loop delay p99 (ms)"])
+      expect(titles).toContain(t);
+    expect(dash.layout_type).toBe("ordered");
+    expect(dashboardUrl).toMatch(/^https:\/\/app\.datadoghq\.com\/dashboard\/\S+$/);
+  });
+
+  it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts breaching on missing data, ASG CPU", async () => {
+    const { rollback, alarms, topicArn } = await build({ thresholds: { minRequests: 50 } });
+    const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
+    expect(mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).toHaveLength(4);
+
+    const share = byName("obs-5xx-share");
+    const expr = share.metricQueries.find((q: any) => q.id === "share");
+    expect(expr.expression).toBe("IF(FILL(requests, 0) >= 50, 100 * FILL(errors, 0) / requests, 0)");
+    expect(expr.returnData).toBe(true);
+    const metrics = share.metricQueries.filter((q: any) => q.metric).map((q: any) => q.metric);
+    expect(metrics.map((m: any) => m.metricName).sort()).toEqual(["HTTPCode_Target_5XX_Count", "RequestCount"]);
+    for (const m of metrics) expect(m.dimensions).toEqual({ LoadBalancer: "app/sample-alb/50dc6c495c0c9188", TargetGroup: "targetgroup/Sample-TG/73e2d6bc24d8a067" });
+    expect(share.threshold).toBe(5);
+
+    const p99 = byName("obs-p99");
+    expect(p99).toMatchObject({ metricName: "TargetResponseTime", extendedStatistic: "p99", threshold: 2 });
+    const healthy = byName("obs-healthy-hosts");
+    expect(healthy).toMatchObject({ metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "breaching" });
+    const cpu = byName("obs-asg-cpu");
+    expect(cpu).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-asg" } });
+
+    for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) {
+      expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
+      expect(a.inputs.okActions, a.name).toEqual([topicArn]);
+    }
+    expect(alarms).toHaveLength(4);
+    // Rollback on the service's failure signals, not on CPU (a rollout may legitimately be busy).
+    expect(rollback).toEqual(["obs-5xx-share-x1", "obs-p99-x1", "obs-healthy-hosts-x1"]);
+  });
+
+  it("alarm topic is encrypted with a key CloudWatch may use and only this account's alarms may publish", async () => {
+    await build();
+    const topic = mocks.one("aws:sns/topic:Topic").inputs;
+    const key = mocks.one("aws:kms/key:Key").inputs;
+    expect(topic.kmsMasterKeyId).toMatch(/^arn:aws:kms:/);
+    expect(key.enableKeyRotation).toBe(true);
+    const keyPolicy = JSON.parse(key.policy);
+    const cw = keyPolicy.Statement.find((s: any) => s.Principal.Service === "cloudwatch.amazonaws.com");
+    expect(cw.Action).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
+    const topicPolicy = JSON.parse(mocks.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
+    expect(topicPolicy.Statement[0].Condition.ArnLike["aws:SourceArn"]).toBe(`arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:*`);
+    const sub = mocks.one("aws:sns/topicSubscription:TopicSubscription").inputs;
+    expect(sub).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
+  });
+
+  it("creates no Datadog AWS integration unless asked (one per AWS account)", async () => {
+    await build();
+    expect(mocks.ofType("datadog:aws/integrationAccount:IntegrationAccount")).toHaveLength(0);
+    expect(mocks.ofType("aws:iam/role:Role")).toHaveLength(0);
+    expect(mocks.ofType("datadog:index/integration:Integration")).toHaveLength(0);
+  });
+});
+
+describe("Observability: Datadog AWS integration", () => {
+  it("uses IntegrationAccount with a role only Datadog's account can assume with the external id, limited to Datadog's standard permissions", async () => {
+    await build({ createDatadogIntegration: true });
+    const extId = mocks.one("datadog:aws/integrationExternalId:IntegrationExternalId");
+    const role = mocks.one("aws:iam/role:Role").inputs;
+    const trust = JSON.parse(role.assumeRolePolicy).Statement;
+    expect(trust).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::464622532012:root" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "sts:ExternalId": `${extId.name}-id` } },
+      },
+    ]);
+    const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    expect(policy.Statement).toEqual([{ Effect: "Allow", Action: DD_STANDARD_PERMISSIONS, Resource: "*" }]);
+    expect(permissionCalls).toBe(1);
+
+    const account = mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs;
+    expect(account.awsAccountId).toBe(ACCOUNT_ID);
+    expect(account.awsPartition).toBe("aws");
+    expect(account.authConfig.awsAuthConfigRole).toEqual({ roleName: "obs-dd-integration-x1", externalId: `${extId.name}-id` });
+    expect(account.awsRegions).toEqual({ includeOnlies: ["us-east-1"] });
+    expect(account.metricsConfig.namespaceFilters.includeOnlies).toContain("AWS/ApplicationELB");
+    expect(account.resourcesConfig.extendedCollection).toBe(false);
+  });
+});
+
+describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
+  it("keeps host and app monitors, skips ALB monitors and alarms, has no rollback alarms", async () => {
+    const { rollback, alarms } = await build({ albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "dev", expectedHealthyHosts: 1 });
+    expect(monitors()).toHaveLength(7);
+    expect(monitors().every((m) => !String(m.inputs.query).includes("applicationelb"))).toBe(true);
+    expect(monitorNamed("Service 5xx share").query).toBe(
+      "sum(last_10m):default_zero(sum:app.request.count{service:sample-api,env:dev,status_class:5xx}.as_count().rollup(sum, 60)) / " +
+        "clamp_min(default_zero(sum:app.request.count{service:sample-api,env:dev}.as_count().rollup(sum, 60)), 20) > 0.05",
+    );
+    expect(monitorNamed("p95 request duration").monitorThresholds).toEqual({ critical: "2000", warning: "1000" });
+    const hosts = monitorNamed("hosts reporting");
+    expect(hosts.notifyNoData).toBe(true);
+    // One host: no warning level, critical when it is gone.
+    expect(hosts.monitorThresholds).toEqual({ critical: "1" });
+    expect(hosts.query).toMatch(/count_not_null\(max:app\.event_loop\.delay\.p99\{service:sample-api,env:dev\} by \{host\}\) < 1$/);
+    expect(alarms).toEqual([]);
+    expect(rollback).toEqual([]);
+  });
+});
+
+describe("Observability: bad input", () => {
+  it.each([
+    [{ thresholds: { cpuWarningPercent: 95 } }, "cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
+    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "errorRateCritical: 5 is a share of requests, 0-1"],
+    [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
+    [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
+  ])("refuses %j", async (extra, message) => {
+    await expect(build(extra)).rejects.toThrow(message);
+  });
+});
