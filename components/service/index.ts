@@ -1,0 +1,2 @@
+// The entry other stacks import: `node-service-aws/components/service`.
+export * from "./settings";
