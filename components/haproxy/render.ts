@@ -257,6 +257,9 @@ defaults
     option log-health-checks
     option forwardfor
     option http-keep-alive
+    # On reload the old process would close idle client connections at once, racing a client that is
+    # sending on one of them (a failed request); instead each gets "Connection: close" on its next answer.
+    option idle-close-on-response
     timeout connect ${ms(t.connectMs)}
     timeout client ${ms(t.clientMs)}
     timeout server ${ms(t.serverMs)}
