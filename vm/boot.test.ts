@@ -1,0 +1,266 @@
+// Boots the production rendering of the user-data in a real Debian 12 VM (qemu TCG, no network device)
+// and asserts on what the VM reports: cloud-init, files, the hardened unit, logs through rsyslog and
+// logrotate, the Papertrail queue, graceful stop, restart after kill -9, secrets on disk.
+import { spawnSync } from "node:child_process";
+import { createHash, randomBytes, randomInt } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostPaths, renderHostFiles, renderUserData, withHostDefaults } from "../components/host";
+import { BootResult, Image, boot, ensureImage, killRunningVms, missingTools, parseReport } from "./harness";
+
+/**
+ * Every way the booted instance differs from a fresh EC2 instance of the official Debian 12 AMI running
+ * this user-data. Each replaces only something that would reach the internet or AWS (the VM has no
+ * network device); the user-data itself is booted exactly as rendered.
+ */
+const substitutions = {
+  // IMDS: cloud-init reads instance-id and local-hostname from a NoCloud seed disk (label CIDATA)
+  // instead of EC2's metadata service (vm/image/99-vmtest-datasource.cfg: datasource_list NoCloud).
+  metadata: "NoCloud seed",
+  // `aws ssm get-parameter --with-decryption` and `aws s3 cp s3://...`: a stand-in `aws` at
+  // /usr/local/bin/aws (where AWS CLI v2 installs; vm/image/aws) answers from the data disk below; any
+  // other aws call fails loudly. The boot script finds `aws` and installs no awscli.
+  awsCli: "stand-in aws reading /mnt/vmtest",
+  // The boot script installs Node.js from NodeSource when /usr/bin/node is missing: the image ships this
+  // machine's own node binary as package nodejs instead.
+  node: "host node binary, pre-installed",
+  // The boot script installs datadog-agent from Datadog's apt repository when missing: the image ships a
+  // stand-in package (user dd-agent, unit datadog-agent.service running `sleep`). No assertion uses it.
+  datadogAgent: "stand-in package, pre-installed",
+  // rsyslog-gnutls, curl, ca-certificates, logrotate are in the image, so no apt-get runs (Debian
+  // packages, the same the boot script would install).
+  debianPackages: "pre-installed",
+  // SSM parameter values and the S3 bundle come from a read-only ext4 disk (label VMTEST) that the image's
+  // fstab mounts at /mnt/vmtest; the secrets search leaves it out.
+  dataDisk: "/mnt/vmtest, read-only",
+  // vmtest-check.service (after cloud-final.service) runs vm/check.sh from the data disk, reports on the
+  // second serial port and powers the VM off.
+  checkUnit: "vmtest-check.service",
+} as const;
+
+const service = "sample-api";
+const env = "vmtest";
+const version = "vmtest-1";
+const bundleUrl = `s3://vmtest-bundles/${service}/${version}/server.js`;
+// Marker secret values: random, so a hit in the secrets search can only come from this boot.
+const datadogApiKey = `vmtestddkey${randomBytes(12).toString("hex")}`;
+// Papertrail's hosts (logsN.papertrailapp.com) are shared by every account: the port is what makes a
+// destination this account's. rsyslog names the host it cannot reach in its own diagnostics, never the port.
+const papertrailHost = `vmtest-pt-${randomBytes(6).toString("hex")}.invalid`;
+const papertrailPort = 20_000 + randomInt(40_000);
+const papertrailDestination = `${papertrailHost}:${papertrailPort}`;
+// How the port stands in rsyslog's config (renderPapertrailAction): the marker the disk search looks for.
+const papertrailPortSetting = `port="${papertrailPort}"`;
+
+let workDir: string;
+let image: Image;
+let result: BootResult;
+let report: Map<string, string>;
+let userData: string;
+let testStarted: number;
+
+/** A section of the VM's report; fails naming it when the VM did not get that far. */
+function section(name: string): string {
+  const text = report.get(name);
+  if (text === undefined)
+    throw new Error(`the VM's report has no section "${name}" (check script did not get there); console tail:\n${result.console.slice(-4000)}`);
+  return text;
+}
+/** "key=value" lines of a section as a record. */
+function props(name: string): Record<string, string> {
+  return Object.fromEntries(section(name).split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+}
+
+describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
+  beforeAll(async () => {
+    testStarted = Date.now();
+    const missing = missingTools();
+    if (missing) throw new Error(`the VM test needs tools that are not installed: ${missing}`);
+    if (process.getuid?.() !== 0) throw new Error("the VM test builds its image with debootstrap, which needs root");
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), "vmtest-"));
+    image = ensureImage();
+
+    const bundle = path.join(workDir, "server.js");
+    const built = spawnSync("node", [path.join(__dirname, "..", "scripts", "build.mjs"), bundle], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`building the app bundle failed:\n${built.stderr}`);
+    const bundleBytes = fs.readFileSync(bundle);
+    const input = withHostDefaults({
+      env,
+      version,
+      bundle: { url: bundleUrl, sha256: createHash("sha256").update(bundleBytes).digest("hex") },
+    });
+    userData = renderUserData(input);
+    const files = renderHostFiles(input);
+    const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
+
+    result = await boot(
+      image,
+      {
+        userData,
+        metaData: `instance-id: i-0vmtest${randomBytes(4).toString("hex")}\nlocal-hostname: ip-10-0-1-23\n`,
+        dataFiles: {
+          [`ssm/${input.ssm.datadogApiKey.slice(1)}`]: datadogApiKey,
+          [`ssm/${input.ssm.papertrailDestination.slice(1)}`]: papertrailDestination,
+          [`s3/${bundleUrl.slice("s3://".length)}`]: bundleBytes,
+          "check.sh": fs.readFileSync(path.join(__dirname, "check.sh")),
+          "burst.js": fs.readFileSync(path.join(__dirname, "burst.js")),
+          "check.env": `SERVICE=${service}\nPORT=${input.service.port}\nUSER_DATA_SHA256=${sha(userData)}\n`,
+          "files.tsv": files.map((f) => [f.path, f.owner, f.mode, sha(f.content)].join("\t")).join("\n") + "\n",
+          "secrets.txt": [datadogApiKey, papertrailHost, papertrailDestination, papertrailPortSetting].join("\n") + "\n",
+        },
+        timeoutMs: 25 * 60_000,
+      },
+      workDir,
+    );
+    report = parseReport(result.report);
+    const figures = {
+      imageBuiltMs: image.built ? image.buildMs : "cached",
+      bootToCloudInitDoneMs: result.bootMs,
+      vmUptimeAtCheckS: report.get("uptime"),
+      vmRunMs: result.totalMs,
+      stopMs: report.has("stop") ? props("stop").stopMs : undefined,
+      maxRequestSecondsWhilePapertrailDown: report.has("queue-responses")
+        ? Math.max(...section("queue-responses").split("\n").map((l) => Number(l.split(" ")[2])))
+        : undefined,
+      substitutions: Object.keys(substitutions).length,
+    };
+    console.log(`VM test figures: ${JSON.stringify(figures)}`);
+    fs.writeFileSync(path.join(workDir, "report.txt"), result.report);
+    if (!report.has("end") || result.timedOut)
+      throw new Error(
+        `the VM did not finish its checks (${result.timedOut ? "timed out" : `qemu exit ${result.exitCode}`}); report so far:\n${result.report.slice(-3000)}\nconsole tail:\n${result.console.slice(-5000)}`,
+      );
+  }, 45 * 60_000);
+
+  afterAll(() => {
+    killRunningVms();
+    if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    console.log(`VM test total: ${Math.round((Date.now() - testStarted) / 1000)} s`);
+  });
+
+  it("boots the user-data exactly as rendered, and cloud-init finishes without errors", () => {
+    expect(section("user-data"), "the user-data cloud-init ran differs from renderUserData's").toBe(
+      createHash("sha256").update(userData).digest("hex"),
+    );
+    expect(section("cloud-init-status"), "cloud-init status --long").toMatch(/^status: done$/m);
+    const ci = JSON.parse(section("cloud-init-result")) as { v1: { errors: string[] } };
+    expect(ci.v1.errors, "errors in /run/cloud-init/result.json").toEqual([]);
+    expect(section("failed-units"), "failed systemd units").toBe("");
+  });
+
+  it("writes every rendered file with its owner, mode and content", () => {
+    const expected = fs
+      .readFileSync(path.join(workDir, "data", "files.tsv"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("\t"));
+    const onDisk = new Map(section("files").split("\n").map((l) => [l.split("\t")[0], l.split("\t")]));
+    for (const [file, owner, mode, sha] of expected) {
+      const got = onDisk.get(file);
+      expect(got, `${file} is missing from the VM's report`).toBeDefined();
+      expect(got?.slice(1), `${file}: owner, mode, sha256`).toEqual([owner, mode, sha]);
+    }
+  });
+
+  it("runs the service as its own user with the rendered hardening in force, and /readyz answers 200", () => {
+    const unit = props("unit");
+    expect(unit, "systemctl show").toMatchObject({
+      ActiveState: "active",
+      SubState: "running",
+      User: service,
+      Group: service,
+      NoNewPrivileges: "yes",
+      ProtectSystem: "strict",
+      ProtectHome: "yes",
+      PrivateTmp: "yes",
+      PrivateDevices: "yes",
+      PrivateUsers: "yes",
+      CapabilityBoundingSet: "",
+      UnitFileState: "enabled",
+    });
+    // what the kernel says about the running primary, not only what systemd was told
+    expect(props("process"), "/proc/<MainPID>/status").toMatchObject({
+      user: service,
+      NoNewPrivs: "1",
+      CapBnd: "0000000000000000",
+      CapEff: "0000000000000000",
+      Seccomp: "2",
+    });
+    expect(Number(props("process").workers), "cluster workers under the primary").toBeGreaterThan(0);
+    expect(section("readyz"), "GET /readyz inside the VM").toBe("200");
+  });
+
+  it("logs every request through rsyslog to /var/log/<service>/<service>.log, and a forced logrotate loses no line", () => {
+    const responses = section("log-responses").split("\n").map((l) => l.split(" "));
+    expect(responses, "requests made for the log check").toHaveLength(100);
+    for (const [tag, status] of responses) expect(status, `request probe=${tag}`).toBe("200");
+    const rotated = section("logrotate");
+    expect(rotated, "logrotate -f output and the log folder after it").toMatch(new RegExp(`^${service}\\.log\\.1 \\d+$`, "m"));
+    // lines per (file, tag)
+    const counts = new Map<string, Map<string, number>>();
+    for (const line of section("log-counts").split("\n")) {
+      const [file, tag, n] = line.split(" ");
+      if (!file || !tag) continue;
+      if (!counts.has(tag)) counts.set(tag, new Map());
+      counts.get(tag)!.set(file, Number(n));
+    }
+    const total = (tag: string) => [...(counts.get(tag)?.values() ?? [])].reduce((a, b) => a + b, 0);
+    for (const [tag] of responses) expect(total(`probe=${tag}`), `log lines of probe=${tag} over all log files`).toBe(1);
+    const current = `${service}.log`;
+    for (const [tag] of responses.filter(([t]) => t!.startsWith("a-")))
+      expect(counts.get(`probe=${tag}`)?.get(`${current}.1`), `probe=${tag} (before the rotation) in ${current}.1`).toBe(1);
+    for (const [tag] of responses.filter(([t]) => t!.startsWith("b-")))
+      expect(counts.get(`probe=${tag}`)?.get(current), `probe=${tag} (after the rotation) in the new ${current}`).toBe(1);
+    expect(section("log-sample"), "a line of the log file").toMatch(new RegExp(` ${service}\\[\\d+\\]: \\{.*"url":"/api/status\\?probe=`));
+  });
+
+  it("keeps lines in the Papertrail queue while Papertrail is unreachable, without blocking the service", () => {
+    const q1 = props("queue-1");
+    const q2 = props("queue-2");
+    expect(Number(q1.tagged_a), "request lines waiting in the saved queue after the first stop of rsyslog").toBe(20);
+    expect(Number(q2.tagged_a), "earlier lines still queued after rsyslog's restart").toBe(20);
+    expect(Number(q2.tagged_q2), "new request lines queued while Papertrail is unreachable").toBe(30);
+    expect(Number(q2.requests), "queued request lines grow").toBeGreaterThan(Number(q1.requests));
+    const responses = section("queue-responses").split("\n").map((l) => l.split(" "));
+    expect(responses).toHaveLength(30);
+    for (const [tag, status] of responses) expect(status, `request probe=${tag} while Papertrail is unreachable`).toBe("200");
+    expect(q2.logged, "lines still reach the local file while the forwarding is down").toBe("yes");
+  });
+
+  it("answers every request started before `systemctl stop` and stops cleanly inside its timeout", () => {
+    const burst = section("burst");
+    const results = burst.split("\n").map((l) => JSON.parse(l) as { results?: { status: number; ms: number; error?: string }[] }).find((l) => l.results)?.results;
+    expect(results, `burst output: ${burst}`).toBeDefined();
+    expect(results!.map((r) => r.status), "statuses of the slow requests in flight during stop").toEqual(results!.map(() => 200));
+    const stop = props("stop");
+    // Result=success: the primary exited 0 by itself, before TimeoutStopSec would have sent SIGKILL
+    expect(stop, "systemctl show after stop").toMatchObject({ ActiveState: "inactive", Result: "success", ExecMainCode: "1", ExecMainStatus: "0" });
+  });
+
+  it("restarts the service after kill -9 of the primary, and it becomes ready again", () => {
+    const k = props("kill");
+    expect(k.newPid, "a new primary").not.toBe(k.oldPid);
+    expect(k.readyz, "/readyz of the restarted service").toBe("200");
+    expect(Number(k.restartsAfter), "NRestarts").toBe(Number(k.restartsBefore) + 1);
+    expect(k.activeState, "unit state after the restart").toBe("active");
+  });
+
+  it("keeps each secret value in exactly one root-only file, and nowhere else on disk", () => {
+    const p = hostPaths(service);
+    const hits = section("secrets").split("\n").filter(Boolean).map((l) => l.split("\t"));
+    const where = (marker: string) => hits.filter(([m]) => m === marker).map(([, file, owner, mode]) => ({ file, owner, mode }));
+    const context = `\nwhere:\n${section("secrets-context")}`;
+    expect(where(datadogApiKey), `files holding the Datadog API key${context}`).toEqual([{ file: p.datadogEnvFile, owner: "root:root", mode: "0600" }]);
+    const include = { file: p.papertrailInclude, owner: "root:root", mode: "0600" };
+    expect(where(papertrailDestination), `files holding the whole Papertrail destination${context}`).toEqual([]);
+    expect(where(papertrailPortSetting), `files holding the Papertrail port${context}`).toEqual([include]);
+    // the host alone: the include, plus rsyslog's own "cannot resolve" diagnostics in the logs, nothing else
+    const elsewhere = where(papertrailHost).filter((h) => h.file !== p.papertrailInclude);
+    expect(where(papertrailHost), `files holding the Papertrail host${context}`).toContainEqual(include);
+    for (const h of elsewhere) expect(h.file, `Papertrail host outside the include${context}`).toMatch(/^\/var\/log\//);
+    const lines = section("secrets-context").split("\n").filter((l) => l.includes(papertrailHost) && !l.startsWith(`${p.papertrailInclude}:`));
+    for (const l of lines) expect(l, "only rsyslog's diagnostics name the Papertrail host").toMatch(/cannot resolve hostname|omfwd|rsyslogd/);
+  });
+});

@@ -1,0 +1,193 @@
+#!/bin/bash
+# Runs inside the test VM once cloud-init is done (vmtest-check.service), from the read-only data disk.
+# Observes the booted host and drives the service, writing "=== section" blocks to the second serial
+# port (/dev/ttyS1) for vm/boot.test.ts to assert on. It asserts nothing itself.
+# Inputs beside it: check.env (SERVICE, PORT, MODE), files.tsv (path owner mode sha256 of every rendered
+# file), secrets.txt (marker values, one a line), burst.js.
+set -u
+here=$(dirname "$0")
+# shellcheck source=/dev/null
+. "$here/check.env"
+exec 3>/dev/ttyS1
+stty -F /dev/ttyS1 raw -echo 115200 2>/dev/null || true
+echo "VMTEST-CHECK-START uptime=$(cut -d' ' -f1 /proc/uptime)"
+section() { printf '=== %s\n' "$1" >&3; echo "vmtest-check: $1"; }
+out() { cat >&3; }
+
+section uptime
+cut -d' ' -f1 /proc/uptime | out
+
+section cloud-init-status
+cloud-init status --long 2>&1 | out
+section cloud-init-result
+out </run/cloud-init/result.json 2>&1
+section cloud-init-output
+tail -n 40 /var/log/cloud-init-output.log 2>&1 | out
+section user-data
+sha256sum /var/lib/cloud/instance/user-data.txt | cut -d' ' -f1 | out
+section failed-units
+systemctl list-units --failed --plain --no-legend 2>&1 | out
+
+if [ "${MODE:-full}" = smoke ]; then
+  section end
+  exit 0
+fi
+
+url="http://127.0.0.1:$PORT"
+log_dir="/var/log/$SERVICE"
+log_file="$log_dir/$SERVICE.log"
+code() { curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$url$1"; }
+# requests tagged probe=<tag>, one at a time; prints "tag status seconds" per request
+requests() { # prefix count
+  local i tag
+  for i in $(seq -w 1 "$2"); do
+    tag="$1-$i"
+    echo "$tag $(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "$url/api/status?probe=$tag")"
+  done
+}
+# waits until the log files hold a line for every tag in the given file, at most $2 seconds
+wait_logged() { # tags_file seconds
+  local end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ]; do
+    if cat "$log_dir"/*.log* 2>/dev/null | grep -oF -f "$1" | sort -u | cmp -s - <(sort -u "$1"); then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+# how many lines of each log file carry each tag: "file tag count"
+tag_counts() { # tags_file
+  local f t
+  for f in "$log_dir"/*.log*; do
+    while read -r t; do printf '%s %s %s\n' "$(basename "$f")" "$t" "$(grep -cF "$t\"" "$f")"; done <"$1"
+  done
+}
+
+section files
+while IFS=$'\t' read -r path owner mode sha; do
+  if [ -e "$path" ]; then
+    printf '%s\t%s\t%s\t%s\n' "$path" "$(stat -c '%U:%G' "$path")" "$(stat -c '%04a' "$path")" "$(sha256sum "$path" | cut -d' ' -f1)"
+  else
+    printf '%s\tmissing\t-\t-\n' "$path"
+  fi
+  : "$owner" "$mode" "$sha"
+done <"$here/files.tsv" | out
+
+section unit
+systemctl show "$SERVICE.service" -p ActiveState -p SubState -p User -p Group -p NoNewPrivileges -p ProtectSystem \
+  -p ProtectHome -p PrivateTmp -p PrivateDevices -p PrivateUsers -p CapabilityBoundingSet -p RestrictAddressFamilies \
+  -p SystemCallFilter -p MainPID -p NRestarts -p TimeoutStopUSec -p UnitFileState | out
+section process
+pid=$(systemctl show -p MainPID --value "$SERVICE.service")
+{
+  echo "user=$(ps -o user= -p "$pid")"
+  grep -E '^(NoNewPrivs|CapBnd|CapEff|Seccomp):' "/proc/$pid/status" | tr -d '\t' | sed 's/:/=/'
+  echo "workers=$(pgrep -c -P "$pid")"
+} | out
+section readyz
+{ code /readyz; echo; } | out
+
+section other-units
+systemctl is-active rsyslog.service logrotate.timer datadog-agent.service 2>&1 | paste -sd' ' | out
+
+# --- logs: journal -> rsyslog -> file; a forced rotation in the middle of a stream of requests ---
+tmp=$(mktemp -d)
+requests a 20 >"$tmp/a.res"
+cut -d' ' -f1 "$tmp/a.res" | sed 's/^/probe=/' >"$tmp/a.tags"
+wait_logged "$tmp/a.tags" 90
+requests c 60 >"$tmp/c.res" &
+stream=$!
+sleep 2
+section logrotate
+logrotate -f "/etc/logrotate.d/$SERVICE" 2>&1 | out
+find "$log_dir" -maxdepth 1 -type f -printf "%f %s\n" | out
+wait "$stream"
+requests b 20 >"$tmp/b.res"
+cut -d' ' -f1 "$tmp/b.res" | sed 's/^/probe=/' >"$tmp/b.tags"
+cut -d' ' -f1 "$tmp/c.res" | sed 's/^/probe=/' >"$tmp/c.tags"
+cat "$tmp/a.tags" "$tmp/b.tags" "$tmp/c.tags" >"$tmp/all.tags"
+wait_logged "$tmp/all.tags" 90
+section log-responses
+cat "$tmp/a.res" "$tmp/c.res" "$tmp/b.res" | out
+section log-counts
+tag_counts "$tmp/all.tags" | out
+section log-sample
+tail -n 2 "$log_file" | out
+
+# --- Papertrail unreachable (no network): lines wait in the disk-assisted queue, saved on stop ---
+# distinct matches of a pattern in the saved queue (rsyslog stores each message's text more than once)
+queue_count() { cat /var/spool/rsyslog/"$SERVICE"-papertrail.0* 2>/dev/null | grep -aoE "$1" | sort -u | wc -l; }
+queue_state() {
+  echo "tagged_a=$(queue_count 'probe=a-[0-9]+')"
+  echo "tagged_q2=$(queue_count 'probe=q2-[0-9]+')"
+  echo "requests=$(queue_count '"requestId":"[^"]+"')"
+}
+systemctl stop rsyslog.service
+section queue-1
+{ queue_state; find /var/spool/rsyslog -maxdepth 1 -type f -printf "%f %s\n"; } | out
+systemctl start rsyslog.service
+requests q2 30 >"$tmp/q2.res"
+cut -d' ' -f1 "$tmp/q2.res" | sed 's/^/probe=/' >"$tmp/q2.tags"
+logged=no
+wait_logged "$tmp/q2.tags" 90 && logged=yes
+systemctl stop rsyslog.service
+section queue-2
+{ echo "logged=$logged"; queue_state; find /var/spool/rsyslog -maxdepth 1 -type f -printf "%f %s\n"; } | out
+systemctl start rsyslog.service
+section queue-responses
+out <"$tmp/q2.res"
+section rsyslog-errors
+journalctl -u rsyslog.service -b --no-pager -o cat | tail -n 20 | out
+
+# --- graceful stop during a burst of slow requests ---
+node "$here/burst.js" "$url/api/slow?ms=15000" 16 >"$tmp/burst.json" 2>"$tmp/burst.err" &
+burst=$!
+for _ in $(seq 1 120); do grep -q '"allSent"' "$tmp/burst.json" 2>/dev/null && break; sleep 0.5; done
+start_ms=$(date +%s%3N)
+systemctl stop "$SERVICE.service"
+stop_ms=$(( $(date +%s%3N) - start_ms ))
+wait "$burst"
+section stop
+echo "stopMs=$stop_ms" | out
+systemctl show "$SERVICE.service" -p ActiveState -p Result -p ExecMainCode -p ExecMainStatus -p TimeoutStopUSec | out
+section burst
+cat "$tmp/burst.json" "$tmp/burst.err" | out
+
+# --- kill -9 of the primary: systemd restarts it ---
+systemctl start "$SERVICE.service"
+old=$(systemctl show -p MainPID --value "$SERVICE.service")
+before=$(systemctl show -p NRestarts --value "$SERVICE.service")
+kill -9 "$old"
+new=0 ready=000
+for _ in $(seq 1 120); do
+  new=$(systemctl show -p MainPID --value "$SERVICE.service")
+  # ready: /readyz answers and the unit's ExecStartPost (its own readiness wait) has finished
+  if [ "$new" != 0 ] && [ "$new" != "$old" ]; then
+    ready=$(code /readyz)
+    [ "$ready" = 200 ] && [ "$(systemctl show -p ActiveState --value "$SERVICE.service")" = active ] && break
+  fi
+  sleep 1
+done
+section kill
+{
+  echo "oldPid=$old"; echo "newPid=$new"; echo "readyz=$ready"
+  echo "restartsBefore=$before"; echo "restartsAfter=$(systemctl show -p NRestarts --value "$SERVICE.service")"
+  echo "activeState=$(systemctl show -p ActiveState --value "$SERVICE.service")"
+} | out
+
+# --- secrets: each marker value in exactly one file on the instance's disk (and /run, /tmp) ---
+section secrets
+while read -r marker; do
+  [ -n "$marker" ] || continue
+  for dir in / /run; do
+    find "$dir" -xdev -type f -print0 2>/dev/null | xargs -0 grep -lsaF -e "$marker" 2>/dev/null
+  done | sort -u | while read -r f; do printf '%s\t%s\t%s\t%s\n' "$marker" "$f" "$(stat -c '%U:%G' "$f")" "$(stat -c '%04a' "$f")"; done
+done <"$here/secrets.txt" >/dev/shm/secret-hits
+out </dev/shm/secret-hits
+# where a value shows up, the text around it (for the failure message; the serial port is not on disk)
+section secrets-context
+while IFS=$'\t' read -r marker f _; do
+  grep -aoE ".{0,160}$marker.{0,60}" "$f" | head -n 50 | sed "s|^|$f: |"
+done </dev/shm/secret-hits | out
+
+rm -rf "$tmp"
+section end
