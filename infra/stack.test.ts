@@ -230,6 +230,9 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));
     expect(nodes.length).toBe(1);
     expect(nodes[0]!.inputs.userData).toContain("fleet.sample-api.dev.internal");
+    // The node's own logging, Datadog check and secrets (components/haproxy/renderNodeUserData.ts).
+    for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])
+      expect(nodes[0]!.inputs.userData).toContain(part);
     for (const key of secretKeys) {
       const leaks = rec.resources.flatMap((r) => clearTextPaths(r.wire, secretMarker(key)).map((p) => `${r.type} ${r.name} ${p}`));
       expect(leaks).toEqual([]);

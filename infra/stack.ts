@@ -4,13 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle } from "../components/bundle";
 import { Fleet, debianImage, instanceRole } from "../components/fleet";
-import { HaproxyTier, fleetDnsNames, renderTierHaproxyConfig } from "../components/haproxy";
+import { HaproxyTier, fleetDnsNames, renderNodeUserData } from "../components/haproxy";
 import { renderUserData } from "../components/host";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
-import { renderHaproxyNodeUserData } from "./haproxy-node";
 import { hostInputOf } from "./host-input";
 export { hostInputOf };
 
@@ -54,7 +53,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, tags, network, bundle, secretParams, userData };
+  const shared = { c, name, tags, network, bundle, secretParams, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -68,6 +67,7 @@ interface Shared {
   bundle: Bundle;
   secretParams: Secrets;
   userData: pulumi.Output<string>;
+  region: pulumi.Output<string>;
 }
 
 function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
@@ -109,7 +109,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const service = serviceSettingsOf(c);
   const hosts = instanceRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
@@ -118,12 +118,16 @@ function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData 
   const subnets = c.vpcId ? c.privateSubnetIds.length : c.azCount;
   const serverSlots = 2 * c.minSize;
   const listenPort = 80;
-  const haproxyConfig = renderTierHaproxyConfig({ service, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort });
+  // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
+  // so a new release does not replace the nodes.
+  const nodeUserData = region.apply((r) => renderNodeUserData({
+    env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
+  }));
   const tier = new HaproxyTier(name, {
     env: c.env, serviceName: service.name, servicePort: service.port, drainDelayMs: service.drainDelayMs, shutdownTimeoutMs: service.shutdownTimeoutMs,
     keepAliveTimeoutMs: service.keepAliveTimeoutMs, headersTimeoutMs: service.headersTimeoutMs,
     vpcId: network.vpcId, publicSubnetIds: nth(network.publicSubnetIds, c.vpcId ? c.publicSubnetIds.length : c.azCount), privateSubnetIds: nth(network.privateSubnetIds, subnets),
-    amiId: image.id, nodeUserData: renderHaproxyNodeUserData({ haproxyConfig }), listenPort, serverSlots,
+    amiId: image.id, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
     rootVolumeGiB: c.rootVolumeGb, nodeParameterArns: nth(secretParams.parameterArns, 2), allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,

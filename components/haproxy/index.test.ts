@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
 import { HaproxyTier, HaproxyTierArgs, deployDocument } from "./index";
@@ -251,6 +252,9 @@ describe("HaproxyTier: bad input", () => {
     [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
     [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
   ])("refuses %j", async (extra, message) => {
-      expect(() => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) })).toThrow(message);
+      const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
+      expect(make).toThrow(message);
+      // RunError: the CLI prints the message alone, no stack trace.
+      expect(make).toThrow(pulumi.RunError);
   });
 });

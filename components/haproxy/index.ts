@@ -1,41 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ServiceSettings, withServiceDefaults } from "../service/settings";
-import { renderHaproxyConfig } from "./render";
+import { withServiceDefaults } from "../service/settings";
+import { fleetDnsNames, renderTierHaproxyConfig } from "./renderNodeUserData";
 import { renderDeployScript, withDeployDefaults } from "../deploy/render";
 
-/** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
-export const VPC_RESOLVER = "169.254.169.253:53";
-
-/** What the tier's haproxy.cfg depends on: all plain values known before anything is created. */
-export interface TierConfigInput {
-  service: ServiceSettings;
-  /** DNS name holding one A record per fleet instance (the private zone's `fleet.` record). */
-  fleetDnsName: string;
-  /** server-template slots: at least the largest fleet size; unused slots stay in maintenance. */
-  serverSlots: number;
-  /** HAProxy's HTTP port on the node, the NLB target port. */
-  listenPort: number;
-}
-
-/**
- * haproxy.cfg of every HAProxy node: the backend is a `server-template` over the fleet's DNS name,
- * resolved at run time through the VPC resolver. The stack renders the nodes' user-data from it.
- */
-export function renderTierHaproxyConfig(i: TierConfigInput): string {
-  return renderHaproxyConfig({
-    service: i.service,
-    frontend: { address: "0.0.0.0", port: i.listenPort },
-    serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
-    log: "journal",
-  });
-}
-
-/** Private zone and record the fleet is discovered through. */
-export function fleetDnsNames(service: string, env: string): { zone: string; fleet: string } {
-  const zone = `${service}.${env}.internal`;
-  return { zone, fleet: `fleet.${zone}` };
-}
+export { VPC_RESOLVER, TierConfigInput, renderTierHaproxyConfig, fleetDnsNames, renderNodeUserData, NodeUserDataOptions } from "./renderNodeUserData";
 
 export interface HaproxyTierArgs {
   env: string;
@@ -58,7 +27,7 @@ export interface HaproxyTierArgs {
   /** HAProxy nodes; default 2 in prod, 1 elsewhere. Prod refuses fewer than 2. */
   nodeCount?: number;
   nodeInstanceType?: pulumi.Input<string>;
-  /** cloud-init of an HAProxy node, rendered by the stack from `renderTierHaproxyConfig` and the host renderers. */
+  /** cloud-init of an HAProxy node: `renderNodeUserData` (same service settings, fleet DNS name, slots and port as here). */
   nodeUserData: pulumi.Input<string>;
   /** HAProxy's port on the nodes. */
   listenPort?: number;
@@ -144,7 +113,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
   constructor(name: string, args: HaproxyTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super("node-service:haproxy:HaproxyTier", name, {}, opts);
     const problems = checkHaproxyTierArgs(args);
-    if (problems.length > 0) throw new Error(`HaproxyTier ${name}: ${problems.join("; ")}`);
+    // RunError: `pulumi up` prints the message alone, without a stack trace.
+    if (problems.length > 0) throw new pulumi.RunError(`HaproxyTier ${name}: ${problems.join("; ")}`);
     const parent = { parent: this };
 
     const service = withServiceDefaults({

@@ -1,6 +1,6 @@
 // logrotate for the service's log folder: daily or earlier by size, compressed, bounded count. rsyslog
 // is told to reopen its file after the rename (HUP), so no line is lost or copied (no copytruncate).
-import { HostInput, hostPaths } from "./input";
+import { HostBase, hostPaths } from "./input";
 
 export interface LogrotateSite {
   logDir: string;
@@ -10,12 +10,13 @@ export interface LogrotateSite {
   reopen: string;
 }
 
-export function productionLogrotateSite(i: HostInput): LogrotateSite {
-  return { logDir: hostPaths(i.service.name).logDir, owner: "root", group: "adm", reopen: "/usr/lib/rsyslog/rsyslog-rotate" };
+/** `program`: whose log folder, the service's by default (an HAProxy node passes "haproxy"). */
+export function productionLogrotateSite(i: HostBase, program = i.service.name): LogrotateSite {
+  return { logDir: hostPaths(program).logDir, owner: "root", group: "adm", reopen: "/usr/lib/rsyslog/rsyslog-rotate" };
 }
 
-export function renderLogrotate(i: HostInput, site: LogrotateSite = productionLogrotateSite(i)): string {
-  return `# ${hostPaths(i.service.name).logrotate}: rendered by components/host/renderLogrotate.ts, do not edit on the host.
+export function renderLogrotate(i: HostBase, site: LogrotateSite = productionLogrotateSite(i), program = i.service.name): string {
+  return `# ${hostPaths(program).logrotate}: rendered by components/host/renderLogrotate.ts, do not edit on the host.
 ${site.logDir}/*.log {
 	daily
 	maxsize ${i.logs.maxSize}

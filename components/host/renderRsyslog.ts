@@ -1,6 +1,6 @@
 // rsyslog rules for the service: its journal lines go to /var/log/<service>/<service>.log and, through
 // a disk-assisted queue, to Papertrail over TCP+TLS. Lines of other programs are left to the distro's rules.
-import { HostInput, hostPaths } from "./input";
+import { HostBase, hostPaths } from "./input";
 
 /** Where the rules read from and write to; production reads the journal, tests a loopback socket. */
 export interface RsyslogSite {
@@ -13,7 +13,8 @@ export interface RsyslogSite {
   forwardInclude: string;
 }
 
-export function productionSite(i: HostInput): RsyslogSite {
+/** `program`: whose log file, the service's by default (an HAProxy node passes "haproxy"). */
+export function productionSite(i: HostBase, program = i.service.name): RsyslogSite {
   const p = hostPaths(i.service.name);
   return {
     // imjournal keeps its cursor in a state file, so lines logged while rsyslog restarts are read
@@ -22,7 +23,7 @@ export function productionSite(i: HostInput): RsyslogSite {
       statements: `module(load="imjournal" StateFile="imjournal.state" PersistStateInterval="1000" Ratelimit.Interval="0")`,
       name: "imjournal",
     },
-    logFile: p.logFile,
+    logFile: hostPaths(program).logFile,
     fileOwner: "root",
     fileGroup: "adm",
     forwardInclude: p.papertrailInclude,
@@ -42,8 +43,13 @@ export function parseDestination(value: string): { host: string; port: number } 
  * it is not part of the rendered config: the boot script renders this text with the value from SSM
  * into a root-only 0600 file that the rules include. Host and port may be shell variable references
  * (`${...}`) for the boot script's heredoc; the text holds no other `$`, backtick or backslash.
+ *
+ * Delivery (pipeline.e2e.test.ts): an endpoint that hangs and comes back gets every line once; one
+ * that resets the connection loses what the two kernels held in flight (TCP syslog has no
+ * acknowledgement; no omfwd option changes that, ResendLastMSGOnReconnect included) and receives up
+ * to one dequeue batch twice, as rsyslog retries the batch whose send failed.
  */
-export function renderPapertrailAction(i: HostInput, dest: { host: string; port: string | number }): string {
+export function renderPapertrailAction(i: HostBase, dest: { host: string; port: string | number }): string {
   const name = i.service.name;
   return `action(type="omfwd" name="${name}-papertrail"
        target="${dest.host}" port="${dest.port}" protocol="tcp"
@@ -59,8 +65,9 @@ export function renderPapertrailAction(i: HostInput, dest: { host: string; port:
 `;
 }
 
-export function renderRsyslog(i: HostInput, site: RsyslogSite = productionSite(i)): string {
-  const name = i.service.name;
+/** `program`: the SyslogIdentifier whose lines these rules take, the service by default. */
+export function renderRsyslog(i: HostBase, site: RsyslogSite = productionSite(i), program = i.service.name): string {
+  const name = program;
   return `# ${hostPaths(name).rsyslog}: rendered by components/host/renderRsyslog.ts, do not edit on the host.
 # Sorts before the distro's default rules, so the service's lines stop here and stay out of /var/log/syslog.
 ${site.input.statements}
