@@ -75,12 +75,21 @@ export class Rsyslogd {
     }, 20_000);
   }
 
+  /** SIGSTOP / SIGCONT: a hung process that keeps its sockets open but reads nothing. */
+  pause(): void {
+    this.proc?.kill("SIGSTOP");
+  }
+  resume(): void {
+    this.proc?.kill("SIGCONT");
+  }
+
   /** SIGTERM and wait for the exit (rsyslog saves its queues to disk on the way out). */
   async stop(): Promise<void> {
     const p = this.proc;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((res) => p.once("exit", res));
     p.kill("SIGTERM");
+    p.kill("SIGCONT"); // a paused process handles the signal only once it runs
     const killer = setTimeout(() => p.kill("SIGKILL"), 30_000);
     await exited;
     clearTimeout(killer);
@@ -129,17 +138,20 @@ export class Pipeline {
       const recvPort = await freePort();
       fs.writeFileSync(include, renderPapertrailAction(i, { host: "127.0.0.1", port: recvPort }));
       const rconf = path.join(rdir, "rsyslog.conf");
-      // The receiver reads into a queue it saves to disk when stopped (as a real endpoint keeps what it
-      // accepted), so stopping it drops only what still sits in the socket buffers.
+      // What the receiver accepted it keeps: on SIGTERM rsyslog stops reading, then its main queue
+      // drains into the file (timeoutShutdown long enough for any backlog here; the save to the spool
+      // directory is only the backstop), so a stop loses only bytes still in its kernel receive buffer.
+      // A queue rather than writing in the reading thread: the stand-in must not be the slow part.
       fs.writeFileSync(
         rconf,
         `global(workDirectory="${rdir}" DefaultNetstreamDriverCAFile="${certs.ca}"
        DefaultNetstreamDriverCertFile="${certs.cert}" DefaultNetstreamDriverKeyFile="${certs.key}")
-main_queue(queue.type="LinkedList" queue.size="1000000" queue.filename="received" queue.saveOnShutdown="on")
+main_queue(queue.type="LinkedList" queue.size="1000000" queue.filename="received"
+           queue.saveOnShutdown="on" queue.timeoutShutdown="60000")
 module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
 input(type="imtcp" address="127.0.0.1" port="${recvPort}")
 template(name="msgOnly" type="string" string="%msg%\\n")
-action(type="omfile" file="${this.received}" template="msgOnly")
+action(type="omfile" file="${this.received}" template="msgOnly" flushOnTXEnd="on")
 `,
       );
       this.receiver = new Rsyslogd("receiver", rconf, path.join(rdir, "rsyslogd.pid"), recvPort);
@@ -260,3 +272,35 @@ export async function waitForAll(files: () => string[], tag: string, from: numbe
   }
 }
 
+
+/**
+ * Bytes in flight on the loopback connections to `port`, from `ss`: what the receiving side's kernel
+ * holds but the receiver has not read (Recv-Q of sockets bound to `port`) and what the sending side's
+ * kernel holds but has not yet delivered (Send-Q of sockets connected to `port`).
+ */
+export function inFlight(port: number): { recvQ: number; sendQ: number; connections: number } {
+  const r = spawnSync("ss", ["-tnH", "state", "established"], { encoding: "utf8" });
+  if (r.error) throw new Error("ss not found: apt-get install -y iproute2");
+  if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
+  let recvQ = 0;
+  let sendQ = 0;
+  let connections = 0;
+  for (const row of r.stdout.split("\n")) {
+    const [rq, sq, local, peer] = row.trim().split(/\s+/);
+    if (local?.endsWith(`:${port}`)) recvQ += Number(rq);
+    if (peer?.endsWith(`:${port}`)) (sendQ += Number(sq)), connections++;
+  }
+  return { recvQ, sendQ, connections };
+}
+
+/** Missing seqs as ranges, e.g. "1024..2047 (1024), 5000 (1)". */
+export function ranges(seqs: number[]): string {
+  const out: string[] = [];
+  for (let k = 0; k < seqs.length; ) {
+    let j = k;
+    while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
+    out.push(j === k ? `${seqs[k]} (1)` : `${seqs[k]}..${seqs[j]} (${j - k + 1})`);
+    k = j + 1;
+  }
+  return out.join(", ");
+}
