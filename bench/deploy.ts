@@ -9,8 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { FleetError, FleetState, deploy, down, freePort, up, waitAllUp } from "../local/fleet";
 import { Load, LoadReport, PhaseStats } from "../local/load";
+import { setTimeout as sleep } from "node:timers/promises";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const bundle = path.resolve(__dirname, "..", "dist", "app", "server.js");
 
 function readyOnce(url: string): Promise<boolean> {

@@ -5,8 +5,8 @@ import fs from "node:fs";
 import { defaultBundle, defaultDir } from "./cli";
 import { FleetError, deploy, down, findHaproxy, up } from "./fleet";
 import { Load, formatReport } from "./load";
+import { setTimeout as sleep } from "node:timers/promises";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function ensureHaproxy(): void {
   try {

@@ -22,8 +22,8 @@ import {
   waitAllUp,
 } from "./fleet";
 import { Load, LoadReport, formatReport, requestKinds } from "./load";
+import { setTimeout as sleep } from "node:timers/promises";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dir: string;
 let state: FleetState;
 let bundle: string;

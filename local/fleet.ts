@@ -11,6 +11,7 @@ import { renderDeployScript } from "../components/deploy/render";
 import { HealthCheckTiming, renderHaproxyConfig } from "../components/haproxy/render";
 import { ServiceSettings, serviceEnv, stopTimeoutSec, withServiceDefaults } from "../components/service/settings";
 import { SupervisorConfig, control } from "./supervisor";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** A mistake the user can fix: printed as one line, never with a stack trace. */
 export class FleetError extends Error {
@@ -73,7 +74,6 @@ export function withFleetDefaults(o: Partial<FleetOptions> & { dir: string; bund
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The haproxy binary, or a FleetError with the command that installs it. */
 export function findHaproxy(): string {

@@ -6,6 +6,8 @@ import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../test/net";
 
 const root = path.resolve(__dirname, "../..");
 let bundle: { dir: string; file: string } | undefined;
@@ -26,19 +28,8 @@ export function removeBundle(): void {
   bundle = undefined;
 }
 
-/** A port nobody listens on right now (the cluster cannot listen on 0 and report it back). */
-export function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+// The cluster cannot listen on 0 and report the port back: tests pick a free one first.
+export { freePort, sleep };
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {

@@ -10,16 +10,10 @@ import { HostInput } from "./input";
 import { renderLogrotate } from "./renderLogrotate";
 import { renderPapertrailAction, renderRsyslog } from "./renderRsyslog";
 import { gtlsDriverPresent, tempDir, tool } from "./testkit";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort } from "../../test/net";
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((res) => srv.listen(0, "127.0.0.1", res));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((res) => srv.close(res));
-  return port;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { freePort, sleep };
 
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
   const end = Date.now() + timeoutMs;
