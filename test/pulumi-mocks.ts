@@ -29,6 +29,8 @@ export interface MockRecorder {
   calls: { token: string; inputs: Record<string, any> }[];
   ofType(type: string): RecordedResource[];
   one(type: string): RecordedResource;
+  /** Forgets what earlier tests recorded; the monitor itself lives for the whole file. */
+  clear(): void;
 }
 
 const lookups: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> = {
@@ -141,6 +143,10 @@ export async function setupMocks(opts: MockOptions = {}): Promise<MockRecorder> 
       const found = resources.filter((r) => r.type === type);
       if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
       return found[0]!;
+    },
+    clear() {
+      resources.length = 0;
+      calls.length = 0;
     },
   };
 }

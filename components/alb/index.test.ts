@@ -7,7 +7,7 @@ beforeAll(async () => {
   mocks = await setupMocks();
 });
 beforeEach(() => {
-  mocks.resources.length = 0;
+  mocks.clear();
 });
 
 const minimal = { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"] };

@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => {
-  mocks.resources.length = 0;
+  mocks.clear();
 });
 
 describe("Bundle", () => {

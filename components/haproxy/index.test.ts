@@ -23,8 +23,7 @@ beforeAll(async () => {
   };
 });
 beforeEach(() => {
-  mocks.resources.length = 0;
-  mocks.calls.length = 0;
+  mocks.clear();
 });
 
 const base = (env: string): HaproxyTierArgs => ({

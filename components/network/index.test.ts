@@ -7,8 +7,7 @@ beforeAll(async () => {
   mocks = await setupMocks();
 });
 beforeEach(() => {
-  mocks.resources.length = 0;
-  mocks.calls.length = 0;
+  mocks.clear();
 });
 
 describe("Network", () => {

@@ -22,8 +22,7 @@ beforeAll(async () => {
   answerDatadogPermissions();
 });
 beforeEach(() => {
-  mocks.resources.length = 0;
-  mocks.calls.length = 0;
+  mocks.clear();
   permissionCalls = 0;
 });
 
