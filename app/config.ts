@@ -2,7 +2,7 @@
 // A bad value stops the process with one line naming the variable and exit code 78 (EX_CONFIG).
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { checkServiceSettings, serviceDefaults } from "../components/service/settings";
+import { checkServiceSettings, serviceDefaults } from "../contract/service";
 
 export const EX_CONFIG = 78;
 
@@ -66,7 +66,7 @@ export interface Config {
   debugRoutes: boolean;
 }
 
-// Setting names of components/service/settings.ts -> the variable a user sets.
+// Setting names of contract/service.ts -> the variable a user sets.
 const settingVariable: Record<string, string> = {
   port: "PORT",
   workers: "WORKERS",

@@ -7,7 +7,8 @@ import fs from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { FleetError, FleetState, deploy, down, freePort, up, waitAllUp } from "../local/fleet";
+import { FleetError, FleetState, deploy, down, up, waitAllUp } from "../local/fleet";
+import { freePort } from "../test/support/net";
 import { Load, LoadReport, PhaseStats } from "../local/load";
 import { setTimeout as sleep } from "node:timers/promises";
 

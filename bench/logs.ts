@@ -3,8 +3,9 @@
 // writing the file and forwarding over TLS to a local receiver. Prints ratios to the baseline.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Pipeline, Rsyslogd, freePort, sleep, writeLines } from "../components/host/pipelineKit";
-import { sampleInput, tempDir } from "../components/host/testkit";
+import { Pipeline, Rsyslogd, freePort, sleep, writeLines } from "../test/support/logPipeline";
+import { sampleInput } from "../test/support/hostInput";
+import { tempDir } from "../test/support/tools";
 
 const lines = Number(process.env.BENCH_LINES ?? 200_000);
 const service = sampleInput().service.name;

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { setupMocks } from "../test/pulumi-mocks";
+import { setupMocks } from "../test/support/pulumi-mocks";
 import { ConfigError, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
 import { root, stackFileConfig } from "./testkit";
 

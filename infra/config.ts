@@ -11,7 +11,7 @@ import { checkAlbTimings } from "../components/alb/rules";
 import { defaultBundlePath } from "../components/bundle/rules";
 import { debian12NamePattern } from "../components/fleet/rules";
 import { checkNetworkArgs } from "../components/network/rules";
-import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../components/service/settings";
+import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../contract/service";
 
 export const projectName = "node-service-aws";
 /** Keys whose values are Pulumi secrets: never in clear text in stack files, never in the validated config. */

@@ -30,7 +30,7 @@ it("the Pulumi runtime's TypeScript path loads main: infra/ with the pinned ts-n
       compiler: typescriptRequire, transpileOnly: true, project: "tsconfig.json", skipProject: false,
       compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...tsutils.loadTypeScriptCompilerOptions("tsconfig.json") },
     });
-    const mocks = require("./test/pulumi-mocks");
+    const mocks = require("./test/support/pulumi-mocks");
     (async () => {
       const rec = await mocks.setupMocks({ config: JSON.parse(process.env.CFG), secretKeys: JSON.parse(process.env.SECRET_KEYS), stack: "dev" });
       const program = require(path.join(process.cwd(), process.env.MAIN));

@@ -1,5 +1,5 @@
 // The one mapping from stack config to the host renderers' input, used by the stack and `npm run render`.
-import { HostInput, withHostDefaults } from "../components/host/input";
+import { HostInput, withHostDefaults } from "../host/input";
 import { StackConfig, serviceSettingsOf } from "./config";
 
 /** The host input for a stack: the one mapping from stack config to host files (stack and `npm run render`). */

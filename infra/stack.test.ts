@@ -2,7 +2,7 @@
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MOCK_AMI_ID, MockRecorder, RecordedResource, clearTextPaths, isSecretOnWire, runProgram, setupMocks } from "../test/pulumi-mocks";
+import { MOCK_AMI_ID, MockRecorder, RecordedResource, clearTextPaths, isSecretOnWire, runProgram, setupMocks } from "../test/support/pulumi-mocks";
 import { debianOwnerId } from "../components/fleet";
 import { secretKeys } from "./config";
 import { createStack } from "./stack";
@@ -53,8 +53,8 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     // Counts per type of the resources this project's components own.
     const counts = countByType(rec);
     expect(counts).toMatchObject({
-      "node-service:network:Network": 1, "node-service:bundle:Bundle": 1, "node-service:secrets:Secrets": 1,
-      "node-service:alb:Alb": 1, "node-service:fleet:Fleet": 1, "node-service:observability:Observability": 1,
+      "node-service-aws:index:Network": 1, "node-service-aws:index:Bundle": 1, "node-service-aws:index:Secrets": 1,
+      "node-service-aws:index:Alb": 1, "node-service-aws:index:Fleet": 1, "node-service-aws:index:Observability": 1,
       "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2 * e.azs, "aws:ec2/natGateway:NatGateway": e.nats, "aws:ec2/eip:Eip": e.nats,
       "aws:ec2/routeTable:RouteTable": 1 + e.azs, "aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * e.azs,
       "aws:ec2/internetGateway:InternetGateway": 1,
@@ -163,7 +163,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     }
 
     // Protection differs per stack: stateful components (and so their children) are protected in prod.
-    for (const c of ["node-service:bundle:Bundle::sample-api", "node-service:alb:Alb::sample-api", "node-service:secrets:Secrets::sample-api"])
+    for (const c of ["node-service-aws:index:Bundle::sample-api", "node-service-aws:index:Alb::sample-api", "node-service-aws:index:Secrets::sample-api"])
       expect(Boolean(options.get(c)?.protect)).toBe(e.protect);
 
     // Outputs.
@@ -219,8 +219,8 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
   it("composes the HAProxy tier instead of ALB + ASG, with the same bundle, secrets and host user-data", async () => {
     const { rec, outputs } = await run("dev", bundleFile("haproxy flavor\n"), { loadBalancer: "haproxy" });
     const counts = countByType(rec);
-    expect(counts).toMatchObject({ "node-service:haproxy:HaproxyTier": 1, "node-service:bundle:Bundle": 1, "node-service:secrets:Secrets": 1, "node-service:observability:Observability": 1 });
-    for (const absent of ["node-service:alb:Alb", "node-service:fleet:Fleet", "aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate"]) expect(counts[absent]).toBeUndefined();
+    expect(counts).toMatchObject({ "node-service-aws:index:HaproxyTier": 1, "node-service-aws:index:Bundle": 1, "node-service-aws:index:Secrets": 1, "node-service-aws:index:Observability": 1 });
+    for (const absent of ["node-service-aws:index:Alb", "node-service-aws:index:Fleet", "aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate"]) expect(counts[absent]).toBeUndefined();
     const profile = named(rec, "aws:iam/instanceProfile:InstanceProfile", "sample-api-hosts-profile");
     const hosts = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile === `${profile.name}-x1`);
     expect(hosts.length).toBe(1); // fleetInstanceCount = minSize of dev
@@ -230,7 +230,7 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));
     expect(nodes.length).toBe(1);
     expect(nodes[0]!.inputs.userData).toContain("fleet.sample-api.dev.internal");
-    // The node's own logging, Datadog check and secrets (components/haproxy/renderNodeUserData.ts).
+    // The node's own logging, Datadog check and secrets (host/haproxy/nodeUserData.ts).
     for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])
       expect(nodes[0]!.inputs.userData).toContain(part);
     for (const key of secretKeys) {

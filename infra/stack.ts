@@ -1,11 +1,12 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
+import { fleetDnsNames } from "../contract/layout";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle } from "../components/bundle";
 import { Fleet, debianImage, instanceRole } from "../components/fleet";
-import { HaproxyTier, fleetDnsNames, renderNodeUserData } from "../components/haproxy";
-import { renderUserData } from "../components/host";
+import { HaproxyTier, renderNodeUserData } from "../components/haproxy-tier";
+import { renderUserData } from "../host";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";

@@ -6,11 +6,14 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { buildSync } from "esbuild";
-import { renderDeployScript } from "../components/deploy/render";
-import { HealthCheckTiming, renderHaproxyConfig } from "../components/haproxy/render";
-import { ServiceSettings, serviceEnv, stopTimeoutSec, withServiceDefaults } from "../components/service/settings";
-import { SupervisorConfig, control } from "./supervisor";
+import { renderDeployScript } from "../host/deploy/script";
+import { HealthCheckTiming, renderHaproxyConfig } from "../host/haproxy/config";
+import { serviceEnv } from "../contract/env";
+import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../contract/service";
+import { freePort } from "../test/support/net";
+import { buildSupervisor, isOurs } from "../test/support/processes";
+import { SupervisorConfig, control } from "../test/support/supervisor";
+import { tool } from "../test/support/tools";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** A mistake the user can fix: printed as one line, never with a stack trace. */
@@ -77,12 +80,11 @@ export function withFleetDefaults(o: Partial<FleetOptions> & { dir: string; bund
 
 /** The haproxy binary, or a FleetError with the command that installs it. */
 export function findHaproxy(): string {
-  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/usr/local/sbin", "/sbin"];
-  for (const d of dirs) {
-    const p = path.join(d, "haproxy");
-    if (d && fs.existsSync(p)) return p;
+  try {
+    return tool("haproxy");
+  } catch (e) {
+    throw new FleetError(`${(e as Error).message} (as root) and try again`);
   }
-  throw new FleetError("haproxy is not installed: run `apt-get install -y haproxy` (as root) and try again");
 }
 
 export function sha256File(file: string): string {
@@ -103,43 +105,6 @@ export function readState(dir: string): FleetState | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** True when `pid` is alive and its command line mentions `marker` (so a reused PID is never ours). */
-export function isOurs(pid: number, marker: string): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    if (/\) Z /.test(stat)) return false;
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
-  } catch {
-    return false;
-  }
-}
-
-async function bindable(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, host, () => s.close(() => resolve(true)));
-  });
-}
-
-/** An ephemeral port free on every given address. */
-export async function freePort(hosts: string[]): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = net.createServer();
-      s.once("error", reject);
-      s.listen(0, "127.0.0.1", () => {
-        const p = (s.address() as net.AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    let ok = true;
-    for (const h of hosts) if (!(await bindable(port, h))) ok = false;
-    if (ok) return port;
-  }
-  throw new FleetError("no free port found on the loopback addresses");
 }
 
 /** Sends one command to HAProxy's admin socket and returns its answer. */
@@ -202,20 +167,6 @@ function installRelease(root: string, service: string, bundle: string, version: 
   fs.copyFileSync(bundle, path.join(dir, "server.js"));
   fs.rmSync(path.join(base, "current"), { force: true });
   fs.symlinkSync(path.join("releases", version), path.join(base, "current"));
-}
-
-/** Bundles local/supervisor.ts into one file that plain `node` runs (no ts-node per host). */
-export function buildSupervisor(outfile: string): string {
-  buildSync({
-    entryPoints: [path.join(__dirname, "supervisor.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    logLevel: "warning",
-  });
-  return outfile;
 }
 
 function buildTools(dir: string, service: ServiceSettings): void {

@@ -7,10 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // Another team's stack installs this package and imports compiled components through "exports":
 // ts-node does not compile TypeScript inside node_modules, so the package must ship JavaScript.
 const root = resolve(__dirname, "..");
-// component folder -> the export a consumer uses
-const components: Record<string, string> = {
-  alb: "Alb", bundle: "Bundle", fleet: "Fleet", haproxy: "HaproxyTier", network: "Network",
-  observability: "Observability", secrets: "Secrets", service: "checkServiceSettings",
+// package export -> a function it must provide
+const entries: Record<string, string> = {
+  "components/alb": "Alb", "components/bundle": "Bundle", "components/fleet": "Fleet", "components/haproxy-tier": "HaproxyTier",
+  "components/network": "Network", "components/observability": "Observability", "components/secrets": "Secrets",
+  contract: "checkServiceSettings", host: "renderHostFiles",
 };
 let consumer: string;
 
@@ -23,16 +24,16 @@ beforeAll(() => {
 afterAll(() => rmSync(consumer, { recursive: true, force: true }));
 
 describe("package exports", () => {
-  it.each(Object.entries(components))("a consumer stack can require node-service-aws/components/%s", (name, symbol) => {
+  it.each(Object.entries(entries))("a consumer stack can require node-service-aws/%s", (name, symbol) => {
     const out = execFileSync(
       process.execPath,
-      ["-e", `console.log(typeof require("node-service-aws/components/${name}").${symbol})`],
+      ["-e", `console.log(typeof require("node-service-aws/${name}").${symbol})`],
       { cwd: consumer, encoding: "utf8" },
     );
     expect(out.trim()).toBe("function");
   });
 
-  it("ships type declarations for every component", () => {
-    for (const name of Object.keys(components)) expect(() => require.resolve(join(root, "dist/components", name, "index.d.ts"))).not.toThrow();
+  it("ships type declarations for every export", () => {
+    for (const name of Object.keys(entries)) expect(() => require.resolve(join(root, "dist/pkg", name, "index.d.ts"))).not.toThrow();
   });
 });

@@ -1,13 +1,14 @@
 // Boots the production rendering of the user-data in a real Debian 12 VM (qemu TCG, no network device)
 // and asserts on what the VM reports: cloud-init, files, the hardened unit, logs through rsyslog and
 // logrotate, the Papertrail queue, graceful stop, restart after kill -9, secrets on disk.
+import { hostPaths } from "../contract/layout";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostPaths, renderHostFiles, renderUserData, withHostDefaults } from "../components/host";
+import { renderHostFiles, renderUserData, withHostDefaults } from "../host";
 import { BootResult, Image, boot, ensureImage, killRunningVms, missingTools, parseReport } from "./harness";
 
 /**

@@ -7,7 +7,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../../test/net";
+import { freePort } from "../../test/support/net";
 
 const root = path.resolve(__dirname, "../..");
 let bundle: { dir: string; file: string } | undefined;

@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Alb, accessLogBucketPolicy, checkAlbTimings } from "./index";
 
 let mocks: MockRecorder;

@@ -3,7 +3,8 @@
 // between LB and service (checkLoadBalancerTimings) are enforced here, not only documented.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceDefaults } from "../service/settings";
+import { typeToken, withFormerType } from "../_shared/typeToken";
+import { serviceDefaults } from "../../contract/service";
 import { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy } from "./rules";
 export { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy };
 
@@ -52,7 +53,7 @@ export class Alb extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: AlbArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:alb:Alb", name, {}, opts);
+    super(typeToken("Alb"), name, {}, withFormerType("node-service:alb:Alb", opts));
     const idleTimeoutSec = args.idleTimeoutSec ?? 60;
     const deregistrationDelaySec = args.deregistrationDelaySec ?? 30;
     const slowStartSec = args.slowStartSec ?? 30;

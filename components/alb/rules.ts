@@ -1,5 +1,5 @@
 // Pure rules of the Alb component (no Pulumi import, so the config schema and `npm run render` load fast).
-import { checkLoadBalancerTimings, withServiceDefaults } from "../service/settings";
+import { checkLoadBalancerTimings, withServiceDefaults } from "../../contract/service";
 
 export const defaultSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 

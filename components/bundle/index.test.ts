@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Bundle } from "./index";
 
 let mocks: MockRecorder;

@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { typeToken, withFormerType } from "../_shared/typeToken";
 import { defaultBundlePath, releaseKey } from "./rules";
 export { defaultBundlePath, releaseKey };
 
@@ -38,7 +39,7 @@ export class Bundle extends pulumi.ComponentResource {
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:bundle:Bundle", name, {}, opts);
+    super(typeToken("Bundle"), name, {}, withFormerType("node-service:bundle:Bundle", opts));
     const bundlePath = args.bundlePath ?? defaultBundlePath;
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);

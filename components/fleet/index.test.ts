@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MOCK_AMI_ID, MockRecorder, runProgram, setupMocks } from "../../test/pulumi-mocks";
+import { MOCK_AMI_ID, MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
 import { Fleet, FleetArgs, debianOwnerId } from "./index";
 
 let mocks: MockRecorder;

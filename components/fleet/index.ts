@@ -3,7 +3,8 @@
 // instances before it terminates old ones and rolls back when an alarm fires.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceDefaults } from "../service/settings";
+import { typeToken, withFormerType } from "../_shared/typeToken";
+import { serviceDefaults } from "../../contract/service";
 import { debian12NamePattern, debianOwnerId, instancePolicy } from "./rules";
 export { debian12NamePattern, debianOwnerId, instancePolicy };
 
@@ -104,7 +105,7 @@ export class Fleet extends pulumi.ComponentResource {
   readonly imageId: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:fleet:Fleet", name, {}, opts);
+    super(typeToken("Fleet"), name, {}, withFormerType("node-service:fleet:Fleet", opts));
     if (Array.isArray(args.subnetIds) && args.subnetIds.length < 2)
       throw new pulumi.RunError(`Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`);
     const port = args.servicePort ?? serviceDefaults.port;

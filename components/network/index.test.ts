@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Network, checkNetworkArgs, subnetCidr } from "./index";
 
 let mocks: MockRecorder;
@@ -41,7 +41,7 @@ describe("Network", () => {
     const n = new Network("byo", { vpcId: "vpc-1", publicSubnetIds: ["subnet-a", "subnet-b"], privateSubnetIds: ["subnet-c", "subnet-d"] });
     expect(await valueOf(n.privateSubnetIds)).toEqual(["subnet-c", "subnet-d"]);
     await settle();
-    expect(mocks.resources.map((r) => r.type)).toEqual(["node-service:network:Network"]);
+    expect(mocks.resources.map((r) => r.type)).toEqual(["node-service-aws:index:Network"]);
   });
 
   it.each([

@@ -2,6 +2,7 @@
 // subnet per AZ and NAT egress for the private ones.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { typeToken, withFormerType } from "../_shared/typeToken";
 import { checkNetworkArgs, subnetCidr } from "./rules";
 export { checkNetworkArgs, subnetCidr };
 
@@ -25,7 +26,7 @@ export class Network extends pulumi.ComponentResource {
   readonly privateSubnetIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:network:Network", name, {}, opts);
+    super(typeToken("Network"), name, {}, withFormerType("node-service:network:Network", opts));
     const errors = checkNetworkArgs(args);
     if (errors.length) throw new pulumi.RunError(`Network ${name}: ${errors.join("; ")}`);
 

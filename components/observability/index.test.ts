@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Observability } from "./index";
 
 const DD_STANDARD_PERMISSIONS = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"];

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { typeToken, withFormerType } from "../_shared/typeToken";
 import * as aws from "@pulumi/aws";
 import * as datadog from "@pulumi/datadog";
 
@@ -141,7 +142,7 @@ export class Observability extends pulumi.ComponentResource {
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:observability:Observability", name, {}, opts);
+    super(typeToken("Observability"), name, {}, withFormerType("node-service:observability:Observability", opts));
     const t: ObservabilityThresholds = { ...thresholdDefaults };
     for (const [k, v] of Object.entries(args.thresholds ?? {}))
       if (v !== undefined) (t as unknown as Record<string, number>)[k] = v;

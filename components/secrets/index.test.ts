@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MockRecorder, clearTextPaths, isSecretOnWire, settle, setupMocks, valueOf } from "../../test/pulumi-mocks";
+import { MockRecorder, clearTextPaths, isSecretOnWire, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Secrets } from "./index";
 
 let mocks: MockRecorder;

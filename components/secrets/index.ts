@@ -1,9 +1,11 @@
 // Secrets: the Datadog API key and the Papertrail destination as SSM SecureString parameters,
 // encrypted with a customer managed key of this service, so the instance role can be given
 // kms:Decrypt on exactly that key and only through SSM.
+import { ssmParameterNames } from "../../contract/layout";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ssmParameterNames } from "../host/input";
+import { typeToken, withFormerType } from "../_shared/typeToken";
+
 
 export interface SecretsArgs {
   /** ServiceSettings.name; part of the parameter names. */
@@ -25,7 +27,7 @@ export class Secrets extends pulumi.ComponentResource {
   readonly papertrailDestinationParameter: pulumi.Output<string>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("node-service:secrets:Secrets", name, {}, opts);
+    super(typeToken("Secrets"), name, {}, withFormerType("node-service:secrets:Secrets", opts));
     const names = pulumi.all([args.service, args.env]).apply(([s, e]) => ssmParameterNames(s, e));
     const key = new aws.kms.Key(`${name}-key`, {
       description: pulumi.interpolate`SSM parameters of ${args.service} (${args.env})`,

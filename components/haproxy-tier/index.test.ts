@@ -1,0 +1,259 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { HaproxyTier, HaproxyTierArgs, deployDocument } from "./index";
+import { renderDeployScript } from "../../host/deploy/script";
+
+// One mock monitor for the file (a component's registerOutputs may arrive after its test ended).
+let mocks: MockRecorder;
+beforeAll(async () => {
+  mocks = await setupMocks();
+  // The shared mocks give instances no private IP; the discovery record is made of them.
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const newResource = monitor.mocks.newResource.bind(monitor.mocks);
+  let n = 0;
+  monitor.mocks.newResource = (args: { type: string }) => {
+    const r = newResource(args);
+    if (args.type === "aws:ec2/instance:Instance") r.state.privateIp = `10.0.${Math.floor(n / 250)}.${(n++ % 250) + 4}`;
+    return r;
+  };
+});
+beforeEach(() => {
+  mocks.clear();
+});
+
+const base = (env: string): HaproxyTierArgs => ({
+  env,
+  vpcId: "vpc-1",
+  publicSubnetIds: ["subnet-pub-a", "subnet-pub-b"],
+  privateSubnetIds: ["subnet-priv-a", "subnet-priv-b"],
+  amiId: "ami-0123456789abcdef0",
+  nodeUserData: "#cloud-config\n{}\n",
+  fleetInstanceCount: 3,
+  fleetUserData: "#cloud-config\n{}\n",
+  fleetInstanceProfileName: "fleet-profile",
+  nodeParameterArns: ["arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/prod/datadog-api-key"],
+  bundleUrl: "s3://bundles-a1b2c3/releases/abc.js",
+  bundleSha256: "a".repeat(64),
+  version: "abc123",
+});
+
+async function build(args: HaproxyTierArgs) {
+  const tier = new HaproxyTier("tier", args);
+  const out = {
+    nlbDnsName: await valueOf(tier.nlbDnsName),
+    url: await valueOf(tier.url),
+    nodeInstanceIds: await valueOf(tier.nodeInstanceIds),
+    fleetInstanceIds: await valueOf(tier.fleetInstanceIds),
+    fleetPrivateIps: await valueOf(tier.fleetPrivateIps),
+    associationId: await valueOf(tier.associationId),
+    config: tier.haproxyConfig,
+    fleetDnsName: tier.fleetDnsName,
+  };
+  await valueOf(tier.deployDocumentName);
+  await settle();
+  return out;
+}
+
+const count = (type: string) => mocks.ofType(type).length;
+const nodes = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Role === "haproxy");
+const fleet = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Fleet !== undefined);
+
+describe("HaproxyTier resource graph", () => {
+  it("dev: one HAProxy node behind the NLB (same shape as prod, one node)", async () => {
+    const out = await build(base("dev"));
+    expect(nodes()).toHaveLength(1);
+    expect(fleet()).toHaveLength(3);
+    expect(count("aws:lb/loadBalancer:LoadBalancer")).toBe(1);
+    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(1);
+    expect(count("aws:ssm/association:Association")).toBe(1);
+    expect(count("aws:route53/record:Record")).toBe(1);
+    expect(out.url).toBe(`http://${out.nlbDnsName}`);
+    const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
+    expect(nlb.enableDeletionProtection).toBe(false);
+  });
+
+  it("prod: two HAProxy nodes in two AZs behind an internet-facing cross-zone NLB", async () => {
+    const out = await build({ ...base("prod"), certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x" });
+    expect(nodes()).toHaveLength(2);
+    expect(nodes().map((n) => n.inputs.subnetId).sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
+    const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
+    expect(nlb).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true, enableDeletionProtection: true });
+    expect(nlb.subnets).toEqual(["subnet-pub-a", "subnet-pub-b"]);
+    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(2);
+    const listener = mocks.one("aws:lb/listener:Listener").inputs;
+    expect(listener).toMatchObject({ port: 443, protocol: "TLS" });
+    expect(out.url).toMatch(/^https:\/\//);
+    expect(out.nodeInstanceIds).toHaveLength(2);
+    expect(out.fleetInstanceIds).toHaveLength(3);
+    expect(out.associationId).toBeDefined();
+  });
+
+  it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
+    await build(base("prod"));
+    const all = mocks.ofType("aws:ec2/instance:Instance");
+    expect(all).toHaveLength(5);
+    for (const i of all) {
+      expect(i.inputs.metadataOptions, i.name).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+      expect(i.inputs.rootBlockDevice, i.name).toMatchObject({ volumeType: "gp3", encrypted: true });
+      expect(i.inputs.associatePublicIpAddress, i.name).toBe(false);
+      expect(i.inputs.keyName, i.name).toBeUndefined();
+    }
+    const attached = mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn);
+    expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+  });
+
+  it("rollout: SSM association by fleet tag, one host at a time, stops at the first error, re-runs on new parameters", async () => {
+    await build({ ...base("prod"), version: "v2", bundleSha256: "b".repeat(64) });
+    const a = mocks.one("aws:ssm/association:Association").inputs;
+    expect(a.maxConcurrency).toBe("1");
+    expect(a.maxErrors).toBe("0");
+    expect(a.applyOnlyAtCronInterval).toBe(false);
+    expect(a.scheduleExpression).toBeUndefined();
+    expect(a.targets).toEqual([{ key: "tag:Fleet", values: ["sample-api-prod"] }]);
+    expect(a.parameters).toEqual({ bundleUrl: "s3://bundles-a1b2c3/releases/abc.js", bundleSha256: "b".repeat(64), version: "v2" });
+    expect(a.waitForSuccessTimeoutSeconds).toBeGreaterThan(0);
+    for (const f of fleet()) expect(f.inputs.tags.Fleet).toBe("sample-api-prod");
+
+    const doc = mocks.one("aws:ssm/document:Document").inputs;
+    expect(doc.documentType).toBe("Command");
+    const content = JSON.parse(doc.content);
+    expect(content.schemaVersion).toBe("2.2");
+    expect(Object.keys(content.parameters).sort()).toEqual(["bundleSha256", "bundleUrl", "version"]);
+    const run: string[] = content.mainSteps[0].inputs.runCommand;
+    expect(run.at(-1)).toBe('bash "$script" --source "{{ bundleUrl }}" --sha256 "{{ bundleSha256 }}" --version "{{ version }}"');
+  });
+
+  it("a configurable batch size", async () => {
+    await build({ ...base("prod"), rolloutBatch: "2" });
+    expect(mocks.one("aws:ssm/association:Association").inputs.maxConcurrency).toBe("2");
+  });
+
+  it("the document's parameter patterns refuse shell metacharacters", async () => {
+    await build(base("dev"));
+    const p = JSON.parse(mocks.one("aws:ssm/document:Document").inputs.content).parameters;
+    const ok = (k: string, v: string) => new RegExp(p[k].allowedPattern).test(v);
+    expect(ok("bundleUrl", "s3://bundles-a1b2c3/releases/abc.js")).toBe(true);
+    expect(ok("bundleUrl", 's3://b/x";reboot;"')).toBe(false);
+    expect(ok("bundleSha256", "a".repeat(64))).toBe(true);
+    expect(ok("bundleSha256", "$(id)")).toBe(false);
+    expect(ok("version", "v1.2.3")).toBe(true);
+    expect(ok("version", "v1 && reboot")).toBe(false);
+  });
+
+  it("security groups: NLB -> HAProxy port, HAProxy -> service port on the fleet, nothing else inbound; every rule described", async () => {
+    await build(base("prod"));
+    const sgId = (suffix: string) => `tier-${suffix}-id`;
+    const ingress = mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
+    const egress = mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
+    for (const r of [...ingress, ...egress]) expect(r.description, JSON.stringify(r)).toMatch(/\S{3}/);
+    const into = (sg: string) => ingress.filter((r) => r.securityGroupId === sgId(sg));
+    expect(into("node")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 80, toPort: 80 })]);
+    expect(into("fleet")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 })]);
+    expect(into("nlb").map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
+    expect(into("nlb")[0]).toMatchObject({ fromPort: 80, toPort: 80 });
+    expect(egress.filter((r) => r.referencedSecurityGroupId === sgId("fleet"))).toEqual([
+      expect.objectContaining({ securityGroupId: sgId("node"), fromPort: 3000 }),
+    ]);
+  });
+
+  it("discovery: a private zone of the VPC, one A record holding every fleet instance's private IP", async () => {
+    const out = await build(base("prod"));
+    const zone = mocks.one("aws:route53/zone:Zone").inputs;
+    expect(zone.name).toBe("sample-api.prod.internal");
+    expect(zone.vpcs).toEqual([{ vpcId: "vpc-1" }]);
+    const rec = mocks.one("aws:route53/record:Record").inputs;
+    expect(rec).toMatchObject({ name: "fleet.sample-api.prod.internal", type: "A" });
+    expect(rec.ttl).toBeLessThanOrEqual(30);
+    expect(rec.records).toHaveLength(3);
+    expect(rec.records).toEqual(out.fleetPrivateIps);
+    for (const ip of rec.records) expect(ip).toMatch(/^10\.0\.\d+\.\d+$/);
+    expect(fleet().map((f) => f.inputs.subnetId)).toEqual(["subnet-priv-a", "subnet-priv-b", "subnet-priv-a"]);
+  });
+
+  it("rendered haproxy.cfg: server-template over the fleet record through the VPC resolver; haproxy -c accepts it", async () => {
+    const out = await build(base("prod"));
+    expect(out.config).toContain(
+      "server-template app 6 fleet.sample-api.prod.internal:3000 resolvers vpc resolve-prefer ipv4 init-addr last,none",
+    );
+    expect(out.config).toMatch(/resolvers vpc\n\s+nameserver dns1 169\.254\.169\.253:53/);
+    expect(out.config).toMatch(/bind 0\.0\.0\.0:80\n/);
+    const haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => {
+      try {
+        execFileSync(p, ["-v"]);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!haproxy) throw new Error("haproxy not found: apt-get install -y haproxy");
+    const dir = mkdtempSync(join(tmpdir(), "tier-haproxy-"));
+    try {
+      const cfg = join(dir, "haproxy.cfg");
+      // The state file and socket paths are the host's; -c only parses, it opens neither.
+      writeFileSync(cfg, out.config);
+      execFileSync(haproxy, ["-c", "-f", cfg], { stdio: "pipe" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("deploy document", () => {
+  it("its shell wrapper passes shellcheck as POSIX sh and hands the deploy script over byte for byte", () => {
+    const script = renderDeployScript({});
+    const run: string[] = (deployDocument(script, 300, "eu-west-1") as any).mainSteps[0].inputs.runCommand;
+    const dir = mkdtempSync(join(tmpdir(), "tier-ssm-"));
+    try {
+      const wrapper = join(dir, "wrapper.sh");
+      // What SSM runs, with its parameters filled in; the last line prints the script instead of running it.
+      const filled = run
+        .join("\n")
+        .replace("{{ bundleUrl }}", "s3://b-1/releases/x.js")
+        .replace("{{ bundleSha256 }}", "a".repeat(64))
+        .replace("{{ version }}", "v1");
+      writeFileSync(wrapper, `${filled}\n`);
+      try {
+        execFileSync("shellcheck", ["--version"], { stdio: "pipe" });
+      } catch {
+        throw new Error("shellcheck not found: apt-get install -y shellcheck");
+      }
+      execFileSync("shellcheck", ["-s", "sh", wrapper], { stdio: "pipe" });
+      expect(filled).toContain("export AWS_DEFAULT_REGION=eu-west-1");
+      const printing = `${run.slice(0, -1).join("\n")}\ncat "$script"\n`;
+      writeFileSync(wrapper, printing);
+      // A stand-in cloud-init on PATH: first boot finished (0), or failed (1).
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      const fakeCloudInit = (rc: number) => writeFileSync(join(bin, "cloud-init"), `#!/bin/sh\nexit ${rc}\n`, { mode: 0o755 });
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+      fakeCloudInit(0);
+      expect(execFileSync("sh", [wrapper], { encoding: "utf8", env })).toBe(script);
+      fakeCloudInit(1);
+      const failed = spawnSync("sh", [wrapper], { encoding: "utf8", env });
+      expect(failed.status).toBe(1);
+      expect(failed.stderr).toContain("cloud-init failed on this host");
+      expect(failed.stdout).toBe("");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("HaproxyTier: bad input", () => {
+  it.each([
+    [{ env: "prod", nodeCount: 1 }, "nodeCount: 1 in prod; at least 2"],
+    [{ env: "prod", privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 in prod; at least 2"],
+    [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
+    [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
+  ])("refuses %j", async (extra, message) => {
+      const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
+      expect(make).toThrow(message);
+      // RunError: the CLI prints the message alone, no stack trace.
+      expect(make).toThrow(pulumi.RunError);
+  });
+});

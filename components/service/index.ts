@@ -1,2 +1,0 @@
-// The entry other stacks import: `node-service-aws/components/service`.
-export * from "./settings";

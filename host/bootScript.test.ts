@@ -1,0 +1,78 @@
+// The boot script's secret handling, run for real in bash with `aws` replaced by a function that plays
+// SSM: values land in 0600 files, the Papertrail include it writes is valid rsyslog config, bad values stop it.
+import { hostPaths } from "../contract/layout";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+import { renderBootScript } from "./bootScript";
+import { sampleInput } from "../test/support/hostInput";
+import { gtlsDriverPresent, run, tempDir, tool } from "../test/support/tools";
+
+const dir = tempDir("boot");
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const input = sampleInput();
+const script = renderBootScript(input);
+const p = hostPaths(input.service.name);
+
+/** The script's variables, helpers and secrets section; absolute secret paths redirected into `out`. */
+function secretsSection(out: string): string {
+  const head = script.slice(0, script.indexOf("# --- packages"));
+  const helpers = script.slice(script.indexOf("ssm_get() {"), script.indexOf("dd_api_key=$(ssm_get"));
+  const body = script.slice(script.indexOf("dd_api_key=$(ssm_get"), script.indexOf("# --- the release"));
+  return (head + helpers + body).replaceAll(`${p.secrets}/`, `${out}/`);
+}
+
+function runSecrets(values: Record<string, string>) {
+  const work = fs.mkdtempSync(path.join(dir, "run-"));
+  const out = path.join(work, "secrets");
+  fs.mkdirSync(out, { mode: 0o700 });
+  const calls = path.join(work, "aws-calls");
+  // `aws` as SSM would answer: the value of the parameter named after --name, or an error.
+  const aws = `aws() { echo "$*" >> ${calls}; local name=""; while [ $# -gt 0 ]; do [ "$1" = --name ] && name=$2; shift; done
+  case "$name" in ${Object.entries(values).map(([k, v]) => `'${k}') printf '%s\\n' '${v}' ;;`).join(" ")} *) echo "ParameterNotFound $name" >&2; return 254 ;; esac; }\n`;
+  const file = path.join(work, "run.sh");
+  fs.writeFileSync(file, secretsSection(out).replace("log() {", aws + "log() {"));
+  const r = spawnSync(tool("bash"), [file], { encoding: "utf8" });
+  return { ...r, out, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "" };
+}
+
+const key = "0123456789abcdef0123456789abcdef";
+const dest = "logs9.papertrailapp.com:41234";
+
+describe("boot script secrets", () => {
+  it("writes each value once into a 0600 file, from the named parameters, decrypted", () => {
+    const r = runSecrets({ [input.ssm.datadogApiKey]: key, [input.ssm.papertrailDestination]: dest });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.calls).toContain(`ssm get-parameter --region ${input.region} --with-decryption --name ${input.ssm.datadogApiKey}`);
+    expect(r.calls).toContain(`--with-decryption --name ${input.ssm.papertrailDestination}`);
+    const ddEnv = path.join(r.out, path.basename(p.datadogEnvFile));
+    const ptConf = path.join(r.out, path.basename(p.papertrailInclude));
+    expect(fs.readFileSync(ddEnv, "utf8")).toBe(`DD_API_KEY=${key}\n`);
+    for (const f of [ddEnv, ptConf]) expect((fs.statSync(f).mode & 0o777).toString(8)).toBe("600");
+    const holding = fs.readdirSync(r.out).filter((n) => fs.readFileSync(path.join(r.out, n), "utf8").includes(key));
+    expect(holding).toEqual([path.basename(p.datadogEnvFile)]);
+
+    // the include is a valid omfwd action aimed at the destination, checked by name
+    gtlsDriverPresent();
+    const pt = fs.readFileSync(ptConf, "utf8");
+    expect(pt).toContain('target="logs9.papertrailapp.com" port="41234"');
+    expect(pt).toContain('StreamDriverPermittedPeers="logs9.papertrailapp.com"');
+    const conf = path.join(path.dirname(r.out), "check.conf");
+    fs.writeFileSync(conf, `global(workDirectory="${r.out}")\n${pt}`);
+    const check = run("rsyslogd", ["-N1", "-f", conf]);
+    expect(check.status, check.stderr).toBe(0);
+  });
+
+  it("stops with a message naming the parameter when a value is malformed or missing", () => {
+    const bad = runSecrets({ [input.ssm.datadogApiKey]: key, [input.ssm.papertrailDestination]: 'evil" target="x' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain(`SSM ${input.ssm.papertrailDestination}: expected host:port`);
+    expect(fs.existsSync(path.join(bad.out, path.basename(p.papertrailInclude)))).toBe(false);
+    const missing = runSecrets({});
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toContain(`ParameterNotFound ${input.ssm.datadogApiKey}`);
+  });
+});

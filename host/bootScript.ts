@@ -1,0 +1,169 @@
+// The script cloud-init runs once the files are written: installs what is missing, fetches the secrets
+// from SSM, prepares the host's program (the service: its user and the bundle from S3; or HAProxy) and
+// starts the units. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
+import { hostPaths } from "../contract/layout";
+import { HostBase, HostInput } from "./input";
+import { renderPapertrailAction } from "./rsyslog";
+
+/** Single-quoted shell word. Inputs are validated by checkHostInput; this keeps them inert anyway. */
+const q = (s: string | number) => `'${String(s).replace(/'/g, `'\\''`)}'`;
+
+/** What the boot script does for the host's program, around the shared packages, secrets and units. */
+export interface BootProgram {
+  /** Where the script lands; its file name prefixes its messages. */
+  path: string;
+  /** Shell variables of the program, set after the shared ones. */
+  vars: Record<string, string | number>;
+  /** Debian packages installed when missing, besides rsyslog, logrotate, the AWS CLI and the agent. */
+  debs: string[];
+  /** Shell tests, true when the program installs from an extra apt repository (needs curl and gnupg). */
+  needsRepo: string[];
+  /** Shell run after the packages, e.g. Node.js from its repository. */
+  install: string;
+  /** Shell: the program's users and folders. */
+  folders: string;
+  /** Shell run after the secrets, before the units start, e.g. activating the release. */
+  activate: string;
+  /** Its systemd unit, enabled and restarted last. */
+  unit: string;
+}
+
+/** The Node service: its user, Node.js, the release fetched from S3 and checked. */
+export function serviceBootProgram(i: HostInput): BootProgram {
+  const p = hostPaths(i.service.name);
+  return {
+    path: p.bootScript,
+    vars: { service: i.service.name, version: i.version, bundle_url: i.bundle.url, bundle_sha256: i.bundle.sha256, node_major: i.nodeMajor },
+    debs: [],
+    needsRepo: ["[ ! -x /usr/bin/node ]"],
+    install: `if [ ! -x /usr/bin/node ]; then
+  log "installing Node.js $node_major"
+  add_apt_repo nodesource https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key "https://deb.nodesource.com/node_$node_major.x nodistro main"
+  apt_install nodejs
+fi
+`,
+    folders: `getent group "$service" >/dev/null || groupadd --system "$service"
+getent passwd "$service" >/dev/null ||
+  useradd --system --gid "$service" --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$service"
+install -d -m 0755 -o root -g root ${p.root} ${p.releases}
+install -d -m 0750 -o root -g adm ${p.logDir}
+`,
+    activate: `# --- the release: fetched, checked, then made current by an atomic rename of the symlink ---
+release=${p.releases}/"$version"
+if [ ! -s "$release/server.js" ]; then
+  log "fetching $bundle_url"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  aws s3 cp --region "$region" --only-show-errors "$bundle_url" "$tmp/server.js"
+  echo "$bundle_sha256  $tmp/server.js" | sha256sum --check --quiet -
+  install -d -m 0755 "$release"
+  install -m 0644 "$tmp/server.js" "$release/server.js"
+fi
+ln -sfn "$release" ${p.current}.new
+mv -T ${p.current}.new ${p.current}
+`,
+    unit: `${i.service.name}.service`,
+  };
+}
+
+export function renderBootScript(i: HostInput): string {
+  return renderHostBootScript(i, serviceBootProgram(i));
+}
+
+export function renderHostBootScript(i: HostBase, program: BootProgram): string {
+  const p = hostPaths(i.service.name);
+  const vars = Object.entries(program.vars).map(([k, v]) => `${k}=${q(v)}\n`).join("");
+  const me = program.path.slice(program.path.lastIndexOf("/") + 1);
+  return `#!/bin/bash
+# ${program.path}: rendered by host/bootScript.ts, run by cloud-init at first boot.
+set -euo pipefail
+umask 022
+
+region=${q(i.region)}
+ssm_datadog_api_key=${q(i.ssm.datadogApiKey)}
+ssm_papertrail_destination=${q(i.ssm.papertrailDestination)}
+${vars}
+log() { echo "${me}: $*" >&2; }
+
+# --- packages: each installed only when missing (images may ship them) ---
+apt_updated=no
+apt_install() {
+  if [ "$apt_updated" = no ]; then apt-get update -q; apt_updated=yes; fi
+  # confold: a config file cloud-init wrote before its package arrives stays as rendered.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \\
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+missing_debs() {
+  local pkg
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || echo "$pkg"; done
+}
+add_apt_repo() { # name key_url "deb line"
+  local keyring="/usr/share/keyrings/$1.gpg"
+  [ -s "$keyring" ] || curl -fsSL "$2" | gpg --dearmor --yes -o "$keyring"
+  echo "deb [signed-by=$keyring] $3" > "/etc/apt/sources.list.d/$1.list"
+  apt_updated=no
+}
+
+mapfile -t debs < <(missing_debs ca-certificates rsyslog rsyslog-gnutls logrotate${program.debs.map((d) => ` ${d}`).join("")})
+command -v aws >/dev/null 2>&1 || debs+=(awscli)
+if ${[...program.needsRepo, "! dpkg -s datadog-agent >/dev/null 2>&1"].join(" || ")}; then
+  mapfile -t -O "\${#debs[@]}" debs < <(missing_debs curl gnupg)
+fi
+if [ \${#debs[@]} -gt 0 ]; then log "installing \${debs[*]}"; apt_install "\${debs[@]}"; fi
+
+${program.install}if ! dpkg -s datadog-agent >/dev/null 2>&1; then
+  log "installing datadog-agent"
+  add_apt_repo datadog-archive-keyring https://keys.datadoghq.com/DATADOG_APT_KEY_CURRENT.public "https://apt.datadoghq.com/ stable 7"
+  apt_install datadog-agent
+fi
+
+# --- users and folders ---
+${program.folders}install -d -m 0700 -o root -g root ${p.secrets}
+# the agent reads the program's journal entries
+if getent passwd dd-agent >/dev/null; then usermod -a -G systemd-journal dd-agent; fi
+
+# --- secrets: SSM SecureString -> root-only 0600 files, each value in exactly one file ---
+ssm_get() {
+  aws ssm get-parameter --region "$region" --with-decryption --name "$1" --query Parameter.Value --output text
+}
+write_secret() { # path content: created 0600 under a temporary name, then renamed into place
+  local tmp
+  tmp=$(umask 077 && mktemp "$1.XXXXXX")
+  printf '%s\\n' "$2" > "$tmp"
+  mv -f "$tmp" "$1"
+}
+
+dd_api_key=$(ssm_get "$ssm_datadog_api_key")
+[[ "$dd_api_key" =~ ^[A-Za-z0-9]{16,64}$ ]] || { log "SSM $ssm_datadog_api_key: not a Datadog API key"; exit 1; }
+write_secret ${p.datadogEnvFile} "DD_API_KEY=$dd_api_key"
+unset dd_api_key
+
+papertrail=$(ssm_get "$ssm_papertrail_destination")
+if ! [[ "$papertrail" =~ ^([A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})$ ]]; then
+  log "SSM $ssm_papertrail_destination: expected host:port"; exit 1
+fi
+pt_host=\${BASH_REMATCH[1]}
+pt_port=\${BASH_REMATCH[2]}
+write_secret ${p.papertrailInclude} "$(cat <<RSYSLOG
+# Papertrail forwarding, written by ${program.path} from SSM $ssm_papertrail_destination
+${renderPapertrailAction(i, { host: "${pt_host}", port: "${pt_port}" }).trimEnd()}
+RSYSLOG
+)"
+unset papertrail pt_host pt_port
+
+${program.activate}
+# --- units ---
+rsyslogd -N1 >/dev/null
+systemctl daemon-reload
+systemctl restart rsyslog.service
+systemctl enable logrotate.timer
+systemctl restart logrotate.timer
+if systemctl cat datadog-agent.service >/dev/null 2>&1; then
+  systemctl enable datadog-agent.service
+  systemctl restart datadog-agent.service
+fi
+systemctl enable ${q(program.unit)}
+systemctl restart ${q(program.unit)}
+log "${program.unit} started"
+`;
+}

@@ -1,0 +1,117 @@
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tool } from "../../test/support/tools";
+import { HaproxyConfigOptions, checkDetectionMs, deriveHealthCheck, renderHaproxyConfig, withHaproxyDefaults } from "./config";
+
+let dir: string;
+let haproxy: string;
+
+beforeAll(() => {
+  haproxy = tool("haproxy"); // throws with `apt-get install -y haproxy` when missing
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "haproxy-render-"));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** `haproxy -c` on a rendered text; the state file path points at a real (valid) state file. */
+function check(text: string): { ok: boolean; output: string } {
+  const cfg = path.join(dir, `haproxy-${Math.random().toString(36).slice(2)}.cfg`);
+  fs.writeFileSync(cfg, text);
+  const r = spawnSync(haproxy, ["-c", "-f", cfg], { encoding: "utf8" });
+  return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
+}
+
+const fixed: HaproxyConfigOptions = {
+  servers: [
+    { name: "h1", address: "127.0.1.1", port: 3000 },
+    { name: "h2", address: "127.0.1.2", port: 3000 },
+  ],
+};
+
+function opts(o: HaproxyConfigOptions): HaproxyConfigOptions {
+  fs.writeFileSync(path.join(dir, "server-state"), "1\n# be_id be_name srv_id srv_name\n");
+  return { serverStateFile: path.join(dir, "server-state"), adminSocket: path.join(dir, "admin.sock"), ...o };
+}
+
+describe("renderHaproxyConfig", () => {
+  it("renders a fixed server list that haproxy -c accepts without warnings", () => {
+    const text = renderHaproxyConfig(opts(fixed));
+    const r = check(text);
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).not.toMatch(/WARNING|ALERT/);
+    expect(text).toMatch(/^\s+server h1 127\.0\.1\.1:3000$/m);
+    expect(text).toMatch(/http-check send meth GET uri \/readyz/);
+    expect(text).toMatch(/retry-on conn-failure empty-response response-timeout 503/);
+    expect(text).toMatch(/http-request disable-l7-retry unless \{ method GET HEAD OPTIONS PUT DELETE \}/);
+    expect(text).toMatch(/stats socket \S+ mode 660 level admin expose-fd listeners/);
+    expect(text).toMatch(/load-server-state-from-file global/);
+    expect(text).toMatch(/^\s+master-worker$/m);
+    expect(text).toMatch(/log \/dev\/log/);
+  });
+
+  it("renders DNS discovery with server-template and resolvers that haproxy -c accepts", () => {
+    const text = renderHaproxyConfig(
+      opts({ log: "stdout", serverTemplate: { prefix: "app", count: 10, dnsName: "app.service.internal", port: 3000, nameserver: "169.254.169.253:53" } }),
+    );
+    const r = check(text);
+    expect(r.ok, r.output).toBe(true);
+    expect(text).toMatch(/server-template app 10 app\.service\.internal:3000 resolvers vpc/);
+    expect(text).toMatch(/nameserver dns1 169\.254\.169\.253:53/);
+    expect(text).toMatch(/log stdout format raw/);
+  });
+
+  it("drops privileges when user and group are given (haproxy -c resolves them)", () => {
+    const r = check(renderHaproxyConfig(opts({ ...fixed, user: "haproxy", group: "haproxy" })));
+    expect(r.ok, r.output).toBe(true);
+    const bad = check(renderHaproxyConfig(opts({ ...fixed, user: "nosuchuser", group: "haproxy" })));
+    expect(bad.ok).toBe(false);
+  });
+
+  it("is checked by a validator that rejects a broken rendering", () => {
+    const text = renderHaproxyConfig(opts(fixed)).replace("retry-on conn-failure", "retry-on conn-failures");
+    const r = check(text);
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/retry-on/);
+  });
+
+  it("derives check timing that lets a draining server leave before it stops serving", () => {
+    for (const drain of [500, 1500, 3000, 10_000, 30_000, 120_000]) {
+      const c = deriveHealthCheck(drain);
+      expect(checkDetectionMs(c)).toBeLessThan(drain);
+      expect(() => renderHaproxyConfig(opts({ ...fixed, service: { drainDelayMs: drain, shutdownTimeoutMs: drain + 30_000 } }))).not.toThrow();
+    }
+    const i = withHaproxyDefaults({ ...fixed, service: { drainDelayMs: 10_000 } });
+    expect(i.check).toEqual({ intervalMs: 2000, fall: 2, rise: 2, timeoutMs: 1000 });
+  });
+
+  it("refuses a drain delay shorter than HAProxy's detection time", () => {
+    expect(() => renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 300 } })).toThrow(/drainDelayMs: 300 ms is too short.*400 ms/);
+    expect(() => renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 1500 }, check: { intervalMs: 1000, fall: 3 } })).toThrow(
+      /fall\*\(inter\+timeout\) = 3\*\(1000\+150\) = 3450 ms/,
+    );
+  });
+
+  it("refuses idle timeouts at or above the service's keep-alive timeout", () => {
+    expect(() => renderHaproxyConfig({ ...fixed, timeouts: { httpKeepAliveMs: 65_000 } })).toThrow(/httpKeepAliveMs: 65000 must be below service.keepAliveTimeoutMs \(65000\)/);
+    expect(() => renderHaproxyConfig({ ...fixed, poolPurgeDelayMs: 70_000 })).toThrow(/poolPurgeDelayMs/);
+    const short = withHaproxyDefaults({ ...fixed, service: { keepAliveTimeoutMs: 5000, headersTimeoutMs: 6000 } });
+    expect(short.timeouts.httpKeepAliveMs).toBeLessThan(5000);
+    expect(short.poolPurgeDelayMs).toBeLessThan(5000);
+  });
+
+  it("refuses bad inputs with one message naming each field", () => {
+    const bad = (o: HaproxyConfigOptions, re: RegExp) => expect(() => renderHaproxyConfig(o)).toThrow(re);
+    bad({}, /exactly one of servers .* and serverTemplate/);
+    bad({ ...fixed, serverTemplate: { prefix: "a", count: 2, dnsName: "a.b", port: 1, nameserver: "10.0.0.2:53" } }, /exactly one/);
+    bad({ servers: [] }, /servers: the list is empty/);
+    bad({ servers: [{ name: "h1", address: "127.0.1.1", port: 1 }, { name: "h1", address: "127.0.1.2", port: 1 }] }, /"h1" is used twice/);
+    bad({ servers: [{ name: "h 1", address: "127.0.1.1", port: 70000 }] }, /servers\[0\]\.name[\s\S]*servers\[0\]\.port: 70000/);
+    bad({ ...fixed, stats: { address: "0.0.0.0", port: 8404 } }, /stats.address: "0.0.0.0" must be a loopback address/);
+    bad({ ...fixed, adminSocket: "run/admin.sock" }, /adminSocket: "run\/admin.sock" must be an absolute path/);
+    bad({ ...fixed, hardStopAfterMs: 3_600_000 }, /hardStopAfterMs/);
+    bad({ ...fixed, user: "haproxy" }, /give both or neither/);
+    bad({ serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } }, /count: 0[\s\S]*dnsName[\s\S]*nameserver/);
+  });
+});

@@ -1,0 +1,301 @@
+// haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
+// /readyz, a loopback-only stats endpoint (Datadog's HAProxy check) and an admin socket for
+// drain/ready. The timing rules that make a rolling deploy lossless are enforced here.
+import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
+
+export interface HaproxyServer {
+  /** Server name in HAProxy (logs, stats, admin socket: `<backend>/<name>`). */
+  name: string;
+  address: string;
+  port: number;
+}
+
+/** Servers found through DNS (e.g. a private Route 53 record per service host). */
+export interface HaproxyServerTemplate {
+  /** Servers are named <prefix>1 .. <prefix><count>. */
+  prefix: string;
+  /** Slots; must be at least the largest fleet size (unused slots stay in maintenance). */
+  count: number;
+  dnsName: string;
+  port: number;
+  /** DNS server as `ip:port`, e.g. the VPC resolver `169.254.169.253:53`. */
+  nameserver: string;
+}
+
+export interface HaproxyConfigInput {
+  service: ServiceSettings;
+  /** Exactly one of `servers` and `serverTemplate`. */
+  servers?: HaproxyServer[];
+  serverTemplate?: HaproxyServerTemplate;
+  frontend: { address: string; port: number };
+  /** Loopback only: HTML/CSV stats at /stats and a liveness answer at /healthz. */
+  stats: { address: string; port: number };
+  /** Unix socket, admin level: `set server <backend>/<name> state drain|ready|maint`. */
+  adminSocket: string;
+  /** Written from `show servers state` before each reload, read at start. */
+  serverStateFile: string;
+  /** `journal` sends to /dev/log (journald); `stdout` suits a foreground process. */
+  log: "journal" | "stdout";
+  backendName: string;
+  /** Health check timing; derived from service.drainDelayMs when not given. */
+  check: HealthCheckTiming;
+  timeouts: { connectMs: number; clientMs: number; serverMs: number; httpRequestMs: number; httpKeepAliveMs: number; queueMs: number };
+  /** Server-side idle connections: half of them are closed every period. */
+  poolPurgeDelayMs: number;
+  /** Bound on how long an old process may keep serving after a reload. */
+  hardStopAfterMs: number;
+  /** Connection attempts after the first, each on another server (`option redispatch 1`). */
+  retries: number;
+  maxconn: number;
+  /** Drop privileges after binding; leave undefined when the service manager already runs it unprivileged. */
+  user?: string;
+  group?: string;
+}
+
+export interface HealthCheckTiming {
+  intervalMs: number;
+  fall: number;
+  rise: number;
+  /** Read timeout of one check. */
+  timeoutMs: number;
+}
+
+export type HaproxyConfigOptions = Partial<Omit<HaproxyConfigInput, "service" | "check" | "timeouts">> & {
+  service?: Partial<ServiceSettings>;
+  check?: Partial<HealthCheckTiming>;
+  timeouts?: Partial<HaproxyConfigInput["timeouts"]>;
+};
+
+export class HaproxyConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid HAProxy settings:\n  - ${problems.join("\n  - ")}`);
+    this.name = "HaproxyConfigError";
+  }
+}
+
+/**
+ * Worst time from /readyz failing to HAProxy marking the server DOWN: the next check starts at most
+ * one interval later and `fall` checks, each taking up to its timeout, must fail in a row.
+ */
+export function checkDetectionMs(c: HealthCheckTiming): number {
+  return c.fall * (c.intervalMs + c.timeoutMs);
+}
+
+/** Interval a fifth of the drain delay (100 ms - 2 s), check timeout half an interval, fall 2, rise 2. */
+export function deriveHealthCheck(drainDelayMs: number): HealthCheckTiming {
+  const intervalMs = Math.min(2000, Math.max(100, Math.floor(drainDelayMs / 5 / 10) * 10));
+  return { intervalMs, fall: 2, rise: 2, timeoutMs: Math.max(100, Math.floor(intervalMs / 2)) };
+}
+
+function defined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfigInput {
+  const service = withServiceDefaults(o.service);
+  const check = { ...deriveHealthCheck(service.drainDelayMs), ...defined(o.check) };
+  const timeouts = {
+    connectMs: 3000,
+    clientMs: 60_000,
+    // The slowest request the service answers (its shutdown deadline bounds in-flight work).
+    serverMs: Math.max(60_000, service.shutdownTimeoutMs),
+    httpRequestMs: 10_000,
+    // Client-side idle and server-side idle both stay below the service's keep-alive timeout.
+    httpKeepAliveMs: Math.min(10_000, service.keepAliveTimeoutMs - 1000),
+    queueMs: 10_000,
+    ...defined(o.timeouts),
+  };
+  const base: HaproxyConfigInput = {
+    service,
+    frontend: { address: "0.0.0.0", port: 80 },
+    stats: { address: "127.0.0.1", port: 8404 },
+    adminSocket: "/run/haproxy/admin.sock",
+    serverStateFile: "/var/lib/haproxy/server-state",
+    log: "journal",
+    backendName: "app",
+    check,
+    timeouts,
+    poolPurgeDelayMs: Math.min(5000, Math.floor(service.keepAliveTimeoutMs / 2)),
+    hardStopAfterMs: timeouts.serverMs + 10_000,
+    retries: 3,
+    maxconn: 4096,
+  };
+  const rest = defined(o) as Partial<HaproxyConfigInput>;
+  delete rest.service;
+  delete rest.check;
+  delete rest.timeouts;
+  return { ...base, ...rest };
+}
+
+const nameRe = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+const hostRe = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+const ipv4Re = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
+const isPosInt = (n: number) => Number.isInteger(n) && n > 0;
+
+/** Problems with an input, each naming the field and the fix; empty when valid. */
+export function checkHaproxyConfig(i: HaproxyConfigInput): string[] {
+  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
+  const { check: c, timeouts: t } = i;
+
+  if ((i.servers === undefined) === (i.serverTemplate === undefined))
+    errors.push("give exactly one of servers (a fixed list) and serverTemplate (DNS discovery)");
+  if (i.servers !== undefined) {
+    if (i.servers.length === 0) errors.push("servers: the list is empty");
+    const seen = new Set<string>();
+    i.servers.forEach((s, n) => {
+      if (!nameRe.test(s.name)) errors.push(`servers[${n}].name: "${s.name}" must be a letter then letters, digits, _ . -`);
+      if (seen.has(s.name)) errors.push(`servers[${n}].name: "${s.name}" is used twice`);
+      seen.add(s.name);
+      if (!hostRe.test(s.address)) errors.push(`servers[${n}].address: "${s.address}" is not an IPv4 address or host name`);
+      if (!isPort(s.port)) errors.push(`servers[${n}].port: ${s.port} must be an integer 1-65535`);
+    });
+  }
+  const st = i.serverTemplate;
+  if (st !== undefined) {
+    if (!nameRe.test(st.prefix)) errors.push(`serverTemplate.prefix: "${st.prefix}" must be a letter then letters, digits, _ . -`);
+    if (!isPosInt(st.count) || st.count > 1000) errors.push(`serverTemplate.count: ${st.count} must be an integer 1-1000`);
+    if (!hostRe.test(st.dnsName) || !st.dnsName.includes(".")) errors.push(`serverTemplate.dnsName: "${st.dnsName}" must be a DNS name`);
+    if (!isPort(st.port)) errors.push(`serverTemplate.port: ${st.port} must be an integer 1-65535`);
+    const [ip, port] = st.nameserver.split(":");
+    if (!ipv4Re.test(ip ?? "") || !isPort(Number(port)))
+      errors.push(`serverTemplate.nameserver: "${st.nameserver}" must be ip:port, e.g. 169.254.169.253:53`);
+  }
+
+  if (!ipv4Re.test(i.frontend.address)) errors.push(`frontend.address: "${i.frontend.address}" must be an IPv4 address`);
+  if (!isPort(i.frontend.port)) errors.push(`frontend.port: ${i.frontend.port} must be an integer 1-65535`);
+  // The stats page exposes server names and admin-free state: never beyond the host.
+  if (!/^127\./.test(i.stats.address) || !ipv4Re.test(i.stats.address))
+    errors.push(`stats.address: "${i.stats.address}" must be a loopback address (127.x.x.x)`);
+  if (!isPort(i.stats.port)) errors.push(`stats.port: ${i.stats.port} must be an integer 1-65535`);
+  if (i.stats.port === i.frontend.port && i.stats.address === i.frontend.address)
+    errors.push(`stats.port: ${i.stats.port} is the frontend's port`);
+  for (const [k, v] of [["adminSocket", i.adminSocket], ["serverStateFile", i.serverStateFile]] as const)
+    if (!v.startsWith("/") || /\s/.test(v)) errors.push(`${k}: "${v}" must be an absolute path without spaces`);
+  if (i.adminSocket.length > 100) errors.push(`adminSocket: "${i.adminSocket}" is longer than a unix socket path may be (100)`);
+  if (!nameRe.test(i.backendName)) errors.push(`backendName: "${i.backendName}" must be a letter then letters, digits, _ . -`);
+  if (i.log !== "journal" && i.log !== "stdout") errors.push(`log: "${String(i.log)}" must be journal or stdout`);
+
+  for (const [k, v] of Object.entries({ ...c, ...t, poolPurgeDelayMs: i.poolPurgeDelayMs, hardStopAfterMs: i.hardStopAfterMs, maxconn: i.maxconn }))
+    if (!isPosInt(v)) errors.push(`${k}: ${v} must be a positive integer`);
+  if (!Number.isInteger(i.retries) || i.retries < 1 || i.retries > 10) errors.push(`retries: ${i.retries} must be an integer 1-10`);
+
+  // Lossless drain: HAProxy must mark a draining server DOWN while it still serves.
+  const detect = checkDetectionMs(c);
+  if (errors.length === 0 && detect >= i.service.drainDelayMs)
+    errors.push(
+      `service.drainDelayMs: ${i.service.drainDelayMs} ms is too short: HAProxy needs up to fall*(inter+timeout) = ` +
+        `${c.fall}*(${c.intervalMs}+${c.timeoutMs}) = ${detect} ms to stop sending to a draining server; ` +
+        `raise drainDelayMs above ${detect} or shorten the check interval`,
+    );
+  // An idle connection the service closes while HAProxy reuses it loses the request: HAProxy closes first.
+  if (t.httpKeepAliveMs >= i.service.keepAliveTimeoutMs)
+    errors.push(`timeouts.httpKeepAliveMs: ${t.httpKeepAliveMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
+  if (i.poolPurgeDelayMs >= i.service.keepAliveTimeoutMs)
+    errors.push(`poolPurgeDelayMs: ${i.poolPurgeDelayMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
+  if (t.serverMs < i.service.shutdownTimeoutMs)
+    errors.push(`timeouts.serverMs: ${t.serverMs} must be at least service.shutdownTimeoutMs (${i.service.shutdownTimeoutMs}), the longest a request may run`);
+  if (i.hardStopAfterMs < t.serverMs || i.hardStopAfterMs > 15 * 60_000)
+    errors.push(`hardStopAfterMs: ${i.hardStopAfterMs} must be between timeouts.serverMs (${t.serverMs}) and 900000 (15 min)`);
+  if ((i.user === undefined) !== (i.group === undefined)) errors.push("user and group: give both or neither");
+  for (const [k, v] of [["user", i.user], ["group", i.group]] as const)
+    if (v !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(v)) errors.push(`${k}: "${v}" is not a valid account name`);
+  return errors;
+}
+
+// Methods RFC 9110 calls idempotent: the only ones replayed after the request reached a server.
+const idempotentMethods = "GET HEAD OPTIONS PUT DELETE";
+
+export function renderHaproxyConfig(options: HaproxyConfigOptions = {}): string {
+  const i = withHaproxyDefaults(options);
+  const problems = checkHaproxyConfig(i);
+  if (problems.length > 0) throw new HaproxyConfigError(problems);
+  const { check: c, timeouts: t, service: s } = i;
+  const ms = (n: number) => `${n}ms`;
+  const log = i.log === "journal" ? "log /dev/log len 4096 local0 info" : "log stdout format raw local0 info";
+
+  const servers =
+    i.servers !== undefined
+      ? i.servers.map((sv) => `    server ${sv.name} ${sv.address}:${sv.port}`)
+      : [
+          // init-addr last,none: start even when DNS has no answer yet; the state file keeps last addresses.
+          `    server-template ${i.serverTemplate!.prefix} ${i.serverTemplate!.count} ${i.serverTemplate!.dnsName}:${i.serverTemplate!.port} resolvers vpc resolve-prefer ipv4 init-addr last,none`,
+        ];
+  const resolvers =
+    i.serverTemplate !== undefined
+      ? `
+resolvers vpc
+    nameserver dns1 ${i.serverTemplate.nameserver}
+    accepted_payload_size 8192
+    resolve_retries 3
+    timeout resolve 1s
+    timeout retry 1s
+    # A host that left DNS leaves the backend within this hold time.
+    hold valid 10s
+    hold obsolete 10s
+`
+      : "";
+
+  return `# haproxy.cfg for ${s.name}: rendered by host/haproxy/config.ts, do not edit on the host.
+# Drain timing: the service fails /readyz for ${s.drainDelayMs} ms before it stops accepting; HAProxy
+# marks it DOWN within fall*(inter+timeout) = ${checkDetectionMs(c)} ms of that.
+global
+    master-worker
+    ${log}
+    # Admin level: drain/ready/maint per server; expose-fd hands the listeners to the next process on reload.
+    stats socket ${i.adminSocket} mode 660 level admin expose-fd listeners
+    stats timeout 30s
+    server-state-file ${i.serverStateFile}
+    hard-stop-after ${ms(i.hardStopAfterMs)}
+    maxconn ${i.maxconn}
+${i.user !== undefined ? `    user ${i.user}\n    group ${i.group}\n` : ""}
+defaults
+    mode http
+    log global
+    option httplog
+    option dontlognull
+    option log-health-checks
+    option forwardfor
+    option http-keep-alive
+    # On reload the old process would close idle client connections at once, racing a client that is
+    # sending on one of them (a failed request); instead each gets "Connection: close" on its next answer.
+    option idle-close-on-response
+    timeout connect ${ms(t.connectMs)}
+    timeout client ${ms(t.clientMs)}
+    timeout server ${ms(t.serverMs)}
+    timeout http-request ${ms(t.httpRequestMs)}
+    timeout http-keep-alive ${ms(t.httpKeepAliveMs)}
+    timeout queue ${ms(t.queueMs)}
+    timeout check ${ms(c.timeoutMs)}
+    load-server-state-from-file global
+${resolvers}
+frontend stats
+    bind ${i.stats.address}:${i.stats.port}
+    # Datadog polls this every few seconds: log only its errors.
+    option dontlog-normal
+    stats enable
+    stats uri /stats
+    stats refresh 10s
+    monitor-uri /healthz
+
+frontend http
+    bind ${i.frontend.address}:${i.frontend.port}
+    default_backend ${i.backendName}
+
+backend ${i.backendName}
+    balance leastconn
+    option httpchk
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host ${s.name}
+    http-check expect status 200
+    # Each retry goes to another server. Connection failures are always safe to retry; the other
+    # failures replay a request the server may have seen, so only idempotent methods get them.
+    # L7 retries need the request in one buffer: bodies over tune.bufsize (16 kB) are never replayed.
+    retries ${i.retries}
+    option redispatch 1
+    retry-on conn-failure empty-response response-timeout 503
+    http-request disable-l7-retry unless { method ${idempotentMethods} }
+    http-reuse safe
+    default-server check inter ${ms(c.intervalMs)} fastinter ${ms(c.intervalMs)} downinter ${ms(c.intervalMs)} fall ${c.fall} rise ${c.rise} pool-purge-delay ${ms(i.poolPurgeDelayMs)}
+${servers.join("\n")}
+`;
+}

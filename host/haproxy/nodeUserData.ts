@@ -1,0 +1,127 @@
+// Every file of an HAProxy node and its cloud-init user-data: the tier's haproxy.cfg, the hardened
+// haproxy.service, and the service hosts' logging, Datadog and secret handling (host/) applied
+// to HAProxy: its journal lines go to /var/log/haproxy/haproxy.log and Papertrail, the agent runs its
+// HAProxy check on the loopback stats endpoint. Pure: typed input with defaults in, text out.
+import { stringify } from "yaml";
+import {
+  BootProgram, DatadogProgram, HostBase, HostBaseOptions, HostFile, HostInputError, checkHostBase, productionLogrotateSite,
+  productionSite, renderCloudConfig, renderDatadogFor, renderHostBootScript, renderLogrotate, renderLogrotateTimer, renderRsyslog,
+  withHostBaseDefaults,
+} from "..";
+import { fleetDnsNames, hostPaths } from "../../contract/layout";
+import { ServiceSettings } from "../../contract/service";
+import { HaproxyConfigOptions, checkHaproxyConfig, renderHaproxyConfig, withHaproxyDefaults } from "./config";
+import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
+
+/** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
+export const VPC_RESOLVER = "169.254.169.253:53";
+
+/** What the tier's haproxy.cfg depends on: all plain values known before anything is created. */
+export interface TierConfigInput {
+  service: ServiceSettings;
+  /** DNS name holding one A record per fleet instance (the private zone's `fleet.` record). */
+  fleetDnsName: string;
+  /** server-template slots: at least the largest fleet size; unused slots stay in maintenance. */
+  serverSlots: number;
+  /** HAProxy's HTTP port on the node, the NLB target port. */
+  listenPort: number;
+}
+
+function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
+  return {
+    service: i.service,
+    frontend: { address: "0.0.0.0", port: i.listenPort },
+    serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
+    log: "journal",
+  };
+}
+
+/**
+ * haproxy.cfg of every HAProxy node: the backend is a `server-template` over the fleet's DNS name,
+ * resolved at run time through the VPC resolver.
+ */
+export function renderTierHaproxyConfig(i: TierConfigInput): string {
+  return renderHaproxyConfig(tierHaproxyOptions(i));
+}
+
+/** The program name on a node: SyslogIdentifier, log folder, unit, Datadog log service. */
+export const haproxyProgram = "haproxy";
+
+/** Service settings, env, region, Datadog site and logs as on a service host, plus the tier's config. */
+export type NodeUserDataOptions = HostBaseOptions & Omit<TierConfigInput, "service" | "listenPort"> & { listenPort?: number };
+
+/** The URL Datadog's HAProxy check polls (it appends `;csv`): the loopback stats frontend of render.ts. */
+export function statsUrl(stats: { address: string; port: number }): string {
+  return `http://${stats.address}:${stats.port}/stats`;
+}
+
+export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
+  const i = withHostBaseDefaults(o);
+  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80 };
+  const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
+  const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)])];
+  if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
+
+  const p = hostPaths(haproxyProgram);
+  const conf = (path: string, content: string): HostFile => ({ path, content, owner: "root:root", mode: "0644" });
+  const unit = { adminSocket: haproxy.adminSocket, serverStateFile: haproxy.serverStateFile };
+  return [
+    conf(haproxyUnitDefaults.config, renderTierHaproxyConfig(tier)),
+    conf(`/etc/systemd/system/${haproxyProgram}.service`, renderHaproxyUnit(unit)),
+    conf(p.rsyslog, renderRsyslog(i, productionSite(i, haproxyProgram), haproxyProgram)),
+    conf(p.logrotate, renderLogrotate(i, productionLogrotateSite(i, haproxyProgram), haproxyProgram)),
+    conf("/etc/systemd/system/logrotate.timer.d/hourly.conf", renderLogrotateTimer()),
+    ...renderDatadogFor(i, datadogProgram).map((f) => conf(f.path, f.content)),
+    conf(haproxyCheckPath, renderHaproxyCheck(i, statsUrl(haproxy.stats))),
+    { path: p.bootScript, content: renderHostBootScript(i, bootProgram()), owner: "root:root", mode: "0755" },
+  ];
+}
+
+/** cloud-init user-data of an HAProxy node. Holds SSM parameter names, never secret values. */
+export function renderNodeUserData(o: NodeUserDataOptions): string {
+  return renderCloudConfig(renderNodeFiles(o), hostPaths(haproxyProgram).bootScript, "host/haproxy/nodeUserData.ts");
+}
+
+const datadogProgram: DatadogProgram = {
+  name: haproxyProgram,
+  unit: `${haproxyProgram}.service`,
+  source: "haproxy",
+  processSearch: haproxyUnitDefaults.haproxyBin,
+  tags: ["role:haproxy"],
+};
+
+export const haproxyCheckPath = "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml";
+
+function renderHaproxyCheck(i: HostBase, url: string): string {
+  const body = {
+    init_config: {},
+    instances: [
+      {
+        // The stats page (socket-based mode): neither OpenMetrics mode, which would need HAProxy's Prometheus exporter.
+        url,
+        use_openmetrics: false,
+        use_prometheus: false,
+        collect_status_metrics: true,
+        enable_service_check: true,
+        tags: [`env:${i.env}`, `service:${i.service.name}`],
+      },
+    ],
+  };
+  return `# ${haproxyCheckPath}: rendered by host/haproxy/nodeUserData.ts, do not edit on the host.\n${stringify(body)}`;
+}
+
+function bootProgram(): BootProgram {
+  return {
+    path: hostPaths(haproxyProgram).bootScript,
+    vars: {},
+    // socat saves the server states before a reload (renderHaproxyUnit's ExecReload).
+    debs: ["haproxy", "socat"],
+    needsRepo: [],
+    install: "",
+    // The unit's StateDirectory= and RuntimeDirectory= make HAProxy's own folders.
+    folders: `install -d -m 0750 -o root -g adm ${hostPaths(haproxyProgram).logDir}\n`,
+    // The package started HAProxy with this config already; the unit's own checks guard every (re)start.
+    activate: `haproxy -c -q -f ${haproxyUnitDefaults.config}\n`,
+    unit: `${haproxyProgram}.service`,
+  };
+}

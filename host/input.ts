@@ -1,0 +1,95 @@
+// Typed input of the host renderers, its defaults and the host layout they share.
+import { hostPaths, ssmParameterNames } from "../contract/layout";
+import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
+
+export interface HostInput {
+  service: ServiceSettings;
+  /** Stack environment, e.g. "dev" or "prod": a tag and part of the SSM parameter names. */
+  env: string;
+  /** Release id: folder name under releases/ and the `version` tag. */
+  version: string;
+  /** The built bundle (dist/app/server.js) in S3 and its sha256, checked before it is installed. */
+  bundle: { url: string; sha256: string };
+  region: string;
+  datadogSite: string;
+  /** Node LTS major the boot script installs when `node` is missing. */
+  nodeMajor: number;
+  /** Names (never values) of the SSM SecureString parameters read at boot. */
+  ssm: { datadogApiKey: string; papertrailDestination: string };
+  logs: {
+    /** Rotated files kept (one per day, more when maxSize triggers). */
+    rotate: number;
+    /** logrotate rotates earlier than daily once the file reaches this size. */
+    maxSize: string;
+    /** Bound of rsyslog's disk queue for Papertrail while it is unreachable. */
+    queueMaxDiskSpace: string;
+    /** CA bundle Papertrail's certificate is checked against. */
+    caFile: string;
+  };
+}
+
+/** What logging, metrics and secrets need: shared by service hosts and HAProxy nodes (no release, no Node). */
+export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor">;
+
+export type HostBaseOptions = Pick<HostInput, "env"> & {
+  service?: Partial<ServiceSettings>;
+  region?: string;
+  datadogSite?: string;
+  logs?: Partial<HostInput["logs"]>;
+};
+
+/** What a caller must give; everything else has a default. No field takes a secret value. */
+export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle"> & { nodeMajor?: number };
+
+export function withHostDefaults(o: HostInputOptions): HostInput {
+  return { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+}
+
+export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
+  const service = withServiceDefaults(o.service);
+  return {
+    service,
+    env: o.env,
+    region: o.region ?? "us-east-1",
+    datadogSite: o.datadogSite ?? "datadoghq.com",
+    ssm: ssmParameterNames(service.name, o.env),
+    logs: {
+      rotate: 14,
+      maxSize: "100M",
+      queueMaxDiskSpace: "1g",
+      caFile: "/etc/ssl/certs/ca-certificates.crt",
+      ...definedOnly(o.logs ?? {}),
+    },
+  };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Problems with a host input, each naming the field; empty when valid. */
+export function checkHostInput(i: HostInput): string[] {
+  const errors = checkHostBase(i);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(i.version))
+    errors.push(`version: "${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()\/-]+$/.test(i.bundle.url))
+    errors.push(`bundle.url: "${i.bundle.url}" must be s3://<bucket>/<key>`);
+  if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) errors.push(`bundle.sha256: must be 64 lowercase hex digits`);
+  if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)
+    errors.push(`nodeMajor: ${i.nodeMajor} must be an even (LTS) Node major >= 20`);
+  return errors;
+}
+
+/** Problems with the shared part of a host input, each naming the field; empty when valid. */
+export function checkHostBase(i: HostBase): string[] {
+  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(i.env)) errors.push(`env: "${i.env}" must be lowercase letters, digits or dashes (e.g. dev, prod)`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(i.region)) errors.push(`region: "${i.region}" is not an AWS region name`);
+  if (!/^[a-z0-9.-]+\.[a-z]+$/.test(i.datadogSite)) errors.push(`datadogSite: "${i.datadogSite}" must be a host name like datadoghq.com`);
+  if (!Number.isInteger(i.logs.rotate) || i.logs.rotate < 1) errors.push(`logs.rotate: ${i.logs.rotate} must be a positive integer`);
+  if (!/^\d+[kMG]?$/.test(i.logs.maxSize)) errors.push(`logs.maxSize: "${i.logs.maxSize}" must be a size like 100M`);
+  if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace))
+    errors.push(`logs.queueMaxDiskSpace: "${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
+  if (!i.logs.caFile.startsWith("/")) errors.push(`logs.caFile: "${i.logs.caFile}" must be an absolute path`);
+  return errors;
+}

@@ -1,0 +1,95 @@
+// Renderer behaviour that the validators do not cover: secrets stay out, names and settings line up.
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  HostInputError, HostInputOptions, checkHostInput, parseDestination, renderDatadog, renderEnvFile,
+  renderHostFiles, renderUserData, withHostDefaults,
+} from "./index";
+import { hostPaths } from "../contract/layout";
+import { sampleInput } from "../test/support/hostInput";
+
+const options: HostInputOptions = {
+  env: "prod",
+  version: "2026.11.25-1",
+  bundle: { url: "s3://sample-artifacts/sample-api/2026.11.25-1/server.js", sha256: "ab".repeat(32) },
+};
+
+describe("secrets", () => {
+  it("has no input field for a secret value", () => {
+    // @ts-expect-error the API key is read from SSM on the host; there is nowhere to pass it
+    const typed: HostInputOptions = { ...options, datadogApiKey: "x" };
+    expect(typed).toBeDefined();
+  });
+
+  it("keeps values a caller slips in as extra fields out of the user-data", () => {
+    const marker = "SECRET-MARKER-7f3a";
+    const sneaky = {
+      ...options,
+      datadogApiKey: marker,
+      papertrailDestination: `${marker}.papertrailapp.com:12345`,
+      service: { name: "sample-api", apiKey: marker },
+      logs: { papertrail: marker },
+    } as unknown as HostInputOptions;
+    const ud = renderUserData(withHostDefaults(sneaky));
+    expect(ud).not.toContain(marker);
+  });
+
+  it("fetches both secrets from the SSM parameters named after service and env, decrypted, into root-only files", () => {
+    const ud = renderUserData(sampleInput());
+    expect(ud).toContain("ssm_datadog_api_key='/sample-api/prod/datadog-api-key'");
+    expect(ud).toContain("ssm_papertrail_destination='/sample-api/prod/papertrail-destination'");
+    expect(ud).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
+    expect(ud).toMatch(/umask 077 && mktemp/);
+    // the rendered rsyslog rules include the Papertrail file the boot script writes, and hold no target
+    const rules = renderHostFiles(sampleInput()).find((f) => f.path === hostPaths("sample-api").rsyslog)!;
+    expect(rules.content).toContain(`include(file="${hostPaths("sample-api").papertrailInclude}"`);
+    expect(rules.content).not.toMatch(/omfwd|target=/);
+  });
+});
+
+describe("input", () => {
+  it("names every bad field in one error", () => {
+    const bad = withHostDefaults({ ...options, env: "Prod!", bundle: { url: "https://x", sha256: "nope" }, service: { port: 0 } });
+    const errors = checkHostInput(bad);
+    expect(errors.join("\n")).toMatch(/^service\.port:.*\nenv:.*\nbundle\.url:.*\nbundle\.sha256:/);
+    expect(() => renderHostFiles(bad)).toThrow(HostInputError);
+  });
+
+  it("parses a Papertrail destination or says what is wrong", () => {
+    expect(parseDestination("logs7.papertrailapp.com:41234")).toEqual({ host: "logs7.papertrailapp.com", port: 41234 });
+    expect(() => parseDestination("logs7.papertrailapp.com")).toThrow(/host:port/);
+    expect(() => parseDestination("a b:1")).toThrow(/host:port/);
+  });
+});
+
+describe("files", () => {
+  it("gives the service its settings and Datadog tags through the env file", () => {
+    const env = renderEnvFile(sampleInput());
+    for (const l of ["PORT=3000", "SHUTDOWN_TIMEOUT_MS=30000", "DD_ENV=prod", "DD_SERVICE=sample-api", "DD_VERSION=2026.11.25-1", "DD_AGENT_HOST=127.0.0.1"])
+      expect(env).toContain(`${l}\n`);
+  });
+
+  it("configures the agent: site, tags, loopback-only DogStatsD, journald logs of the unit, no api_key", () => {
+    const files = renderDatadog(withHostDefaults({ ...options, datadogSite: "datadoghq.eu" }));
+    const main = parse(files.find((f) => f.path.endsWith("datadog.yaml"))!.content);
+    expect(main).toMatchObject({
+      site: "datadoghq.eu",
+      tags: ["env:prod", "service:sample-api", "version:2026.11.25-1"],
+      bind_host: "127.0.0.1",
+      dogstatsd_port: 8125,
+      dogstatsd_non_local_traffic: false,
+      logs_enabled: true,
+    });
+    expect(main).not.toHaveProperty("api_key");
+    const journald = parse(files.find((f) => f.path.includes("journald.d"))!.content);
+    expect(journald.logs[0]).toMatchObject({ type: "journald", include_units: ["sample-api.service"], service: "sample-api" });
+  });
+
+  it("writes the boot script executable and every other file root-owned 0644", () => {
+    for (const f of renderHostFiles(sampleInput())) {
+      expect(f.owner).toBe("root:root");
+      expect(f.mode).toBe(f.path === hostPaths("sample-api").bootScript ? "0755" : "0644");
+      expect(f.path.startsWith("/")).toBe(true);
+    }
+  });
+});

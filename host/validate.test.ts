@@ -1,0 +1,118 @@
+// Each rendered file checked by the program that reads it, plus one broken rendering it must reject.
+import { hostPaths } from "../contract/layout";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData } from "./index";
+import { renderBootScript } from "./bootScript";
+import { sampleInput } from "../test/support/hostInput";
+import { gtlsDriverPresent, run, tempDir } from "../test/support/tools";
+
+const dir = tempDir("validate");
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const input = sampleInput();
+let n = 0;
+const write = (name: string, text: string) => {
+  const p = path.join(dir, `${n++}-${name}`);
+  fs.writeFileSync(p, text);
+  return p;
+};
+
+// `verify` checks that ExecStart binaries exist. The unit only runs /usr/bin/node, which a test machine
+// may have elsewhere: the copy points at the node running this test (same checks, existing binary).
+function verifyUnit(text: string) {
+  const unit = write(`${input.service.name}.service`, text.replaceAll("/usr/bin/node ", `${process.execPath} `));
+  fs.renameSync(unit, path.join(dir, `${input.service.name}.service`));
+  const r = run("systemd-analyze", ["verify", path.join(dir, `${input.service.name}.service`)]);
+  return { ok: r.status === 0 && r.stderr.trim() === "", output: r.stderr };
+}
+function exposure(text: string): number {
+  const unit = path.join(dir, `${input.service.name}.service`);
+  fs.writeFileSync(unit, text);
+  const r = run("systemd-analyze", ["security", "--offline=yes", "--no-pager", unit]);
+  const m = /Overall exposure level for \S+: ([\d.]+)/.exec(r.stdout);
+  if (!m) throw new Error(`no exposure level in: ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
+
+describe("systemd unit", () => {
+  it("passes systemd-analyze verify; a misspelt directive fails it", () => {
+    const unit = renderUnit(input);
+    expect(verifyUnit(unit)).toEqual({ ok: true, output: "" });
+    expect(verifyUnit(unit.replace("KillSignal=", "KillSignall=")).ok).toBe(false);
+  });
+  it("rates exposure <= 2.0 in systemd-analyze security; without its sandbox it rates far higher", () => {
+    const unit = renderUnit(input);
+    const score = exposure(unit);
+    console.log(`systemd-analyze security exposure: ${score}`);
+    expect(score).toBeLessThanOrEqual(2.0);
+    const unsandboxed = unit.slice(0, unit.indexOf("# Sandbox.")) + "\n[Install]\nWantedBy=multi-user.target\n";
+    expect(exposure(unsandboxed)).toBeGreaterThan(2.0);
+  });
+  it("keeps JIT memory allowed and takes its stop timeout from the service settings", () => {
+    const unit = renderUnit(input);
+    expect(unit).not.toMatch(/MemoryDenyWriteExecute=yes/);
+    expect(unit).toContain(`TimeoutStopSec=${Math.ceil(input.service.shutdownTimeoutMs / 1000) + 10}`);
+    expect(unit).toContain(`EnvironmentFile=${hostPaths("sample-api").envFile}`);
+  });
+});
+
+describe("rsyslog", () => {
+  it("rsyslogd -N1 accepts the rules with the Papertrail include; a misspelt parameter is rejected", () => {
+    gtlsDriverPresent();
+    const include = write("papertrail.conf", renderPapertrailAction(input, { host: "logs1.papertrailapp.com", port: 12345 }));
+    const site = { input: { statements: `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="0")`, name: "imtcp" }, logFile: path.join(dir, "svc.log"), fileOwner: "root", fileGroup: "root", forwardInclude: include };
+    const ok = run("rsyslogd", ["-N1", "-f", write("rsyslog.conf", renderRsyslog(input, site))]);
+    expect(ok.stderr + ok.stdout).not.toMatch(/error/i);
+    expect(ok.status).toBe(0);
+    // the production rules (imjournal input) parse too
+    const prod = run("rsyslogd", ["-N1", "-f", write("rsyslog-prod.conf", renderRsyslog(input))]);
+    expect(prod.status, prod.stderr).toBe(0);
+    const badInclude = write("papertrail-bad.conf", renderPapertrailAction(input, { host: "h", port: 1 }).replace("StreamDriverAuthMode", "StreamDriverAuthMod"));
+    const bad = run("rsyslogd", ["-N1", "-f", write("rsyslog-bad.conf", renderRsyslog(input, { ...site, forwardInclude: badInclude }))]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/StreamDriverAuthMod/);
+  });
+});
+
+describe("logrotate", () => {
+  it("logrotate -d accepts the config; a bad rotate count is rejected", () => {
+    const state = path.join(dir, "logrotate.state");
+    const conf = renderLogrotate(input);
+    const ok = run("logrotate", ["-d", "-s", state, write("logrotate.conf", conf)]);
+    expect(ok.stderr).not.toMatch(/error/);
+    expect(ok.status).toBe(0);
+    expect(conf).not.toMatch(/copytruncate/);
+    const bad = run("logrotate", ["-d", "-s", state, write("logrotate-bad.conf", conf.replace(/rotate \d+/, "rotate many"))]);
+    expect(bad.status).not.toBe(0);
+  });
+});
+
+describe("boot script", () => {
+  it("passes shellcheck; an unquoted expansion is flagged", () => {
+    const script = renderBootScript(input);
+    const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
+    expect(ok.stdout + ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    const bad = run("shellcheck", ["-s", "bash", write("boot-bad.sh", script.replace(`install -m 0644 "$tmp/server.js"`, "install -m 0644 $tmp/server.js"))]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout).toMatch(/SC2086/);
+  });
+});
+
+describe("cloud-init user-data", () => {
+  it("cloud-init schema accepts it; a misspelt key is rejected", () => {
+    const ud = renderUserData(input);
+    const ok = run("cloud-init", ["schema", "--config-file", write("user-data", ud)]);
+    expect(ok.status, ok.stdout + ok.stderr).toBe(0);
+    const bad = run("cloud-init", ["schema", "--config-file", write("user-data-bad", ud.replace("permissions:", "permisions:"))]);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toMatch(/permisions/);
+  });
+  it("writes every host file with owner and mode and stays under EC2's 16 KB", () => {
+    const ud = renderUserData(input);
+    expect(ud.split("\n")[0]).toBe("#cloud-config");
+    for (const f of renderHostFiles(input)) expect(ud).toContain(`path: ${f.path}`);
+    expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
+  });
+});
