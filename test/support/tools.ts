@@ -10,7 +10,7 @@ const sbin = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
 /** The Debian package that provides `command`. */
 export function packageOf(command: string): string {
-  return (packages as Record<string, string>)[command] ?? command;
+  return (packages.commands as Record<string, string>)[command] ?? command;
 }
 
 /** Absolute path of a tool; throws with the install command when it is missing. */
@@ -36,8 +36,8 @@ export function missingTools(commands: string[]): string | undefined {
 }
 
 export function gtlsDriverPresent(): void {
-  if (!fs.existsSync("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so"))
-    throw new Error("rsyslog TLS driver missing: apt-get install -y rsyslog-gnutls");
+  const driver = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so";
+  if (!fs.existsSync(driver)) throw new Error(`rsyslog TLS driver missing: apt-get install -y ${(packages.files as Record<string, string>)[driver]}`);
 }
 
 export interface RunResult {
