@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import * as aws from "@pulumi/aws";
 import * as datadog from "@pulumi/datadog";
+import { dashboardDefinition, datadogAppHost } from "./dashboard";
+import { ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, healthyHostLevels, resolveThresholds, thresholdDefaults } from "./thresholds";
+export { ObservabilityThresholds, checkThresholds, dashboardDefinition, datadogAppHost, thresholdDefaults };
 
 /**
  * Datadog's own AWS account, the principal its AWS integration assumes the role from
@@ -15,70 +18,6 @@ export const DATADOG_AWS_ACCOUNT_ID = "464622532012";
  */
 export const AWS_METRIC_EVALUATION_DELAY_S = 900;
 export const AGENT_METRIC_EVALUATION_DELAY_S = 60;
-
-export interface ObservabilityThresholds {
-  /** Share of target responses that are 5xx, 0-1. */
-  errorRateCritical: number;
-  errorRateWarning: number;
-  /**
-   * Requests per minute below which the error share is damped: each minute's denominator is at least this,
-   * so 1 error in 2 requests at night reads as 1/minRequests, not 50%.
-   */
-  minRequests: number;
-  latencyP99CriticalSeconds: number;
-  latencyP99WarningSeconds: number;
-  cpuCriticalPercent: number;
-  cpuWarningPercent: number;
-  memoryCriticalPercent: number;
-  memoryWarningPercent: number;
-  diskCriticalPercent: number;
-  diskWarningPercent: number;
-  eventLoopDelayCriticalMs: number;
-  eventLoopDelayWarningMs: number;
-  /** Minutes between repeated notifications while a monitor stays in alert. */
-  renotifyMinutes: number;
-}
-
-export const thresholdDefaults: ObservabilityThresholds = {
-  errorRateCritical: 0.05,
-  errorRateWarning: 0.02,
-  minRequests: 20,
-  latencyP99CriticalSeconds: 2,
-  latencyP99WarningSeconds: 1,
-  cpuCriticalPercent: 90,
-  cpuWarningPercent: 80,
-  memoryCriticalPercent: 90,
-  memoryWarningPercent: 80,
-  diskCriticalPercent: 90,
-  diskWarningPercent: 80,
-  eventLoopDelayCriticalMs: 200,
-  eventLoopDelayWarningMs: 100,
-  renotifyMinutes: 60,
-};
-
-/** Problems with a thresholds combination, each naming the setting; empty when valid. */
-export function checkThresholds(t: ObservabilityThresholds): string[] {
-  const errors: string[] = [];
-  const pairs: [keyof ObservabilityThresholds, keyof ObservabilityThresholds][] = [
-    ["errorRateCritical", "errorRateWarning"],
-    ["latencyP99CriticalSeconds", "latencyP99WarningSeconds"],
-    ["cpuCriticalPercent", "cpuWarningPercent"],
-    ["memoryCriticalPercent", "memoryWarningPercent"],
-    ["diskCriticalPercent", "diskWarningPercent"],
-    ["eventLoopDelayCriticalMs", "eventLoopDelayWarningMs"],
-  ];
-  for (const [crit, warn] of pairs) {
-    if (!(t[warn] > 0)) errors.push(`${warn}: ${t[warn]} must be > 0`);
-    if (!(t[crit] > t[warn])) errors.push(`${crit}: ${t[crit]} must be above ${warn} (${t[warn]})`);
-  }
-  if (t.errorRateCritical > 1) errors.push(`errorRateCritical: ${t.errorRateCritical} is a share of requests, 0-1`);
-  for (const k of ["cpuCriticalPercent", "memoryCriticalPercent", "diskCriticalPercent"] as const)
-    if (t[k] > 100) errors.push(`${k}: ${t[k]} must be <= 100`);
-  if (!Number.isInteger(t.minRequests) || t.minRequests < 1) errors.push(`minRequests: ${t.minRequests} must be a positive integer`);
-  if (!Number.isInteger(t.renotifyMinutes) || t.renotifyMinutes < 1)
-    errors.push(`renotifyMinutes: ${t.renotifyMinutes} must be a positive integer`);
-  return errors;
-}
 
 export interface ObservabilityArgs {
   /** ServiceSettings.name: the `service:` tag and DD_SERVICE. */
@@ -120,11 +59,6 @@ export interface ObservabilityArgs {
 
 export const defaultDatadogNamespaces = ["AWS/ApplicationELB", "AWS/NetworkELB", "AWS/EC2", "AWS/AutoScaling", "AWS/EBS"];
 
-/** The Datadog web host for a site: the US1, EU1 and US1-FED sites live under `app.`, the others under their own name. */
-export function datadogAppHost(site: string): string {
-  return ["datadoghq.com", "datadoghq.eu", "ddog-gov.com"].includes(site) ? `app.${site}` : site;
-}
-
 /**
  * Monitors, dashboard and alarms of one service in one environment, plus (optionally) the account's
  * Datadog AWS integration.
@@ -143,12 +77,11 @@ export class Observability extends pulumi.ComponentResource {
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Observability"), name, {}, withFormerType("node-service:observability:Observability", opts));
-    const t: ObservabilityThresholds = { ...thresholdDefaults };
-    for (const [k, v] of Object.entries(args.thresholds ?? {}))
-      if (v !== undefined) (t as unknown as Record<string, number>)[k] = v;
-    const problems = checkThresholds(t);
-    if (!Number.isInteger(args.expectedHealthyHosts) || args.expectedHealthyHosts < 1)
-      problems.push(`expectedHealthyHosts: ${args.expectedHealthyHosts} must be a positive integer`);
+    const t = resolveThresholds(args.thresholds);
+    const problems: string[] = [
+      ...checkThresholds(t).map(({ field, message }) => `thresholds.${field}: ${message}`),
+      ...checkExpectedHealthyHosts(args.expectedHealthyHosts).map(({ field, message }) => `${field}: ${message}`),
+    ];
     if ((args.albArnSuffix === undefined) !== (args.targetGroupArnSuffix === undefined))
       problems.push("albArnSuffix and targetGroupArnSuffix: give both (ALB flavor) or neither (HAProxy flavor)");
     if (problems.length > 0) throw new Error(`Observability ${name}: ${problems.join("; ")}`);
@@ -284,14 +217,13 @@ ${notify}`,
         "Look at event-loop delay and CPU per host on the dashboard; scale out if every host is busy, else find the slow route in the request log.",
         { evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S, requireFullWindow: false, notifyNoData: false },
       );
-      const n = args.expectedHealthyHosts;
-      // Warning as soon as one host is missing; critical once half the fleet is gone (with one host, only critical).
+      const hosts = healthyHostLevels(args.expectedHealthyHosts);
       monitor(
         "healthy-hosts",
         "ALB healthy hosts",
-        pulumi.interpolate`min(last_10m):sum:aws.applicationelb.healthy_host_count{${tg}} < ${n >= 2 ? Math.ceil(n / 2) : n}`,
-        n >= 2 ? Math.ceil(n / 2) : n,
-        n >= 2 ? n : undefined,
+        pulumi.interpolate`min(last_10m):sum:aws.applicationelb.healthy_host_count{${tg}} < ${hosts.critical}`,
+        hosts.critical,
+        hosts.warning,
         "Open the target group's health in the console; read the unhealthy host's service log (`journalctl -u <service>`) over SSM Session Manager; the ASG replaces hosts that stay unhealthy.",
         {
           evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S,
@@ -322,14 +254,14 @@ ${notify}`,
         "Look at event-loop delay and CPU per host on the dashboard; add hosts if every host is busy, else find the slow route in the request log.",
         { ...appDelay, notifyNoData: false },
       );
-      const n = args.expectedHealthyHosts;
+      const hosts = healthyHostLevels(args.expectedHealthyHosts);
       // Every running service host sends its event-loop gauge every few seconds: hosts that stop are missing hosts.
       monitor(
         "hosts-reporting",
         "Service hosts reporting",
-        pulumi.interpolate`min(last_10m):count_not_null(max:app.event_loop.delay.p99{${scope}} by {host}) < ${n >= 2 ? Math.ceil(n / 2) : n}`,
-        n >= 2 ? Math.ceil(n / 2) : n,
-        n >= 2 ? n : undefined,
+        pulumi.interpolate`min(last_10m):count_not_null(max:app.event_loop.delay.p99{${scope}} by {host}) < ${hosts.critical}`,
+        hosts.critical,
+        hosts.warning,
         "Find the silent host (`systemctl status <service>` over SSM Session Manager); the service restarts itself, a host that stays down needs replacing.",
         { ...appDelay, notifyNoData: true, noDataTimeframe: 30 },
       );
@@ -557,77 +489,4 @@ ${notify}`,
       integrationRoleArn: this.integrationRoleArn,
     });
   }
-}
-
-interface DashboardInput {
-  service: string;
-  env: string;
-  version: string;
-  /** Lower-cased target group ARN suffix, when there is an ALB. */
-  targetGroup?: string;
-}
-
-/** The dashboard as Datadog's JSON (ordered layout); a pure function so tests can read it. */
-export function dashboardDefinition(d: DashboardInput): Record<string, unknown> {
-  const scope = `service:${d.service},env:${d.env}`;
-  const series = (title: string, queries: string[], formula?: string) => ({
-    definition: {
-      type: "timeseries",
-      title,
-      show_legend: true,
-      requests: [
-        {
-          response_format: "timeseries",
-          display_type: "line",
-          queries: queries.map((query, i) => ({ data_source: "metrics", name: `q${i + 1}`, query })),
-          formulas: formula ? [{ formula }] : queries.map((_, i) => ({ formula: `q${i + 1}` })),
-        },
-      ],
-    },
-  });
-  const widgets = [
-    // The article's two lines: how many requests, and how long they take on average.
-    series("Requests (count)", [`sum:app.request.count{${scope}}.as_count()`]),
-    series("Request duration, average (ms)", [`avg:app.request.duration.avg{${scope}}`]),
-    series(
-      "Error rate (5xx share of requests)",
-      [`sum:app.request.count{${scope},status_class:5xx}.as_count()`, `sum:app.request.count{${scope}}.as_count()`],
-      "q1 / q2",
-    ),
-    series("Request duration percentiles (ms)", [
-      `avg:app.request.duration.median{${scope}}`,
-      `avg:app.request.duration.95percentile{${scope}}`,
-      `max:app.request.duration.max{${scope}}`,
-    ]),
-    series("Event-loop delay p99 (ms)", [`max:app.event_loop.delay.p99{${scope}} by {host}`]),
-    series("Service hosts reporting", [`max:app.event_loop.delay.p99{${scope}} by {host}`], "count_not_null(q1)"),
-    series("Worker memory (bytes)", [`max:app.memory.rss{${scope}} by {host}`, `max:app.memory.heap_used{${scope}} by {host}`]),
-    // Arithmetic lives in formulas: a widget query is one metric query.
-    series("CPU used (%)", [`avg:system.cpu.idle{${scope}} by {host}`], "100 - q1"),
-    series("Memory used (%)", [`avg:system.mem.pct_usable{${scope}} by {host}`], "100 * (1 - q1)"),
-    series("Disk used (%)", [`max:system.disk.in_use{${scope}} by {host,device}`], "100 * q1"),
-  ];
-  if (d.targetGroup !== undefined) {
-    const tg = `targetgroup:${d.targetGroup}`;
-    widgets.push(
-      series("ALB healthy hosts", [`sum:aws.applicationelb.healthy_host_count{${tg}}`]),
-      series("ALB target latency p50 / p90 / p99 (s)", [
-        `avg:aws.applicationelb.target_response_time.p50{${tg}}`,
-        `avg:aws.applicationelb.target_response_time.p90{${tg}}`,
-        `avg:aws.applicationelb.target_response_time.p99{${tg}}`,
-      ]),
-      series(
-        "ALB target 5xx share",
-        [`sum:aws.applicationelb.httpcode_target_5xx{${tg}}.as_count()`, `sum:aws.applicationelb.request_count{${tg}}.as_count()`],
-        "q1 / q2",
-      ),
-    );
-  }
-  return {
-    title: `${d.service} (${d.env})`,
-    description: `Requests, errors, latency and hosts of ${d.service} in ${d.env}${d.version ? `, version ${d.version}` : ""}. Managed by Pulumi.`,
-    layout_type: "ordered",
-    reflow_type: "auto",
-    widgets,
-  };
 }
