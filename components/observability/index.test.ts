@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Observability } from "./index";
@@ -244,11 +245,13 @@ describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
 
 describe("Observability: bad input", () => {
   it.each([
-    [{ thresholds: { cpuWarningPercent: 95 } }, "cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
-    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "errorRateCritical: 5 is a share of requests, 0-1"],
+    [{ thresholds: { cpuWarningPercent: 95 } }, "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
+    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "thresholds.errorRateCritical: 5 is a share of requests, 0-1"],
     [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
-  ])("refuses %j", async (extra, message) => {
-    await expect(build(extra)).rejects.toThrow(message);
+  ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
+    const refusal = build(extra);
+    await expect(refusal).rejects.toThrow(message);
+    await expect(refusal).rejects.toBeInstanceOf(pulumi.RunError);
   });
 });
