@@ -1,23 +1,20 @@
 // Monitors, dashboard and alarms of one service in one environment, and (optionally) the account's Datadog
-// AWS integration. The constructor wires: the alert levels and their checks are in thresholds.ts, the Datadog
-// monitors are the table in monitors.ts, the dashboard is dashboard.ts, and the CloudWatch alarms with their
-// SNS topic are alarms.ts.
-import * as aws from "@pulumi/aws";
+// AWS integration. This file only wires: the alert levels and their checks are in thresholds.ts, the Datadog
+// monitors are the table in monitors.ts, the dashboard is dashboard.ts, the CloudWatch alarms with their
+// SNS topic are alarms.ts, and the integration is its own component (components/datadog-integration).
 import * as datadog from "@pulumi/datadog";
 import * as pulumi from "@pulumi/pulumi";
 import { typeToken, withFormerType } from "../_shared/typeToken";
+import { DATADOG_AWS_ACCOUNT_ID, DatadogIntegration, defaultDatadogNamespaces } from "../datadog-integration";
 import { AlbTarget, createAlarms } from "./alarms";
 import { dashboardDefinition, datadogAppHost } from "./dashboard";
 import { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, monitorTable } from "./monitors";
 import { ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, resolveThresholds, thresholdDefaults } from "./thresholds";
-export { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, ObservabilityThresholds };
-export { checkThresholds, dashboardDefinition, datadogAppHost, thresholdDefaults };
+export { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, DATADOG_AWS_ACCOUNT_ID, ObservabilityThresholds };
+export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNamespaces, thresholdDefaults };
 
-/**
- * Datadog's own AWS account, the principal its AWS integration assumes the role from
- * (commercial sites; the US1-FED/gov sites document another account: pass it in `datadogAwsAccountId`).
- */
-export const DATADOG_AWS_ACCOUNT_ID = "464622532012";
+/** The type token Observability had before `typeToken`; its children's URNs still carry it in old stacks. */
+const formerType = "node-service:observability:Observability";
 
 export interface ObservabilityArgs {
   /** ServiceSettings.name: the `service:` tag and DD_SERVICE. */
@@ -57,8 +54,6 @@ export interface ObservabilityArgs {
   runbookUrl?: pulumi.Input<string>;
 }
 
-export const defaultDatadogNamespaces = ["AWS/ApplicationELB", "AWS/NetworkELB", "AWS/EC2", "AWS/AutoScaling", "AWS/EBS"];
-
 /**
  * Monitors, dashboard and alarms of one service in one environment, plus (optionally) the account's
  * Datadog AWS integration.
@@ -76,7 +71,7 @@ export class Observability extends pulumi.ComponentResource {
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(typeToken("Observability"), name, {}, withFormerType("node-service:observability:Observability", opts));
+    super(typeToken("Observability"), name, {}, withFormerType(formerType, opts));
     const t = resolveThresholds(args.thresholds);
     const problems: string[] = [
       ...checkThresholds(t).map(({ field, message }) => `thresholds.${field}: ${message}`),
@@ -95,65 +90,16 @@ export class Observability extends pulumi.ComponentResource {
     const parent = { parent: this };
     const runbook = pulumi.output(args.runbookUrl ?? "the README's runbook section");
 
-    // The account-wide Datadog AWS integration (one per account).
     let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(undefined);
     if (args.createDatadogIntegration === true) {
-      const externalId = new datadog.aws.IntegrationExternalId(`${name}-dd-external-id`, {}, parent);
-      const role = new aws.iam.Role(
-        `${name}-dd-integration`,
-        {
-          description: "Assumed by Datadog's AWS integration to read CloudWatch metrics and resource tags",
-          assumeRolePolicy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.datadogAwsAccountId ?? DATADOG_AWS_ACCOUNT_ID}:root` },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "sts:ExternalId": externalId.id } },
-              },
-            ],
-          }),
-          maxSessionDuration: 3600,
-        },
-        parent,
+      const integration = new DatadogIntegration(
+        name,
+        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces },
+        // Its resources were this component's own children: `this` for stacks already under the current type
+        // token, the former URN for stacks last updated before it (the engine also maps `this` to it).
+        { parent: this, formerParents: [this, pulumi.createUrn(name, formerType, opts?.parent)] },
       );
-      // The standard list is Datadog's minimum for metric and tag collection (no resource collection / CSPM,
-      // which would need SecurityAudit); it is read-only and fits one inline policy.
-      const permissions = datadog.aws.getIntegrationIamPermissionsStandardOutput(parent);
-      const policy = new aws.iam.RolePolicy(
-        `${name}-dd-integration`,
-        {
-          role: role.id,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: permissions.iamPermissions, Resource: "*" }],
-          }),
-        },
-        parent,
-      );
-      const identity = aws.getCallerIdentityOutput({}, parent);
-      const partition = aws.getPartitionOutput({}, parent);
-      const region = aws.getRegionOutput({}, parent);
-      new datadog.aws.IntegrationAccount(
-        `${name}-dd-aws`,
-        {
-          awsAccountId: identity.accountId,
-          awsPartition: partition.partition,
-          authConfig: { awsAuthConfigRole: { roleName: role.name, externalId: externalId.id } },
-          awsRegions: { includeOnlies: [region.region] },
-          metricsConfig: {
-            namespaceFilters: { includeOnlies: args.datadogNamespaces ?? defaultDatadogNamespaces },
-            automuteEnabled: true,
-            collectCloudwatchAlarms: true,
-          },
-          resourcesConfig: { extendedCollection: false, cloudSecurityPostureManagementCollection: false },
-          logsConfig: { lambdaForwarder: {} },
-          tracesConfig: { xrayServices: {} },
-        },
-        { parent: this, dependsOn: [policy] },
-      );
-      integrationRoleArn = role.arn;
+      integrationRoleArn = integration.roleArn;
     }
 
     // Datadog lower-cases tag values: the target group's tag is its ARN suffix in lower case.
