@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, MonitorRow, monitorTable } from "./monitors";
-import { thresholdDefaults } from "./thresholds";
+import { resolveThresholds, thresholdDefaults } from "./thresholds";
 
 const selector = { service: "service:sample-api,env:prod", targetGroup: "targetgroup:targetgroup/sample-tg/73e2d6bc24d8a067" };
 const queryOf = (row: MonitorRow) => row.query(selector[row.selects]);
@@ -31,6 +31,16 @@ describe("monitor table", () => {
       expect(row.selects === "targetGroup", row.key).toBe(fromAlb);
       expect(row.timing.evaluationDelay, row.key).toBe(fromAlb ? AWS_METRIC_EVALUATION_DELAY_S : AGENT_METRIC_EVALUATION_DELAY_S);
     }
+  });
+
+  it("the HAProxy flavor's p95 monitor reads the p95 levels (ms), and its name says p95", () => {
+    const t = resolveThresholds({ latencyP99CriticalSeconds: 5, latencyP99WarningSeconds: 4, latencyP95CriticalSeconds: 1.5, latencyP95WarningSeconds: 0.75 });
+    const row = rowOf(monitorTable("haproxy", t, 3), "app-p95");
+    expect(row.title).toContain("p95");
+    expect(queryOf(row)).toBe("avg(last_10m):max:app.request.duration.95percentile{service:sample-api,env:prod} > 1500");
+    expect([row.critical, row.warning]).toEqual([1500, 750]);
+    // and the ALB flavor's p99 monitor reads the p99 levels
+    expect(rowOf(monitorTable("alb", t, 3), "alb-p99")).toMatchObject({ critical: 5, warning: 4 });
   });
 
   it("host counts: no data alerts; one host has no warning level", () => {

@@ -104,12 +104,13 @@ function serviceRows(t: ObservabilityThresholds, hosts: { critical: number; warn
       timing: appDelay,
     },
     {
+      // p95: the percentile the Datadog agent computes for DogStatsD timings by default (histogram_percentiles).
       key: "app-p95",
       title: "Service p95 request duration (ms)",
       selects: "service",
-      query: (svc) => `avg(last_10m):max:app.request.duration.95percentile{${svc}} > ${t.latencyP99CriticalSeconds * 1000}`,
-      critical: t.latencyP99CriticalSeconds * 1000,
-      warning: t.latencyP99WarningSeconds * 1000,
+      query: (svc) => `avg(last_10m):max:app.request.duration.95percentile{${svc}} > ${t.latencyP95CriticalSeconds * 1000}`,
+      critical: t.latencyP95CriticalSeconds * 1000,
+      warning: t.latencyP95WarningSeconds * 1000,
       action: "Look at event-loop delay and CPU per host on the dashboard; add hosts if every host is busy, else find the slow route in the request log.",
       timing: appDelay,
     },

@@ -14,6 +14,18 @@ describe("thresholds", () => {
     expect(t.cpuWarningPercent).toBe(thresholdDefaults.cpuWarningPercent);
   });
 
+  it("the p95 levels follow the p99 levels given, unless given themselves", () => {
+    expect(resolveThresholds({ latencyP99CriticalSeconds: 3, latencyP99WarningSeconds: 1.5 })).toMatchObject({
+      latencyP95CriticalSeconds: 3,
+      latencyP95WarningSeconds: 1.5,
+    });
+    expect(resolveThresholds({ latencyP99CriticalSeconds: 3, latencyP95CriticalSeconds: 0.8, latencyP95WarningSeconds: 0.4 })).toMatchObject({
+      latencyP99CriticalSeconds: 3,
+      latencyP95CriticalSeconds: 0.8,
+      latencyP95WarningSeconds: 0.4,
+    });
+  });
+
   const problems = (given: Partial<ObservabilityThresholds>) => checkThresholds(resolveThresholds(given));
   it.each<[Partial<ObservabilityThresholds>, { field: string; message: string }]>([
     [{ cpuWarningPercent: 95 }, { field: "cpuCriticalPercent", message: "90 must be above cpuWarningPercent (95)" }],
@@ -22,6 +34,7 @@ describe("thresholds", () => {
     [{ memoryCriticalPercent: 101 }, { field: "memoryCriticalPercent", message: "101 must be <= 100" }],
     [{ minRequests: 2.5 }, { field: "minRequests", message: "2.5 must be a positive integer" }],
     [{ renotifyMinutes: 0 }, { field: "renotifyMinutes", message: "0 must be a positive integer" }],
+    [{ latencyP95CriticalSeconds: 0.5 }, { field: "latencyP95CriticalSeconds", message: "0.5 must be above latencyP95WarningSeconds (1)" }],
   ])("refuses %j: the field apart from a message that does not repeat it", (given, problem) => {
     expect(problems(given)).toContainEqual(problem);
     for (const p of problems(given)) expect(p.message.startsWith(p.field)).toBe(false);

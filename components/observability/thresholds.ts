@@ -18,6 +18,14 @@ export interface ObservabilityThresholds {
   latencyP99CriticalSeconds: number;
   /** Target p99 response time (s, from the ALB) at which the p99 monitor warns. Default 1. */
   latencyP99WarningSeconds: number;
+  /**
+   * Service p95 request duration (s, from the service's own DogStatsD timings: the percentile the Datadog
+   * agent computes by default) at which the p95 monitor of the HAProxy flavor goes critical.
+   * Default latencyP99CriticalSeconds.
+   */
+  latencyP95CriticalSeconds: number;
+  /** Service p95 request duration (s) at which the p95 monitor of the HAProxy flavor warns. Default latencyP99WarningSeconds. */
+  latencyP95WarningSeconds: number;
   /** Host CPU used (%) at which the CPU monitor and the fleet CPU alarm go critical. Default 90. */
   cpuCriticalPercent: number;
   /** Host CPU used (%) at which the CPU monitor warns. Default 80. */
@@ -44,6 +52,8 @@ export const thresholdDefaults: ObservabilityThresholds = {
   minRequests: 20,
   latencyP99CriticalSeconds: 2,
   latencyP99WarningSeconds: 1,
+  latencyP95CriticalSeconds: 2,
+  latencyP95WarningSeconds: 1,
   cpuCriticalPercent: 90,
   cpuWarningPercent: 80,
   memoryCriticalPercent: 90,
@@ -61,15 +71,24 @@ export interface Problem {
   message: string;
 }
 
-/** The given levels over the defaults (undefined means "not given"). */
+/**
+ * The given levels over the defaults (undefined means "not given"). The p95 levels default to the p99 levels
+ * given, so a stack that tuned p99 before the p95 levels existed keeps its p95 monitor where it was.
+ */
 export function resolveThresholds(given: Partial<ObservabilityThresholds> = {}): ObservabilityThresholds {
   const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<ObservabilityThresholds>;
-  return { ...thresholdDefaults, ...set };
+  return {
+    ...thresholdDefaults,
+    latencyP95CriticalSeconds: set.latencyP99CriticalSeconds ?? thresholdDefaults.latencyP95CriticalSeconds,
+    latencyP95WarningSeconds: set.latencyP99WarningSeconds ?? thresholdDefaults.latencyP95WarningSeconds,
+    ...set,
+  };
 }
 
 const criticalWarningPairs: [keyof ObservabilityThresholds, keyof ObservabilityThresholds][] = [
   ["errorRateCritical", "errorRateWarning"],
   ["latencyP99CriticalSeconds", "latencyP99WarningSeconds"],
+  ["latencyP95CriticalSeconds", "latencyP95WarningSeconds"],
   ["cpuCriticalPercent", "cpuWarningPercent"],
   ["memoryCriticalPercent", "memoryWarningPercent"],
   ["diskCriticalPercent", "diskWarningPercent"],
