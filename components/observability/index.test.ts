@@ -1,6 +1,10 @@
 // The Observability component under Pulumi mocks: the wiring of the monitor table, the dashboard, the alarms
 // and the DatadogIntegration child. The pure modules have their own tests (thresholds, monitors, dashboard).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Observability } from "./index";
@@ -239,5 +243,24 @@ describe("Observability: bad input", () => {
     const refusal = build(extra);
     await expect(refusal).rejects.toThrow(message);
     await expect(refusal).rejects.toBeInstanceOf(pulumi.RunError);
+  });
+});
+
+describe("Observability args", () => {
+  // What `pulumi package add` reads to publish the component to other languages.
+  it("pass Pulumi's component analyzer; every input and output documented; plain only where a value decides what exists", () => {
+    const entry = path.join(__dirname, "index.ts");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-"));
+    try {
+      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }));
+      const schema = new Analyzer(dir, "node-service-aws", { exports: { ".": entry } }, new Set(["Observability"])).analyze().components.Observability!;
+      for (const [k, p] of Object.entries(schema.inputs)) expect(p.description, k).toMatch(/Default\s|Required\./);
+      for (const [k, p] of Object.entries(schema.outputs)) expect(p.description, k).toMatch(/\S/);
+      const plain = Object.entries(schema.inputs).filter(([, p]) => p.plain).map(([k]) => k);
+      expect(plain.sort()).toEqual(["createDatadogIntegration", "expectedHealthyHosts", "notificationEmails", "thresholds"]);
+      for (const k of plain) expect(schema.inputs[k]!.description, k).toMatch(/Plain|plain/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

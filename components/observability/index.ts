@@ -17,40 +17,45 @@ export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNam
 const formerType = "node-service:observability:Observability";
 
 export interface ObservabilityArgs {
-  /** ServiceSettings.name: the `service:` tag and DD_SERVICE. */
+  /** ServiceSettings.name: the `service:` tag and DD_SERVICE. Required. */
   service: pulumi.Input<string>;
+  /** The environment: the `env:` tag and DD_ENV. Required. */
   env: pulumi.Input<string>;
-  /** The deployed version (DD_VERSION), shown on the dashboard. */
+  /** The deployed version (DD_VERSION), shown on the dashboard. Default none. */
   version?: pulumi.Input<string>;
-  /** `app/<name>/<id>` of the ALB; without it (HAProxy flavor) the ALB monitors and alarms are skipped. */
+  /** `app/<name>/<id>` of the ALB. Default none: the HAProxy flavor, without ALB monitors and alarms. */
   albArnSuffix?: pulumi.Input<string>;
-  /** `targetgroup/<name>/<id>` of the service's target group; needed with `albArnSuffix`. */
+  /** `targetgroup/<name>/<id>` of the service's target group; given exactly when `albArnSuffix` is. Default none. */
   targetGroupArnSuffix?: pulumi.Input<string>;
-  /** Auto Scaling group of the fleet; without it the ASG CPU alarm is skipped. */
+  /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
   /**
-   * Healthy targets the fleet must keep (its minimum size). Plain number: it decides the healthy-hosts
-   * monitor's warning and critical levels.
+   * Healthy targets the fleet must keep (its minimum size), a positive integer. Required. Plain number: it
+   * decides the healthy-hosts monitor's warning and critical levels, checked before anything is created.
    */
   expectedHealthyHosts: number;
+  /** Alert levels. Default `thresholdDefaults` for each level not given. Plain: checked before anything is created. */
   thresholds?: Partial<ObservabilityThresholds>;
-  /** E-mail addresses subscribed to the alarm topic (CloudWatch) and named in monitor messages (Datadog). */
+  /**
+   * E-mail addresses subscribed to the alarm topic (CloudWatch) and named in monitor messages (Datadog). Default
+   * none. Plain array (of Inputs): it decides how many subscriptions exist.
+   */
   notificationEmails?: pulumi.Input<string>[];
-  /** Datadog notification handles without the `@`, e.g. `slack-ops`, `pagerduty-sample-api`. */
-  datadogNotifyHandles?: pulumi.Input<string>[];
-  /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`; used for the dashboard URL. */
+  /** Datadog notification handles without the `@`, e.g. `slack-ops`, `pagerduty-sample-api`. Default none. */
+  datadogNotifyHandles?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`; used for the dashboard URL. Default `datadoghq.com`. */
   datadogSite?: pulumi.Input<string>;
   /**
-   * Create the account-wide Datadog AWS integration and its IAM role. An AWS account has exactly one
-   * integration, so exactly one stack per account sets this (default false). Plain boolean: it decides
+   * Create the account-wide Datadog AWS integration (a DatadogIntegration child). An AWS account has exactly
+   * one integration, so exactly one stack per account sets this. Default false. Plain boolean: it decides
    * whether resources exist.
    */
   createDatadogIntegration?: boolean;
-  /** Principal that assumes the integration role; default Datadog's commercial account. */
+  /** With `createDatadogIntegration`: the principal that assumes the integration role. Default DATADOG_AWS_ACCOUNT_ID. */
   datadogAwsAccountId?: pulumi.Input<string>;
-  /** CloudWatch namespaces the integration crawls (fewer namespaces, fewer CloudWatch API calls). */
-  datadogNamespaces?: pulumi.Input<string>[];
-  /** Where the runbook lives; monitor messages link it. */
+  /** With `createDatadogIntegration`: the CloudWatch namespaces it crawls. Default defaultDatadogNamespaces. */
+  datadogNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
   runbookUrl?: pulumi.Input<string>;
 }
 
@@ -63,11 +68,17 @@ export interface ObservabilityArgs {
  * needs, because the refresh can only read CloudWatch alarms: their names are `rollbackAlarmNames`.
  */
 export class Observability extends pulumi.ComponentResource {
+  /** ARN of the SNS topic every CloudWatch alarm publishes to. Always set. */
   public readonly topicArn: pulumi.Output<string>;
+  /** Names of the alarms that fail and roll back an instance refresh. Empty in the HAProxy flavor. */
   public readonly rollbackAlarmNames: pulumi.Output<string[]>;
+  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without `asgName`. */
   public readonly alarmNames: pulumi.Output<string[]>;
+  /** The dashboard's address on the Datadog site. Always set. */
   public readonly dashboardUrl: pulumi.Output<string>;
+  /** Ids of the Datadog monitors, in table order. Always set (7 monitors). */
   public readonly monitorIds: pulumi.Output<string[]>;
+  /** ARN of the role Datadog's AWS integration assumes. Undefined unless `createDatadogIntegration`. */
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
