@@ -1,29 +1,31 @@
+// The Observability component under Pulumi mocks: the wiring of the monitor table, the dashboard, the alarms
+// and the DatadogIntegration child. The pure modules have their own tests (thresholds, monitors, dashboard).
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Observability } from "./index";
 
-const DD_STANDARD_PERMISSIONS = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"];
-let permissionCalls = 0;
-const PERMISSIONS_TOKEN = "datadog:aws/getIntegrationIamPermissionsStandard:getIntegrationIamPermissionsStandard";
-
-/** The shared mocks answer AWS lookups only; this adds Datadog's permission list and still throws on anything else. */
-function answerDatadogPermissions(): void {
-  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
-  const call = monitor.mocks.call.bind(monitor.mocks);
-  monitor.mocks.call = (args: { token: string }) =>
-    args.token === PERMISSIONS_TOKEN ? (permissionCalls++, { id: "standard", iamPermissions: DD_STANDARD_PERMISSIONS }) : call(args);
-}
-
 // One mock monitor for the file: a component's registerOutputs may reach it after its test ended,
 // and a fresh monitor per test would not know that component. Each test starts with empty records.
+// The register requests are watched too, for the aliases they carry.
 let mocks: MockRecorder;
+const aliasParents = new Map<string, string[]>();
 beforeAll(async () => {
   mocks = await setupMocks();
-  answerDatadogPermissions();
+  const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    aliasParents.set(`${req.getType()}::${req.getName()}`, req.getAliasesList().map((a: any) => a.getSpec().getParenturn()));
+    return register(req, cb);
+  };
 });
 beforeEach(() => {
   mocks.clear();
-  permissionCalls = 0;
+  aliasParents.clear();
 });
 
 async function build(extra: Record<string, unknown> = {}) {
@@ -45,13 +47,13 @@ async function build(extra: Record<string, unknown> = {}) {
     dashboardUrl: await valueOf(o.dashboardUrl),
     topicArn: await valueOf(o.topicArn),
   };
+  const integrationRoleArn = await valueOf(o.integrationRoleArn);
   await valueOf(o.monitorIds);
-  await valueOf(o.integrationRoleArn);
   // registerOutputs reaches the mocks a few ticks after the outputs resolve.
   await settle();
   await new Promise((r) => setImmediate(r));
   await settle();
-  return outputs;
+  return { ...outputs, integrationRoleArn, urn: await valueOf(o.urn) };
 }
 
 const monitors = () => mocks.ofType("datadog:index/monitor:Monitor");
@@ -187,7 +189,9 @@ describe("Observability (ALB flavor)", () => {
   });
 
   it("creates no Datadog AWS integration unless asked (one per AWS account)", async () => {
-    await build();
+    const { integrationRoleArn } = await build();
+    expect(integrationRoleArn).toBeUndefined();
+    expect(mocks.ofType("node-service-aws:index:DatadogIntegration")).toHaveLength(0);
     expect(mocks.ofType("datadog:aws/integrationAccount:IntegrationAccount")).toHaveLength(0);
     expect(mocks.ofType("aws:iam/role:Role")).toHaveLength(0);
     expect(mocks.ofType("datadog:index/integration:Integration")).toHaveLength(0);
@@ -195,30 +199,17 @@ describe("Observability (ALB flavor)", () => {
 });
 
 describe("Observability: Datadog AWS integration", () => {
-  it("uses IntegrationAccount with a role only Datadog's account can assume with the external id, limited to Datadog's standard permissions", async () => {
-    await build({ createDatadogIntegration: true });
-    const extId = mocks.one("datadog:aws/integrationExternalId:IntegrationExternalId");
-    const role = mocks.one("aws:iam/role:Role").inputs;
-    const trust = JSON.parse(role.assumeRolePolicy).Statement;
-    expect(trust).toEqual([
-      {
-        Effect: "Allow",
-        Principal: { AWS: "arn:aws:iam::464622532012:root" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "sts:ExternalId": `${extId.name}-id` } },
-      },
-    ]);
-    const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
-    expect(policy.Statement).toEqual([{ Effect: "Allow", Action: DD_STANDARD_PERMISSIONS, Resource: "*" }]);
-    expect(permissionCalls).toBe(1);
-
-    const account = mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs;
-    expect(account.awsAccountId).toBe(ACCOUNT_ID);
-    expect(account.awsPartition).toBe("aws");
-    expect(account.authConfig.awsAuthConfigRole).toEqual({ roleName: "obs-dd-integration-x1", externalId: `${extId.name}-id` });
-    expect(account.awsRegions).toEqual({ includeOnlies: ["us-east-1"] });
-    expect(account.metricsConfig.namespaceFilters.includeOnlies).toContain("AWS/ApplicationELB");
-    expect(account.resourcesConfig.extendedCollection).toBe(false);
+  it("composes a DatadogIntegration child with the args given; its resources keep the URNs they had as Observability's own", async () => {
+    const { integrationRoleArn, urn } = await build({ createDatadogIntegration: true, datadogAwsAccountId: "065115117704", datadogNamespaces: ["AWS/EC2"] });
+    expect(mocks.one("node-service-aws:index:DatadogIntegration").name).toBe("obs");
+    expect(integrationRoleArn).toBe(`arn:aws:iam::${ACCOUNT_ID}:role/obs-dd-integration-x1`);
+    const role = mocks.one("aws:iam/role:Role");
+    expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ AWS: "arn:aws:iam::065115117704:root" });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.metricsConfig.namespaceFilters.includeOnlies).toEqual(["AWS/EC2"]);
+    // Aliases to the component itself (stacks already under its current type token) and to its URN before that.
+    const former = "urn:pulumi:test::node-service-aws::node-service:observability:Observability::obs";
+    for (const child of ["aws:iam/role:Role::obs-dd-integration", "datadog:aws/integrationAccount:IntegrationAccount::obs-dd-aws"])
+      expect(aliasParents.get(child), child).toEqual([urn, former]);
   });
 });
 
@@ -244,11 +235,32 @@ describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
 
 describe("Observability: bad input", () => {
   it.each([
-    [{ thresholds: { cpuWarningPercent: 95 } }, "cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
-    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "errorRateCritical: 5 is a share of requests, 0-1"],
+    [{ thresholds: { cpuWarningPercent: 95 } }, "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
+    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "thresholds.errorRateCritical: 5 is a share of requests, 0-1"],
     [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
-  ])("refuses %j", async (extra, message) => {
-    await expect(build(extra)).rejects.toThrow(message);
+  ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
+    const refusal = build(extra);
+    await expect(refusal).rejects.toThrow(message);
+    await expect(refusal).rejects.toBeInstanceOf(pulumi.RunError);
+  });
+});
+
+describe("Observability args", () => {
+  // What `pulumi package add` reads to publish the component to other languages.
+  it("pass Pulumi's component analyzer; every input and output documented; plain only where a value decides what exists", () => {
+    const entry = path.join(__dirname, "index.ts");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-"));
+    try {
+      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }));
+      const schema = new Analyzer(dir, "node-service-aws", { exports: { ".": entry } }, new Set(["Observability"])).analyze().components.Observability!;
+      for (const [k, p] of Object.entries(schema.inputs)) expect(p.description, k).toMatch(/Default\s|Required\./);
+      for (const [k, p] of Object.entries(schema.outputs)) expect(p.description, k).toMatch(/\S/);
+      const plain = Object.entries(schema.inputs).filter(([, p]) => p.plain).map(([k]) => k);
+      expect(plain.sort()).toEqual(["createDatadogIntegration", "expectedHealthyHosts", "notificationEmails", "thresholds"]);
+      for (const k of plain) expect(schema.inputs[k]!.description, k).toMatch(/Plain|plain/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

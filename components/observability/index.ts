@@ -1,551 +1,175 @@
+// Monitors, dashboard and alarms of one service in one environment, and (optionally) the account's Datadog
+// AWS integration. This file only wires: the alert levels and their checks are in thresholds.ts, the Datadog
+// monitors are the table in monitors.ts, the dashboard is dashboard.ts, the CloudWatch alarms with their
+// SNS topic are alarms.ts, and the integration is its own component (components/datadog-integration).
+import * as datadog from "@pulumi/datadog";
 import * as pulumi from "@pulumi/pulumi";
 import { typeToken, withFormerType } from "../_shared/typeToken";
-import * as aws from "@pulumi/aws";
-import * as datadog from "@pulumi/datadog";
+import { DATADOG_AWS_ACCOUNT_ID, DatadogIntegration, defaultDatadogNamespaces } from "../datadog-integration";
+import { AlbTarget, createAlarms } from "./alarms";
+import { dashboardDefinition, datadogAppHost } from "./dashboard";
+import { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, monitorTable } from "./monitors";
+import { ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, resolveThresholds, thresholdDefaults } from "./thresholds";
+export { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, DATADOG_AWS_ACCOUNT_ID, ObservabilityThresholds };
+export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNamespaces, thresholdDefaults };
 
-/**
- * Datadog's own AWS account, the principal its AWS integration assumes the role from
- * (commercial sites; the US1-FED/gov sites document another account: pass it in `datadogAwsAccountId`).
- */
-export const DATADOG_AWS_ACCOUNT_ID = "464622532012";
-
-/**
- * CloudWatch metrics reach Datadog through its crawler 10-20 minutes late (Datadog's "Cloud Metric Delay" guide),
- * so monitors on them look 15 minutes back; agent and DogStatsD metrics arrive within seconds.
- */
-export const AWS_METRIC_EVALUATION_DELAY_S = 900;
-export const AGENT_METRIC_EVALUATION_DELAY_S = 60;
-
-export interface ObservabilityThresholds {
-  /** Share of target responses that are 5xx, 0-1. */
-  errorRateCritical: number;
-  errorRateWarning: number;
-  /**
-   * Requests per minute below which the error share is damped: each minute's denominator is at least this,
-   * so 1 error in 2 requests at night reads as 1/minRequests, not 50%.
-   */
-  minRequests: number;
-  latencyP99CriticalSeconds: number;
-  latencyP99WarningSeconds: number;
-  cpuCriticalPercent: number;
-  cpuWarningPercent: number;
-  memoryCriticalPercent: number;
-  memoryWarningPercent: number;
-  diskCriticalPercent: number;
-  diskWarningPercent: number;
-  eventLoopDelayCriticalMs: number;
-  eventLoopDelayWarningMs: number;
-  /** Minutes between repeated notifications while a monitor stays in alert. */
-  renotifyMinutes: number;
-}
-
-export const thresholdDefaults: ObservabilityThresholds = {
-  errorRateCritical: 0.05,
-  errorRateWarning: 0.02,
-  minRequests: 20,
-  latencyP99CriticalSeconds: 2,
-  latencyP99WarningSeconds: 1,
-  cpuCriticalPercent: 90,
-  cpuWarningPercent: 80,
-  memoryCriticalPercent: 90,
-  memoryWarningPercent: 80,
-  diskCriticalPercent: 90,
-  diskWarningPercent: 80,
-  eventLoopDelayCriticalMs: 200,
-  eventLoopDelayWarningMs: 100,
-  renotifyMinutes: 60,
-};
-
-/** Problems with a thresholds combination, each naming the setting; empty when valid. */
-export function checkThresholds(t: ObservabilityThresholds): string[] {
-  const errors: string[] = [];
-  const pairs: [keyof ObservabilityThresholds, keyof ObservabilityThresholds][] = [
-    ["errorRateCritical", "errorRateWarning"],
-    ["latencyP99CriticalSeconds", "latencyP99WarningSeconds"],
-    ["cpuCriticalPercent", "cpuWarningPercent"],
-    ["memoryCriticalPercent", "memoryWarningPercent"],
-    ["diskCriticalPercent", "diskWarningPercent"],
-    ["eventLoopDelayCriticalMs", "eventLoopDelayWarningMs"],
-  ];
-  for (const [crit, warn] of pairs) {
-    if (!(t[warn] > 0)) errors.push(`${warn}: ${t[warn]} must be > 0`);
-    if (!(t[crit] > t[warn])) errors.push(`${crit}: ${t[crit]} must be above ${warn} (${t[warn]})`);
-  }
-  if (t.errorRateCritical > 1) errors.push(`errorRateCritical: ${t.errorRateCritical} is a share of requests, 0-1`);
-  for (const k of ["cpuCriticalPercent", "memoryCriticalPercent", "diskCriticalPercent"] as const)
-    if (t[k] > 100) errors.push(`${k}: ${t[k]} must be <= 100`);
-  if (!Number.isInteger(t.minRequests) || t.minRequests < 1) errors.push(`minRequests: ${t.minRequests} must be a positive integer`);
-  if (!Number.isInteger(t.renotifyMinutes) || t.renotifyMinutes < 1)
-    errors.push(`renotifyMinutes: ${t.renotifyMinutes} must be a positive integer`);
-  return errors;
-}
+/** The type token Observability had before `typeToken`; its children's URNs still carry it in old stacks. */
+const formerType = "node-service:observability:Observability";
 
 export interface ObservabilityArgs {
-  /** ServiceSettings.name: the `service:` tag and DD_SERVICE. */
+  /** ServiceSettings.name: the `service:` tag and DD_SERVICE. Required. */
   service: pulumi.Input<string>;
+  /** The environment: the `env:` tag and DD_ENV. Required. */
   env: pulumi.Input<string>;
-  /** The deployed version (DD_VERSION), shown on the dashboard. */
+  /** The deployed version (DD_VERSION), shown on the dashboard. Default none. */
   version?: pulumi.Input<string>;
-  /** `app/<name>/<id>` of the ALB; without it (HAProxy flavor) the ALB monitors and alarms are skipped. */
+  /** `app/<name>/<id>` of the ALB. Default none: the HAProxy flavor, without ALB monitors and alarms. */
   albArnSuffix?: pulumi.Input<string>;
-  /** `targetgroup/<name>/<id>` of the service's target group; needed with `albArnSuffix`. */
+  /** `targetgroup/<name>/<id>` of the service's target group; given exactly when `albArnSuffix` is. Default none. */
   targetGroupArnSuffix?: pulumi.Input<string>;
-  /** Auto Scaling group of the fleet; without it the ASG CPU alarm is skipped. */
+  /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
   /**
-   * Healthy targets the fleet must keep (its minimum size). Plain number: it decides the healthy-hosts
-   * monitor's warning and critical levels.
+   * Healthy targets the fleet must keep (its minimum size), a positive integer. Required. Plain number: it
+   * decides the healthy-hosts monitor's warning and critical levels, checked before anything is created.
    */
   expectedHealthyHosts: number;
+  /** Alert levels. Default `thresholdDefaults` for each level not given. Plain: checked before anything is created. */
   thresholds?: Partial<ObservabilityThresholds>;
-  /** E-mail addresses subscribed to the alarm topic (CloudWatch) and named in monitor messages (Datadog). */
+  /**
+   * E-mail addresses subscribed to the alarm topic (CloudWatch) and named in monitor messages (Datadog). Default
+   * none. Plain array (of Inputs): it decides how many subscriptions exist.
+   */
   notificationEmails?: pulumi.Input<string>[];
-  /** Datadog notification handles without the `@`, e.g. `slack-ops`, `pagerduty-sample-api`. */
-  datadogNotifyHandles?: pulumi.Input<string>[];
-  /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`; used for the dashboard URL. */
+  /** Datadog notification handles without the `@`, e.g. `slack-ops`, `pagerduty-sample-api`. Default none. */
+  datadogNotifyHandles?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`; used for the dashboard URL. Default `datadoghq.com`. */
   datadogSite?: pulumi.Input<string>;
   /**
-   * Create the account-wide Datadog AWS integration and its IAM role. An AWS account has exactly one
-   * integration, so exactly one stack per account sets this (default false). Plain boolean: it decides
+   * Create the account-wide Datadog AWS integration (a DatadogIntegration child). An AWS account has exactly
+   * one integration, so exactly one stack per account sets this. Default false. Plain boolean: it decides
    * whether resources exist.
    */
   createDatadogIntegration?: boolean;
-  /** Principal that assumes the integration role; default Datadog's commercial account. */
+  /** With `createDatadogIntegration`: the principal that assumes the integration role. Default DATADOG_AWS_ACCOUNT_ID. */
   datadogAwsAccountId?: pulumi.Input<string>;
-  /** CloudWatch namespaces the integration crawls (fewer namespaces, fewer CloudWatch API calls). */
-  datadogNamespaces?: pulumi.Input<string>[];
-  /** Where the runbook lives; monitor messages link it. */
+  /** With `createDatadogIntegration`: the CloudWatch namespaces it crawls. Default defaultDatadogNamespaces. */
+  datadogNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
   runbookUrl?: pulumi.Input<string>;
-}
-
-export const defaultDatadogNamespaces = ["AWS/ApplicationELB", "AWS/NetworkELB", "AWS/EC2", "AWS/AutoScaling", "AWS/EBS"];
-
-/** The Datadog web host for a site: the US1, EU1 and US1-FED sites live under `app.`, the others under their own name. */
-export function datadogAppHost(site: string): string {
-  return ["datadoghq.com", "datadoghq.eu", "ddog-gov.com"].includes(site) ? `app.${site}` : site;
 }
 
 /**
  * Monitors, dashboard and alarms of one service in one environment, plus (optionally) the account's
  * Datadog AWS integration.
  *
- * The Datadog side watches what a person acts on (error share, p99 latency, healthy hosts, host CPU, memory,
+ * The Datadog side watches what a person acts on (error share, latency, healthy hosts, host CPU, memory,
  * disk, event-loop delay). The CloudWatch side watches the failure signals the instance refresh's auto-rollback
  * needs, because the refresh can only read CloudWatch alarms: their names are `rollbackAlarmNames`.
  */
 export class Observability extends pulumi.ComponentResource {
+  /** ARN of the SNS topic every CloudWatch alarm publishes to. Always set. */
   public readonly topicArn: pulumi.Output<string>;
+  /** Names of the alarms that fail and roll back an instance refresh. Empty in the HAProxy flavor. */
   public readonly rollbackAlarmNames: pulumi.Output<string[]>;
+  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without `asgName`. */
   public readonly alarmNames: pulumi.Output<string[]>;
+  /** The dashboard's address on the Datadog site. Always set. */
   public readonly dashboardUrl: pulumi.Output<string>;
+  /** Ids of the Datadog monitors, in table order. Always set (7 monitors). */
   public readonly monitorIds: pulumi.Output<string[]>;
+  /** ARN of the role Datadog's AWS integration assumes. Undefined unless `createDatadogIntegration`. */
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(typeToken("Observability"), name, {}, withFormerType("node-service:observability:Observability", opts));
-    const t: ObservabilityThresholds = { ...thresholdDefaults };
-    for (const [k, v] of Object.entries(args.thresholds ?? {}))
-      if (v !== undefined) (t as unknown as Record<string, number>)[k] = v;
-    const problems = checkThresholds(t);
-    if (!Number.isInteger(args.expectedHealthyHosts) || args.expectedHealthyHosts < 1)
-      problems.push(`expectedHealthyHosts: ${args.expectedHealthyHosts} must be a positive integer`);
+    super(typeToken("Observability"), name, {}, withFormerType(formerType, opts));
+    const t = resolveThresholds(args.thresholds);
+    const problems: string[] = [
+      ...checkThresholds(t).map(({ field, message }) => `thresholds.${field}: ${message}`),
+      ...checkExpectedHealthyHosts(args.expectedHealthyHosts).map(({ field, message }) => `${field}: ${message}`),
+    ];
     if ((args.albArnSuffix === undefined) !== (args.targetGroupArnSuffix === undefined))
       problems.push("albArnSuffix and targetGroupArnSuffix: give both (ALB flavor) or neither (HAProxy flavor)");
-    if (problems.length > 0) throw new Error(`Observability ${name}: ${problems.join("; ")}`);
+    // RunError: `pulumi up` prints the message alone, without a stack trace.
+    if (problems.length > 0) throw new pulumi.RunError(`Observability ${name}: ${problems.join("; ")}`);
 
+    // The flavor, decided once: the ALB's metrics watch the requests, or without an ALB the service's own.
+    const alb: AlbTarget | undefined =
+      args.albArnSuffix !== undefined && args.targetGroupArnSuffix !== undefined
+        ? { loadBalancer: args.albArnSuffix, targetGroup: args.targetGroupArnSuffix }
+        : undefined;
     const parent = { parent: this };
-    const hasAlb = args.albArnSuffix !== undefined && args.targetGroupArnSuffix !== undefined;
-    const site = pulumi.output(args.datadogSite ?? "datadoghq.com");
     const runbook = pulumi.output(args.runbookUrl ?? "the README's runbook section");
+
+    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    if (args.createDatadogIntegration === true) {
+      const integration = new DatadogIntegration(
+        name,
+        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces },
+        // Its resources were this component's own children: `this` for stacks already under the current type
+        // token, the former URN for stacks last updated before it (the engine also maps `this` to it).
+        { parent: this, formerParents: [this, pulumi.createUrn(name, formerType, opts?.parent)] },
+      );
+      integrationRoleArn = integration.roleArn;
+    }
+
+    // Datadog lower-cases tag values: the target group's tag is its ARN suffix in lower case.
+    const targetGroup = alb && pulumi.output(alb.targetGroup).apply((s) => s.toLowerCase());
+    const selectors = {
+      service: pulumi.interpolate`service:${args.service},env:${args.env}`,
+      targetGroup: pulumi.interpolate`targetgroup:${targetGroup ?? ""}`,
+    };
     const tags = pulumi.all([args.env, args.service]).apply(([env, service]) => [`env:${env}`, `service:${service}`]);
-    const scope = pulumi.interpolate`service:${args.service},env:${args.env}`;
     const notify = pulumi
       .all([pulumi.output(args.datadogNotifyHandles ?? []), pulumi.output(args.notificationEmails ?? [])])
       .apply(([handles, emails]) => [...handles, ...emails].map((h) => `@${h}`).join(" "));
-
-    // ---------------------------------------------------------------- Datadog AWS integration (one per account)
-    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(undefined);
-    if (args.createDatadogIntegration === true) {
-      const externalId = new datadog.aws.IntegrationExternalId(`${name}-dd-external-id`, {}, parent);
-      const role = new aws.iam.Role(
-        `${name}-dd-integration`,
-        {
-          description: "Assumed by Datadog's AWS integration to read CloudWatch metrics and resource tags",
-          assumeRolePolicy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Principal: { AWS: pulumi.interpolate`arn:aws:iam::${args.datadogAwsAccountId ?? DATADOG_AWS_ACCOUNT_ID}:root` },
-                Action: "sts:AssumeRole",
-                Condition: { StringEquals: { "sts:ExternalId": externalId.id } },
-              },
-            ],
-          }),
-          maxSessionDuration: 3600,
-        },
-        parent,
-      );
-      // The standard list is Datadog's minimum for metric and tag collection (no resource collection / CSPM,
-      // which would need SecurityAudit); it is read-only and fits one inline policy.
-      const permissions = datadog.aws.getIntegrationIamPermissionsStandardOutput(parent);
-      const policy = new aws.iam.RolePolicy(
-        `${name}-dd-integration`,
-        {
-          role: role.id,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: permissions.iamPermissions, Resource: "*" }],
-          }),
-        },
-        parent,
-      );
-      const identity = aws.getCallerIdentityOutput({}, parent);
-      const partition = aws.getPartitionOutput({}, parent);
-      const region = aws.getRegionOutput({}, parent);
-      new datadog.aws.IntegrationAccount(
-        `${name}-dd-aws`,
-        {
-          awsAccountId: identity.accountId,
-          awsPartition: partition.partition,
-          authConfig: { awsAuthConfigRole: { roleName: role.name, externalId: externalId.id } },
-          awsRegions: { includeOnlies: [region.region] },
-          metricsConfig: {
-            namespaceFilters: { includeOnlies: args.datadogNamespaces ?? defaultDatadogNamespaces },
-            automuteEnabled: true,
-            collectCloudwatchAlarms: true,
-          },
-          resourcesConfig: { extendedCollection: false, cloudSecurityPostureManagementCollection: false },
-          logsConfig: { lambdaForwarder: {} },
-          tracesConfig: { xrayServices: {} },
-        },
-        { parent: this, dependsOn: [policy] },
-      );
-      integrationRoleArn = role.arn;
-    }
-
-    // ---------------------------------------------------------------- Datadog monitors
-    const monitors: datadog.Monitor[] = [];
-    const monitor = (
-      key: string,
-      title: string,
-      query: pulumi.Input<string>,
-      critical: pulumi.Input<number>,
-      warning: pulumi.Input<number> | undefined,
-      action: string,
-      extra: Partial<datadog.MonitorArgs>,
-    ) => {
-      const m = new datadog.Monitor(
-        `${name}-${key}`,
-        {
-          name: pulumi.interpolate`[${args.service}][${args.env}] ${title}`,
-          type: "query alert",
-          query,
-          message: pulumi.interpolate`{{#is_alert}}${title} is at {{value}} (critical {{threshold}}).{{/is_alert}}
-{{#is_warning}}${title} is at {{value}} (warning {{warn_threshold}}).{{/is_warning}}
-{{#is_no_data}}${title}: no data, the metric stopped reporting.{{/is_no_data}}
-Runbook action: ${action} See ${runbook}.
-${notify}`,
-          monitorThresholds: {
-            critical: pulumi.output(critical).apply(String),
-            ...(warning === undefined ? {} : { warning: pulumi.output(warning).apply(String) }),
-          },
-          renotifyInterval: t.renotifyMinutes,
-          renotifyStatuses: ["alert", "no data"],
-          includeTags: true,
-          tags,
-          ...extra,
-        },
-        parent,
-      );
-      monitors.push(m);
-    };
-
-    if (hasAlb) {
-      const tg = pulumi.output(args.targetGroupArnSuffix!).apply((s) => `targetgroup:${s.toLowerCase()}`);
-      // 5xx share of requests over 10 minutes of per-minute points, each minute's denominator at least
-      // minRequests (low traffic cannot page). With as_count() Datadog sums numerator and denominator over the
-      // window before dividing. default_zero: CloudWatch sends no 5xx point for a minute without errors.
-      monitor(
-        "alb-5xx",
-        "ALB target 5xx share",
-        pulumi.interpolate`sum(last_10m):default_zero(sum:aws.applicationelb.httpcode_target_5xx{${tg}}.as_count().rollup(sum, 60)) / clamp_min(default_zero(sum:aws.applicationelb.request_count{${tg}}.as_count().rollup(sum, 60)), ${t.minRequests}) > ${t.errorRateCritical}`,
-        t.errorRateCritical,
-        t.errorRateWarning,
-        "Check the service log for the failing route; if a deploy is rolling, the instance refresh rolls back on its own, otherwise roll back to the previous bundle.",
-        { evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S, requireFullWindow: false, notifyNoData: false },
-      );
-      monitor(
-        "alb-p99",
-        "ALB target p99 latency (s)",
-        pulumi.interpolate`avg(last_10m):avg:aws.applicationelb.target_response_time.p99{${tg}} > ${t.latencyP99CriticalSeconds}`,
-        t.latencyP99CriticalSeconds,
-        t.latencyP99WarningSeconds,
-        "Look at event-loop delay and CPU per host on the dashboard; scale out if every host is busy, else find the slow route in the request log.",
-        { evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S, requireFullWindow: false, notifyNoData: false },
-      );
-      const n = args.expectedHealthyHosts;
-      // Warning as soon as one host is missing; critical once half the fleet is gone (with one host, only critical).
-      monitor(
-        "healthy-hosts",
-        "ALB healthy hosts",
-        pulumi.interpolate`min(last_10m):sum:aws.applicationelb.healthy_host_count{${tg}} < ${n >= 2 ? Math.ceil(n / 2) : n}`,
-        n >= 2 ? Math.ceil(n / 2) : n,
-        n >= 2 ? n : undefined,
-        "Open the target group's health in the console; read the unhealthy host's service log (`journalctl -u <service>`) over SSM Session Manager; the ASG replaces hosts that stay unhealthy.",
-        {
-          evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S,
-          requireFullWindow: false,
-          notifyNoData: true,
-          noDataTimeframe: 30,
-        },
-      );
-    }
-    if (!hasAlb) {
-      // No ALB metrics (HAProxy flavor): the same signals from the service's own DogStatsD metrics.
-      const appDelay = { evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S, requireFullWindow: false };
-      monitor(
-        "app-5xx",
-        "Service 5xx share",
-        pulumi.interpolate`sum(last_10m):default_zero(sum:app.request.count{${scope},status_class:5xx}.as_count().rollup(sum, 60)) / clamp_min(default_zero(sum:app.request.count{${scope}}.as_count().rollup(sum, 60)), ${t.minRequests}) > ${t.errorRateCritical}`,
-        t.errorRateCritical,
-        t.errorRateWarning,
-        "Check the service log for the failing route; if a rollout is running, it stops at the first host that does not get ready; otherwise roll back to the previous bundle.",
-        { ...appDelay, notifyNoData: false },
-      );
-      monitor(
-        "app-p95",
-        "Service p95 request duration (ms)",
-        pulumi.interpolate`avg(last_10m):max:app.request.duration.95percentile{${scope}} > ${t.latencyP99CriticalSeconds * 1000}`,
-        t.latencyP99CriticalSeconds * 1000,
-        t.latencyP99WarningSeconds * 1000,
-        "Look at event-loop delay and CPU per host on the dashboard; add hosts if every host is busy, else find the slow route in the request log.",
-        { ...appDelay, notifyNoData: false },
-      );
-      const n = args.expectedHealthyHosts;
-      // Every running service host sends its event-loop gauge every few seconds: hosts that stop are missing hosts.
-      monitor(
-        "hosts-reporting",
-        "Service hosts reporting",
-        pulumi.interpolate`min(last_10m):count_not_null(max:app.event_loop.delay.p99{${scope}} by {host}) < ${n >= 2 ? Math.ceil(n / 2) : n}`,
-        n >= 2 ? Math.ceil(n / 2) : n,
-        n >= 2 ? n : undefined,
-        "Find the silent host (`systemctl status <service>` over SSM Session Manager); the service restarts itself, a host that stays down needs replacing.",
-        { ...appDelay, notifyNoData: true, noDataTimeframe: 30 },
-      );
-    }
-    const hostDelay = { evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S, newGroupDelay: 300, notifyNoData: false, requireFullWindow: false };
-    monitor(
-      "host-cpu",
-      "Host CPU used (%)",
-      pulumi.interpolate`avg(last_10m):100 - avg:system.cpu.idle{${scope}} by {host} > ${t.cpuCriticalPercent}`,
-      t.cpuCriticalPercent,
-      t.cpuWarningPercent,
-      "If all hosts are hot, raise the fleet's desired capacity; if one is, look for a hot loop in its service log and replace the host.",
-      hostDelay,
-    );
-    monitor(
-      "host-memory",
-      "Host memory used (%)",
-      pulumi.interpolate`avg(last_10m):100 * (1 - avg:system.mem.pct_usable{${scope}} by {host}) > ${t.memoryCriticalPercent}`,
-      t.memoryCriticalPercent,
-      t.memoryWarningPercent,
-      "Compare worker RSS/heap on the dashboard; a steady climb is a leak: restart the service on that host and open a bug.",
-      hostDelay,
-    );
-    monitor(
-      "host-disk",
-      "Host disk used (%)",
-      pulumi.interpolate`max(last_10m):100 * max:system.disk.in_use{${scope}} by {host,device} > ${t.diskCriticalPercent}`,
-      t.diskCriticalPercent,
-      t.diskWarningPercent,
-      "Check /var/log and old releases under /opt; logrotate and release pruning should keep it flat.",
-      hostDelay,
-    );
-    monitor(
-      "event-loop",
-      "Event-loop delay p99 (ms)",
-      pulumi.interpolate`avg(last_10m):max:app.event_loop.delay.p99{${scope}} by {host} > ${t.eventLoopDelayCriticalMs}`,
-      t.eventLoopDelayCriticalMs,
-      t.eventLoopDelayWarningMs,
-      "Something blocks the event loop (sync I/O, big JSON, CPU work): find the route in the request log with the longest durations on that host.",
-      hostDelay,
-    );
-
-    // ---------------------------------------------------------------- Datadog dashboard
-    const dashboardJson = pulumi
-      .all([args.service, args.env, pulumi.output(args.version ?? ""), pulumi.output(args.targetGroupArnSuffix ?? "")])
-      .apply(([service, env, version, tgSuffix]) =>
-        JSON.stringify(dashboardDefinition({ service, env, version, targetGroup: hasAlb ? tgSuffix.toLowerCase() : undefined })),
-      );
-    const dashboard = new datadog.DashboardJson(`${name}-dashboard`, { dashboard: dashboardJson }, parent);
-    // /dashboard/<id> is stable; Datadog redirects it to the titled URL.
-    this.dashboardUrl = pulumi.interpolate`https://${site.apply(datadogAppHost)}/dashboard/${dashboard.id}`;
-
-    // ---------------------------------------------------------------- CloudWatch alarms -> SNS
-    // CloudWatch cannot publish to a topic encrypted with the AWS managed key alias/aws/sns (its key policy
-    // does not let cloudwatch.amazonaws.com use it and cannot be edited), so the topic gets its own key.
-    const identity = aws.getCallerIdentityOutput({}, parent);
-    const partition = aws.getPartitionOutput({}, parent);
-    const region = aws.getRegionOutput({}, parent);
-    const key = new aws.kms.Key(
-      `${name}-alarms`,
-      {
-        description: pulumi.interpolate`Encrypts the alarm topic of ${args.service} (${args.env})`,
-        enableKeyRotation: true,
-        deletionWindowInDays: 30,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "AccountAdmin",
-              Effect: "Allow",
-              Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root` },
-              Action: "kms:*",
-              Resource: "*",
-            },
-            {
-              Sid: "CloudWatchAlarmsPublish",
-              Effect: "Allow",
-              Principal: { Service: "cloudwatch.amazonaws.com" },
-              Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-              Resource: "*",
-              Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
-            },
-          ],
-        }),
-      },
-      parent,
-    );
-    const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, parent);
-    new aws.sns.TopicPolicy(
-      `${name}-alarms`,
-      {
-        arn: topic.arn,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "CloudWatchAlarmsOfThisAccount",
-              Effect: "Allow",
-              Principal: { Service: "cloudwatch.amazonaws.com" },
-              Action: "sns:Publish",
-              Resource: topic.arn,
-              Condition: {
-                ArnLike: {
-                  "aws:SourceArn": pulumi.interpolate`arn:${partition.partition}:cloudwatch:${region.region}:${identity.accountId}:alarm:*`,
-                },
-              },
-            },
-          ],
-        }),
-      },
-      parent,
-    );
-    (args.notificationEmails ?? []).forEach((email, i) => {
-      new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, parent);
-    });
-
-    const actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
-    const alarms: aws.cloudwatch.MetricAlarm[] = [];
-    const rollback: aws.cloudwatch.MetricAlarm[] = [];
-    if (hasAlb) {
-      const dims = { LoadBalancer: args.albArnSuffix!, TargetGroup: args.targetGroupArnSuffix! };
-      const count = (id: string, metricName: string) => ({
-        id,
-        metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: dims, period: 60, stat: "Sum" },
-        returnData: false,
-      });
-      const errors = new aws.cloudwatch.MetricAlarm(
-        `${name}-5xx-share`,
-        {
-          alarmDescription: pulumi.interpolate`${args.service} (${args.env}): target 5xx above ${t.errorRateCritical * 100}% of requests (minutes under ${t.minRequests} requests count as 0). Runbook: ${runbook}`,
-          comparisonOperator: "GreaterThanThreshold",
-          threshold: t.errorRateCritical * 100,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 2,
-          treatMissingData: "notBreaching",
-          metricQueries: [
-            count("errors", "HTTPCode_Target_5XX_Count"),
-            count("requests", "RequestCount"),
-            {
-              id: "share",
-              label: "5xx % of requests",
-              expression: `IF(FILL(requests, 0) >= ${t.minRequests}, 100 * FILL(errors, 0) / requests, 0)`,
-              returnData: true,
-            },
-          ],
-          ...actions,
-        },
-        parent,
-      );
-      const latency = new aws.cloudwatch.MetricAlarm(
-        `${name}-p99`,
-        {
-          alarmDescription: pulumi.interpolate`${args.service} (${args.env}): target p99 response time above ${t.latencyP99CriticalSeconds}s. Runbook: ${runbook}`,
-          namespace: "AWS/ApplicationELB",
-          metricName: "TargetResponseTime",
-          dimensions: dims,
-          extendedStatistic: "p99",
-          period: 60,
-          evaluationPeriods: 5,
-          datapointsToAlarm: 3,
-          comparisonOperator: "GreaterThanThreshold",
-          threshold: t.latencyP99CriticalSeconds,
-          treatMissingData: "notBreaching",
-          evaluateLowSampleCountPercentiles: "ignore",
-          ...actions,
-        },
-        parent,
-      );
-      const healthy = new aws.cloudwatch.MetricAlarm(
-        `${name}-healthy-hosts`,
-        {
-          alarmDescription: pulumi.interpolate`${args.service} (${args.env}): fewer than ${args.expectedHealthyHosts} healthy targets. Runbook: ${runbook}`,
-          namespace: "AWS/ApplicationELB",
-          metricName: "HealthyHostCount",
-          dimensions: dims,
-          statistic: "Minimum",
-          period: 60,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 3,
-          comparisonOperator: "LessThanThreshold",
-          threshold: args.expectedHealthyHosts,
-          // No data means the target group or its metrics are gone: that is an outage, not quiet.
-          treatMissingData: "breaching",
-          ...actions,
-        },
-        parent,
-      );
-      alarms.push(errors, latency, healthy);
-      rollback.push(errors, latency, healthy);
-    }
-    if (args.asgName !== undefined) {
-      alarms.push(
-        new aws.cloudwatch.MetricAlarm(
-          `${name}-asg-cpu`,
+    const monitors = monitorTable(alb ? "alb" : "haproxy", t, args.expectedHealthyHosts).map(
+      (row) =>
+        new datadog.Monitor(
+          `${name}-${row.key}`,
           {
-            alarmDescription: pulumi.interpolate`${args.service} (${args.env}): fleet average CPU above ${t.cpuCriticalPercent}%. Runbook: ${runbook}`,
-            namespace: "AWS/EC2",
-            metricName: "CPUUtilization",
-            dimensions: { AutoScalingGroupName: args.asgName },
-            statistic: "Average",
-            period: 300,
-            evaluationPeriods: 3,
-            datapointsToAlarm: 2,
-            comparisonOperator: "GreaterThanThreshold",
-            threshold: t.cpuCriticalPercent,
-            treatMissingData: "missing",
-            ...actions,
+            name: pulumi.interpolate`[${args.service}][${args.env}] ${row.title}`,
+            type: "query alert",
+            query: selectors[row.selects].apply(row.query),
+            message: pulumi.interpolate`{{#is_alert}}${row.title} is at {{value}} (critical {{threshold}}).{{/is_alert}}
+{{#is_warning}}${row.title} is at {{value}} (warning {{warn_threshold}}).{{/is_warning}}
+{{#is_no_data}}${row.title}: no data, the metric stopped reporting.{{/is_no_data}}
+Runbook action: ${row.action} See ${runbook}.
+${notify}`,
+            monitorThresholds: {
+              critical: String(row.critical),
+              ...(row.warning === undefined ? {} : { warning: String(row.warning) }),
+            },
+            renotifyInterval: t.renotifyMinutes,
+            renotifyStatuses: ["alert", "no data"],
+            includeTags: true,
+            tags,
+            ...row.timing,
           },
           parent,
         ),
-      );
-    }
+    );
 
-    this.topicArn = topic.arn;
-    this.alarmNames = pulumi.all(alarms.map((a) => a.name));
-    this.rollbackAlarmNames = pulumi.all(rollback.map((a) => a.name));
+    const dashboardJson = pulumi
+      .all([args.service, args.env, pulumi.output(args.version ?? ""), targetGroup])
+      .apply(([service, env, version, tg]) => JSON.stringify(dashboardDefinition({ service, env, version, targetGroup: tg })));
+    const dashboard = new datadog.DashboardJson(`${name}-dashboard`, { dashboard: dashboardJson }, parent);
+    const site = pulumi.output(args.datadogSite ?? "datadoghq.com");
+
+    const cloudWatch = createAlarms(
+      name,
+      {
+        service: args.service, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
+        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName,
+      },
+      this,
+    );
+
+    this.topicArn = cloudWatch.topicArn;
+    this.alarmNames = pulumi.all(cloudWatch.alarms.map((a) => a.name));
+    this.rollbackAlarmNames = pulumi.all(cloudWatch.rollback.map((a) => a.name));
+    // /dashboard/<id> is stable; Datadog redirects it to the titled URL.
+    this.dashboardUrl = pulumi.interpolate`https://${site.apply(datadogAppHost)}/dashboard/${dashboard.id}`;
     this.monitorIds = pulumi.all(monitors.map((m) => m.id));
     this.integrationRoleArn = integrationRoleArn;
     this.registerOutputs({
@@ -557,77 +181,4 @@ ${notify}`,
       integrationRoleArn: this.integrationRoleArn,
     });
   }
-}
-
-interface DashboardInput {
-  service: string;
-  env: string;
-  version: string;
-  /** Lower-cased target group ARN suffix, when there is an ALB. */
-  targetGroup?: string;
-}
-
-/** The dashboard as Datadog's JSON (ordered layout); a pure function so tests can read it. */
-export function dashboardDefinition(d: DashboardInput): Record<string, unknown> {
-  const scope = `service:${d.service},env:${d.env}`;
-  const series = (title: string, queries: string[], formula?: string) => ({
-    definition: {
-      type: "timeseries",
-      title,
-      show_legend: true,
-      requests: [
-        {
-          response_format: "timeseries",
-          display_type: "line",
-          queries: queries.map((query, i) => ({ data_source: "metrics", name: `q${i + 1}`, query })),
-          formulas: formula ? [{ formula }] : queries.map((_, i) => ({ formula: `q${i + 1}` })),
-        },
-      ],
-    },
-  });
-  const widgets = [
-    // The article's two lines: how many requests, and how long they take on average.
-    series("Requests (count)", [`sum:app.request.count{${scope}}.as_count()`]),
-    series("Request duration, average (ms)", [`avg:app.request.duration.avg{${scope}}`]),
-    series(
-      "Error rate (5xx share of requests)",
-      [`sum:app.request.count{${scope},status_class:5xx}.as_count()`, `sum:app.request.count{${scope}}.as_count()`],
-      "q1 / q2",
-    ),
-    series("Request duration percentiles (ms)", [
-      `avg:app.request.duration.median{${scope}}`,
-      `avg:app.request.duration.95percentile{${scope}}`,
-      `max:app.request.duration.max{${scope}}`,
-    ]),
-    series("Event-loop delay p99 (ms)", [`max:app.event_loop.delay.p99{${scope}} by {host}`]),
-    series("Service hosts reporting", [`max:app.event_loop.delay.p99{${scope}} by {host}`], "count_not_null(q1)"),
-    series("Worker memory (bytes)", [`max:app.memory.rss{${scope}} by {host}`, `max:app.memory.heap_used{${scope}} by {host}`]),
-    // Arithmetic lives in formulas: a widget query is one metric query.
-    series("CPU used (%)", [`avg:system.cpu.idle{${scope}} by {host}`], "100 - q1"),
-    series("Memory used (%)", [`avg:system.mem.pct_usable{${scope}} by {host}`], "100 * (1 - q1)"),
-    series("Disk used (%)", [`max:system.disk.in_use{${scope}} by {host,device}`], "100 * q1"),
-  ];
-  if (d.targetGroup !== undefined) {
-    const tg = `targetgroup:${d.targetGroup}`;
-    widgets.push(
-      series("ALB healthy hosts", [`sum:aws.applicationelb.healthy_host_count{${tg}}`]),
-      series("ALB target latency p50 / p90 / p99 (s)", [
-        `avg:aws.applicationelb.target_response_time.p50{${tg}}`,
-        `avg:aws.applicationelb.target_response_time.p90{${tg}}`,
-        `avg:aws.applicationelb.target_response_time.p99{${tg}}`,
-      ]),
-      series(
-        "ALB target 5xx share",
-        [`sum:aws.applicationelb.httpcode_target_5xx{${tg}}.as_count()`, `sum:aws.applicationelb.request_count{${tg}}.as_count()`],
-        "q1 / q2",
-      ),
-    );
-  }
-  return {
-    title: `${d.service} (${d.env})`,
-    description: `Requests, errors, latency and hosts of ${d.service} in ${d.env}${d.version ? `, version ${d.version}` : ""}. Managed by Pulumi.`,
-    layout_type: "ordered",
-    reflow_type: "auto",
-    widgets,
-  };
 }

@@ -1,0 +1,215 @@
+// The CloudWatch side of Observability: the alarm SNS topic with its own KMS key and e-mail subscriptions,
+// and the CloudWatch alarms that publish to it. The instance refresh's auto-rollback can only read CloudWatch
+// alarms, so the service's failure signals (5xx share, p99, healthy hosts) are alarms here as well as
+// Datadog monitors. Every resource is a child of the Observability component (`parent`), under its name.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ObservabilityThresholds } from "./thresholds";
+
+/** The ALB and target group whose CloudWatch metrics the ALB flavor watches. */
+export interface AlbTarget {
+  /** `app/<name>/<id>` */
+  loadBalancer: pulumi.Input<string>;
+  /** `targetgroup/<name>/<id>` */
+  targetGroup: pulumi.Input<string>;
+}
+
+export interface AlarmsInput {
+  service: pulumi.Input<string>;
+  env: pulumi.Input<string>;
+  runbook: pulumi.Input<string>;
+  thresholds: ObservabilityThresholds;
+  expectedHealthyHosts: number;
+  notificationEmails: pulumi.Input<string>[];
+  /** ALB flavor: the 5xx-share, p99 and healthy-hosts alarms on it, which also roll back a refresh. */
+  alb?: AlbTarget;
+  /** With it, the fleet's average-CPU alarm (it notifies, it does not roll back). */
+  asgName?: pulumi.Input<string>;
+}
+
+export interface Alarms {
+  topicArn: pulumi.Output<string>;
+  /** Every alarm, in creation order. */
+  alarms: aws.cloudwatch.MetricAlarm[];
+  /** The alarms that fail and roll back an instance refresh. */
+  rollback: aws.cloudwatch.MetricAlarm[];
+}
+
+/** The alarm topic and the alarms of one service, children of `parent`, named `<name>-...`. */
+export function createAlarms(name: string, a: AlarmsInput, parent: pulumi.Resource): Alarms {
+  const topicArn = alarmTopic(name, a, parent);
+  const actions = { alarmActions: [topicArn], okActions: [topicArn] };
+  const rollback = a.alb === undefined ? [] : loadBalancerAlarms(name, a, a.alb, actions, parent);
+  const alarms = [...rollback];
+  if (a.asgName !== undefined) {
+    const t = a.thresholds;
+    alarms.push(
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-asg-cpu`,
+        {
+          alarmDescription: pulumi.interpolate`${a.service} (${a.env}): fleet average CPU above ${t.cpuCriticalPercent}%. Runbook: ${a.runbook}`,
+          namespace: "AWS/EC2",
+          metricName: "CPUUtilization",
+          dimensions: { AutoScalingGroupName: a.asgName },
+          statistic: "Average",
+          period: 300,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          comparisonOperator: "GreaterThanThreshold",
+          threshold: t.cpuCriticalPercent,
+          treatMissingData: "missing",
+          ...actions,
+        },
+        { parent },
+      ),
+    );
+  }
+  return { topicArn, alarms, rollback };
+}
+
+/**
+ * CloudWatch cannot publish to a topic encrypted with the AWS managed key alias/aws/sns (its key policy does
+ * not let cloudwatch.amazonaws.com use it and cannot be edited), so the topic gets its own key.
+ */
+function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulumi.Output<string> {
+  const identity = aws.getCallerIdentityOutput({}, { parent });
+  const partition = aws.getPartitionOutput({}, { parent });
+  const region = aws.getRegionOutput({}, { parent });
+  const key = new aws.kms.Key(
+    `${name}-alarms`,
+    {
+      description: pulumi.interpolate`Encrypts the alarm topic of ${a.service} (${a.env})`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountAdmin",
+            Effect: "Allow",
+            Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+          },
+          {
+            Sid: "CloudWatchAlarmsPublish",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
+          },
+        ],
+      }),
+    },
+    { parent },
+  );
+  const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, { parent });
+  new aws.sns.TopicPolicy(
+    `${name}-alarms`,
+    {
+      arn: topic.arn,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "CloudWatchAlarmsOfThisAccount",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: topic.arn,
+            Condition: {
+              ArnLike: {
+                "aws:SourceArn": pulumi.interpolate`arn:${partition.partition}:cloudwatch:${region.region}:${identity.accountId}:alarm:*`,
+              },
+            },
+          },
+        ],
+      }),
+    },
+    { parent },
+  );
+  a.notificationEmails.forEach((email, i) => {
+    new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
+  });
+  return topic.arn;
+}
+
+/** The ALB target group's failure signals, as alarms that also roll back an instance refresh. */
+function loadBalancerAlarms(
+  name: string,
+  a: AlarmsInput,
+  alb: AlbTarget,
+  actions: { alarmActions: pulumi.Input<string>[]; okActions: pulumi.Input<string>[] },
+  parent: pulumi.Resource,
+): aws.cloudwatch.MetricAlarm[] {
+  const t = a.thresholds;
+  const dims = { LoadBalancer: alb.loadBalancer, TargetGroup: alb.targetGroup };
+  const count = (id: string, metricName: string) => ({
+    id,
+    metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: dims, period: 60, stat: "Sum" },
+    returnData: false,
+  });
+  const errors = new aws.cloudwatch.MetricAlarm(
+    `${name}-5xx-share`,
+    {
+      alarmDescription: pulumi.interpolate`${a.service} (${a.env}): target 5xx above ${t.errorRateCritical * 100}% of requests (minutes under ${t.minRequests} requests count as 0). Runbook: ${a.runbook}`,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: t.errorRateCritical * 100,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: "notBreaching",
+      metricQueries: [
+        count("errors", "HTTPCode_Target_5XX_Count"),
+        count("requests", "RequestCount"),
+        {
+          id: "share",
+          label: "5xx % of requests",
+          expression: `IF(FILL(requests, 0) >= ${t.minRequests}, 100 * FILL(errors, 0) / requests, 0)`,
+          returnData: true,
+        },
+      ],
+      ...actions,
+    },
+    { parent },
+  );
+  const latency = new aws.cloudwatch.MetricAlarm(
+    `${name}-p99`,
+    {
+      alarmDescription: pulumi.interpolate`${a.service} (${a.env}): target p99 response time above ${t.latencyP99CriticalSeconds}s. Runbook: ${a.runbook}`,
+      namespace: "AWS/ApplicationELB",
+      metricName: "TargetResponseTime",
+      dimensions: dims,
+      extendedStatistic: "p99",
+      period: 60,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: t.latencyP99CriticalSeconds,
+      treatMissingData: "notBreaching",
+      evaluateLowSampleCountPercentiles: "ignore",
+      ...actions,
+    },
+    { parent },
+  );
+  const healthy = new aws.cloudwatch.MetricAlarm(
+    `${name}-healthy-hosts`,
+    {
+      alarmDescription: pulumi.interpolate`${a.service} (${a.env}): fewer than ${a.expectedHealthyHosts} healthy targets. Runbook: ${a.runbook}`,
+      namespace: "AWS/ApplicationELB",
+      metricName: "HealthyHostCount",
+      dimensions: dims,
+      statistic: "Minimum",
+      period: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
+      comparisonOperator: "LessThanThreshold",
+      threshold: a.expectedHealthyHosts,
+      // No data means the target group or its metrics are gone: that is an outage, not quiet.
+      treatMissingData: "breaching",
+      ...actions,
+    },
+    { parent },
+  );
+  return [errors, latency, healthy];
+}
