@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Pipeline, inFlight, logFiles, ranges, sleep, waitForAll, writeLines } from "../test/support/logPipeline";
+import { Flight, Pipeline, flightBytes, inFlight, logFiles, ranges, sleep, waitForAll, writeLines } from "../test/support/logPipeline";
 import { sampleInput } from "../test/support/hostInput";
 
 const input = sampleInput();
@@ -22,6 +22,9 @@ const batch = 1024;
 /** The frame the sender's template makes of one test line, at its shortest (timestamp without zone). */
 const frameBytes = (seq: number, tag: string) =>
   Buffer.byteLength(`<14>1 2026-11-25T10:00:00 testhost ${service} - - - seq=${seq} run=${tag}\n`);
+
+const sameFlight = (a: Flight, b: Flight) =>
+  a.recvQ === b.recvQ && a.sendQ === b.sendQ && a.sendQClosed === b.sendQClosed && a.connections === b.connections;
 
 describe("log pipeline", () => {
   it("keeps every line exactly once in the file across >= 5 forced rotations, and forwards every line exactly once over TLS through a hung receiver", async () => {
@@ -82,7 +85,7 @@ describe("log pipeline", () => {
     const total = 150_000;
     const tag = `k${process.pid}`;
     const port = p.receiver!.port;
-    let flight = { recvQ: 0, sendQ: 0, connections: 0 };
+    let flight: Flight = { recvQ: 0, sendQ: 0, sendQClosed: 0, connections: 0 };
     const kill = (async () => {
       while (!(fs.existsSync(p.received) && fs.statSync(p.received).size > 10_000 * 40)) await sleep(20);
       // Worst case: the receiver hangs until both kernels' buffers are full, then dies (connection
@@ -90,13 +93,22 @@ describe("log pipeline", () => {
       // the measurement: the receiver can only read some of it, never add to it.
       p.receiver!.pause();
       let last = -1;
-      for (let k = 0; k < 100 && flight.recvQ + flight.sendQ !== last; k++) {
-        last = flight.recvQ + flight.sendQ;
+      for (let k = 0; k < 100 && flightBytes(flight) !== last; k++) {
+        last = flightBytes(flight);
         await sleep(200);
         flight = inFlight(port);
       }
+      // The bound comes from one instant: both processes stopped, right before the kill, and a sample
+      // that a second one 50 ms later repeats, so no byte is moving from one kernel queue to another
+      // while ss reads the sockets one after another. inFlight counts every connection in every state:
+      // a socket rsyslog closed with data still queued (FIN-WAIT-1) loses that data too.
       p.sender.pause();
-      flight = inFlight(port);
+      let prev: Flight | undefined;
+      for (let k = 0; k < 40 && !(prev && sameFlight(prev, flight)); k++) {
+        prev = flight;
+        await sleep(50);
+        flight = inFlight(port);
+      }
       await p.receiver!.stop();
       p.sender.resume();
       await sleep(2000);
@@ -106,17 +118,20 @@ describe("log pipeline", () => {
     await kill;
     const received = await waitForAll(() => [p.received], tag, 0, total, 120_000);
     const lostBytes = received.missing.reduce((n, k) => n + frameBytes(k, tag), 0);
+    // Every lost line was in a kernel buffer at the kill (TLS framing only adds bytes to what is
+    // counted there); one line per connection may be cut at each end of that window. No other margin:
+    // a loss anywhere else (a queue, a file, a retry) fails this once it exceeds what the receiver still
+    // read on its way out after the sample (0.36-1 MB in local runs, printed as the slack).
+    const bound = flightBytes(flight) + 2 * flight.connections * frameBytes(total, tag);
     const inFlightLines = (bytes: number) => Math.floor(bytes / frameBytes(0, tag));
     console.log(
       `receiver killed: ${received.distinct}/${total} lines, lost ${received.missing.length} (${ranges(received.missing)}; ` +
-        `${lostBytes} bytes) of ${flight.recvQ} bytes unread in the receiver's kernel (~${inFlightLines(flight.recvQ)} lines) + ` +
-        `${flight.sendQ} bytes unsent in the sender's kernel (~${inFlightLines(flight.sendQ)} lines) on ${flight.connections} connection(s); ` +
-        `${received.duplicates} duplicates`,
+        `${lostBytes} bytes <= bound ${bound}, slack ${bound - lostBytes}) of ${flight.recvQ} bytes unread in the receiver's kernel (~${inFlightLines(flight.recvQ)} lines) + ` +
+        `${flight.sendQ} bytes unsent in the sender's kernel (~${inFlightLines(flight.sendQ)} lines; ${flight.sendQClosed} of them on ` +
+        `sockets rsyslog already closed) on ${flight.connections} connection(s); ${received.duplicates} duplicates`,
     );
     expect(flight.connections).toBeGreaterThan(0);
-    // Every lost line was in a kernel buffer at the kill (TLS framing only adds bytes to what is
-    // counted there); one line per connection may be cut at each end of that window.
-    expect(lostBytes).toBeLessThanOrEqual(flight.recvQ + flight.sendQ + 2 * flight.connections * frameBytes(total, tag));
+    expect(lostBytes).toBeLessThanOrEqual(bound);
     expect(received.duplicates).toBeLessThanOrEqual(batch * flight.connections);
   }, 300_000);
 

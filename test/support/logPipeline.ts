@@ -267,24 +267,52 @@ export async function waitForAll(files: () => string[], tag: string, from: numbe
 }
 
 
+/** What TCP holds of the connections to one port, from one `ss` call (see inFlight). */
+export interface Flight {
+  /** Bytes the receiving side's kernel holds unread (Recv-Q of sockets bound to the port). */
+  recvQ: number;
+  /** Bytes the sending side's kernel holds undelivered (Send-Q of sockets connected to the port). */
+  sendQ: number;
+  /** Of sendQ, what sockets the sender already closed still hold (FIN-WAIT-1 etc.; the kernel keeps delivering it). */
+  sendQClosed: number;
+  /** Connections holding any of those bytes at either end. */
+  connections: number;
+}
+
+export const flightBytes = (f: Flight) => f.recvQ + f.sendQ;
+
 /**
- * Bytes in flight on the loopback connections to `port`, from `ss`: what the receiving side's kernel
- * holds but the receiver has not read (Recv-Q of sockets bound to `port`) and what the sending side's
- * kernel holds but has not yet delivered (Send-Q of sockets connected to `port`).
+ * Bytes in flight on the loopback connections to `port`, from one `ss` call: what the receiving side's
+ * kernel holds but the receiver has not read (Recv-Q of sockets bound to `port`) and what the sending
+ * side's kernel holds but has not yet delivered (Send-Q of sockets connected to `port`).
+ *
+ * Every connected state counts, not only ESTABLISHED: each omfwd worker has its own connection (a
+ * second one shows up while the action queue runs disk-assisted), and a worker that ends closes its
+ * socket with data still queued; the kernel keeps that orphan in FIN-WAIT-1 and keeps delivering, and
+ * its receiving end may already be in CLOSE-WAIT. Those bytes are lost too if the receiver dies. (LISTEN rows, whose queues count
+ * pending connections rather than bytes, are not "connected" and not listed.)
  */
-export function inFlight(port: number): { recvQ: number; sendQ: number; connections: number } {
-  const r = spawnSync("ss", ["-tnH", "state", "established"], { encoding: "utf8" });
+export function inFlight(port: number): Flight {
+  const r = spawnSync("ss", ["-tnH", "state", "connected", `( sport = :${port} or dport = :${port} )`], { encoding: "utf8" });
   if (r.error) throw new Error("ss not found: apt-get install -y iproute2");
   if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
-  let recvQ = 0;
-  let sendQ = 0;
-  let connections = 0;
+  const f: Flight = { recvQ: 0, sendQ: 0, sendQClosed: 0, connections: 0 };
+  const busy = new Set<string>(); // the sender's end (address:port) of each connection holding bytes
   for (const row of r.stdout.split("\n")) {
-    const [rq, sq, local, peer] = row.trim().split(/\s+/);
-    if (local?.endsWith(`:${port}`)) recvQ += Number(rq);
-    if (peer?.endsWith(`:${port}`)) (sendQ += Number(sq)), connections++;
+    const [state, rq, sq, local, peer] = row.trim().split(/\s+/);
+    if (!state || state === "LISTEN" || !local || !peer) continue;
+    if (local.endsWith(`:${port}`) && Number(rq) > 0) {
+      f.recvQ += Number(rq);
+      busy.add(peer);
+    }
+    if (peer.endsWith(`:${port}`) && Number(sq) > 0) {
+      f.sendQ += Number(sq);
+      if (state !== "ESTAB") f.sendQClosed += Number(sq);
+      busy.add(local);
+    }
   }
-  return { recvQ, sendQ, connections };
+  f.connections = busy.size;
+  return f;
 }
 
 /** Missing seqs as ranges, e.g. "1024..2047 (1024), 5000 (1)". */
