@@ -1,6 +1,7 @@
 // The service's timing and naming settings: their defaults and the rules that tie load balancer,
 // service and systemd timings together. The app, the renderers, the components and the stack program
 // all read them from here; contract/env.ts maps them to the app's environment variables.
+import { withDefaults } from "./defaults";
 
 export interface ServiceSettings {
   /** Unit name, system user, log folder, SyslogIdentifier and DD_SERVICE. */
@@ -27,9 +28,7 @@ export const serviceDefaults: ServiceSettings = {
 };
 
 export function withServiceDefaults(partial: Partial<ServiceSettings> = {}): ServiceSettings {
-  const s: ServiceSettings = { ...serviceDefaults };
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
-  return s;
+  return withDefaults(serviceDefaults, partial);
 }
 
 /** systemd's TimeoutStopSec: the service's own deadline plus room for SIGKILL of stragglers. */
