@@ -1,5 +1,6 @@
 // Typed input of the host renderers, its defaults and the host layout they share.
-import { hostPaths, ssmParameterNames } from "../contract/layout";
+import { withDefaults } from "../contract/defaults";
+import { ssmParameterNames } from "../contract/layout";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
 
 export interface HostInput {
@@ -53,18 +54,8 @@ export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
     region: o.region ?? "us-east-1",
     datadogSite: o.datadogSite ?? "datadoghq.com",
     ssm: ssmParameterNames(service.name, o.env),
-    logs: {
-      rotate: 14,
-      maxSize: "100M",
-      queueMaxDiskSpace: "1g",
-      caFile: "/etc/ssl/certs/ca-certificates.crt",
-      ...definedOnly(o.logs ?? {}),
-    },
+    logs: withDefaults({ rotate: 14, maxSize: "100M", queueMaxDiskSpace: "1g", caFile: "/etc/ssl/certs/ca-certificates.crt" }, o.logs),
   };
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Problems with a host input, each naming the field; empty when valid. */

@@ -1,6 +1,7 @@
 // The per-host deploy step: one bash script, the same text on an AWS host (run by SSM) and on a
 // simulated host of the local fleet (run by local/). Every host-specific value has a rendered
 // default and an environment override, so the fleet runs it unchanged.
+import { withDefaults } from "../../contract/defaults";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
 
 export interface DeployScriptInput {
@@ -20,9 +21,9 @@ export interface DeployScriptInput {
 export type DeployScriptOptions = Partial<Omit<DeployScriptInput, "service">> & { service?: Partial<ServiceSettings> };
 
 export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInput {
-  const service = withServiceDefaults(o.service);
-  const defined = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== "service"));
-  return {
+  const { service: given, ...rest } = o;
+  const service = withServiceDefaults(given);
+  return withDefaults({
     service,
     root: "/",
     restartCommand: `systemctl restart ${service.name}`,
@@ -30,8 +31,7 @@ export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInp
     // The old process needs up to its shutdown deadline to stop, then the new one must start.
     readyTimeoutSec: Math.ceil(service.shutdownTimeoutMs / 1000) + 60,
     keepReleases: 5,
-    ...defined,
-  };
+  }, rest);
 }
 
 export function checkDeployScript(i: DeployScriptInput): string[] {

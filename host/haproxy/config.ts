@@ -1,6 +1,7 @@
 // haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
 // /readyz, a loopback-only stats endpoint (Datadog's HAProxy check) and an admin socket for
 // drain/ready. The timing rules that make a rolling deploy lossless are enforced here.
+import { withDefaults } from "../../contract/defaults";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
 
 export interface HaproxyServer {
@@ -87,14 +88,10 @@ export function deriveHealthCheck(drainDelayMs: number): HealthCheckTiming {
   return { intervalMs, fall: 2, rise: 2, timeoutMs: Math.max(100, Math.floor(intervalMs / 2)) };
 }
 
-function defined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfigInput {
   const service = withServiceDefaults(o.service);
-  const check = { ...deriveHealthCheck(service.drainDelayMs), ...defined(o.check) };
-  const timeouts = {
+  const check = withDefaults(deriveHealthCheck(service.drainDelayMs), o.check);
+  const timeouts = withDefaults({
     connectMs: 3000,
     clientMs: 60_000,
     // The slowest request the service answers (its shutdown deadline bounds in-flight work).
@@ -103,8 +100,7 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
     // Client-side idle and server-side idle both stay below the service's keep-alive timeout.
     httpKeepAliveMs: Math.min(10_000, service.keepAliveTimeoutMs - 1000),
     queueMs: 10_000,
-    ...defined(o.timeouts),
-  };
+  }, o.timeouts);
   const base: HaproxyConfigInput = {
     service,
     frontend: { address: "0.0.0.0", port: 80 },
@@ -120,11 +116,8 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
     retries: 3,
     maxconn: 4096,
   };
-  const rest = defined(o) as Partial<HaproxyConfigInput>;
-  delete rest.service;
-  delete rest.check;
-  delete rest.timeouts;
-  return { ...base, ...rest };
+  const { service: _service, check: _check, timeouts: _timeouts, ...rest } = o;
+  return withDefaults(base, rest);
 }
 
 const nameRe = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
