@@ -1,5 +1,7 @@
-// The contract the service and the stack share: settings, their environment variables, the host layout.
+// The contract the service and the stack share: settings, their environment variables, the host layout,
+// and how a release file is hashed.
 export * from "./defaults";
+export * from "./digest";
 export * from "./env";
 export * from "./layout";
 export * from "./service";
