@@ -2,6 +2,8 @@
 // A bad value stops the process with one line naming the variable and exit code 78 (EX_CONFIG).
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { settingVariables } from "../contract/env";
+import { formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { checkServiceSettings, serviceDefaults } from "../contract/service";
 
 export const EX_CONFIG = 78;
@@ -66,15 +68,8 @@ export interface Config {
   debugRoutes: boolean;
 }
 
-// Setting names of contract/service.ts -> the variable a user sets.
-const settingVariable: Record<string, string> = {
-  port: "PORT",
-  workers: "WORKERS",
-  drainDelayMs: "DRAIN_DELAY_MS",
-  shutdownTimeoutMs: "SHUTDOWN_TIMEOUT_MS",
-  keepAliveTimeoutMs: "KEEP_ALIVE_TIMEOUT_MS",
-  headersTimeoutMs: "HEADERS_TIMEOUT_MS",
-};
+/** A setting's field (contract/service.ts) -> the variable a user sets, from the contract's one table. */
+const variableOf = namesFrom(settingVariables);
 
 /** The config, or one line naming what is wrong. */
 export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { error: string } {
@@ -87,7 +82,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
     return { error: `invalid configuration: ${name}=${JSON.stringify(env[name] ?? "")} ${issue.message}` };
   }
   const e = parsed.data;
-  const problems = checkServiceSettings({
+  const settingProblems = checkServiceSettings({
     name: serviceDefaults.name,
     port: e.PORT,
     workers: e.WORKERS,
@@ -95,10 +90,11 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
-  }).map((p) => p.replace(/\b(\w+)\b/g, (w: string) => settingVariable[w] ?? w));
+  }, variableOf);
+  const problems = renameFields(settingProblems, variableOf);
   if (e.REQUEST_TIMEOUT_MS !== 0 && e.REQUEST_TIMEOUT_MS < e.HEADERS_TIMEOUT_MS)
-    problems.push(`REQUEST_TIMEOUT_MS: ${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})`);
-  if (problems.length > 0) return { error: `invalid configuration: ${problems[0]}` };
+    problems.push({ field: "REQUEST_TIMEOUT_MS", message: `${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})` });
+  if (problems.length > 0) return { error: `invalid configuration: ${formatProblem(problems[0]!)}` };
 
   const globalTags = [`service:${e.DD_SERVICE}`];
   if (e.DD_ENV) globalTags.push(`env:${e.DD_ENV}`);

@@ -2,6 +2,7 @@
 // simulated host of the local fleet (run by local/). Every host-specific value has a rendered
 // default and an environment override, so the fleet runs it unchanged.
 import { withDefaults } from "../../contract/defaults";
+import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
 
 export interface DeployScriptInput {
@@ -34,22 +35,24 @@ export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInp
   }, rest);
 }
 
-export function checkDeployScript(i: DeployScriptInput): string[] {
-  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
+/** Problems with the input, each with its field (`service.port`, `root`, ...); empty when valid. */
+export function checkDeployScript(i: DeployScriptInput): Problem[] {
+  const problems = nested("service", checkServiceSettings(i.service));
+  const problem = (field: keyof DeployScriptInput, message: string) => problems.push({ field, message });
   const safe = /^[A-Za-z0-9_./:@%+=, -]+$/;
-  if (!i.root.startsWith("/") || !safe.test(i.root)) errors.push(`root: "${i.root}" must be an absolute path of plain characters`);
-  if (!safe.test(i.restartCommand)) errors.push(`restartCommand: "${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
-  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl)) errors.push(`readyUrl: "${i.readyUrl}" must be http://host:port/path`);
-  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1) errors.push(`readyTimeoutSec: ${i.readyTimeoutSec} must be a positive integer`);
+  if (!i.root.startsWith("/") || !safe.test(i.root)) problem("root", `"${i.root}" must be an absolute path of plain characters`);
+  if (!safe.test(i.restartCommand)) problem("restartCommand", `"${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
+  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl)) problem("readyUrl", `"${i.readyUrl}" must be http://host:port/path`);
+  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1) problem("readyTimeoutSec", `${i.readyTimeoutSec} must be a positive integer`);
   if (!Number.isInteger(i.keepReleases) || i.keepReleases < 2)
-    errors.push(`keepReleases: ${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
-  return errors;
+    problem("keepReleases", `${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
+  return problems;
 }
 
 export function renderDeployScript(options: DeployScriptOptions = {}): string {
   const i = withDeployDefaults(options);
   const problems = checkDeployScript(i);
-  if (problems.length > 0) throw new Error(`invalid deploy script settings:\n  - ${problems.join("\n  - ")}`);
+  if (problems.length > 0) throw new Error(`invalid deploy script settings:\n  - ${problems.map(formatProblem).join("\n  - ")}`);
   const name = i.service.name;
   return `#!/usr/bin/env bash
 # Deploy one release of ${name} on this host: fetch, verify, install next to the current release,

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tool } from "../../test/support/tools";
-import { HaproxyConfigOptions, checkDetectionMs, deriveHealthCheck, renderHaproxyConfig, withHaproxyDefaults } from "./config";
+import { HaproxyConfigOptions, checkDetectionMs, checkHaproxyConfig, deriveHealthCheck, renderHaproxyConfig, withHaproxyDefaults } from "./config";
 
 let dir: string;
 let haproxy: string;
@@ -101,6 +101,16 @@ describe("renderHaproxyConfig", () => {
     expect(short.poolPurgeDelayMs).toBeLessThan(5000);
   });
 
+  it("reports each problem under its field, the service settings' under service.", () => {
+    const fields = (o: HaproxyConfigOptions) => checkHaproxyConfig(withHaproxyDefaults(o)).map((p) => p.field);
+    expect(fields({ ...fixed, service: { port: 0 } })).toEqual(["service.port"]);
+    expect(fields({})).toEqual(["servers"]);
+    expect(fields({ ...fixed, check: { intervalMs: 0 }, timeouts: { queueMs: -1 }, maxconn: 0 })).toEqual(["check.intervalMs", "timeouts.queueMs", "maxconn"]);
+    expect(fields({ ...fixed, service: { drainDelayMs: 300 } })).toEqual(["service.drainDelayMs"]);
+    for (const p of checkHaproxyConfig(withHaproxyDefaults({ servers: [], user: "x y", timeouts: { httpKeepAliveMs: 70_000 } })))
+      expect(p.message.startsWith(p.field.split(".").at(-1)!)).toBe(false);
+  });
+
   it("refuses bad inputs with one message naming each field", () => {
     const bad = (o: HaproxyConfigOptions, re: RegExp) => expect(() => renderHaproxyConfig(o)).toThrow(re);
     bad({}, /exactly one of servers .* and serverTemplate/);
@@ -111,7 +121,7 @@ describe("renderHaproxyConfig", () => {
     bad({ ...fixed, stats: { address: "0.0.0.0", port: 8404 } }, /stats.address: "0.0.0.0" must be a loopback address/);
     bad({ ...fixed, adminSocket: "run/admin.sock" }, /adminSocket: "run\/admin.sock" must be an absolute path/);
     bad({ ...fixed, hardStopAfterMs: 3_600_000 }, /hardStopAfterMs/);
-    bad({ ...fixed, user: "haproxy" }, /give both or neither/);
+    bad({ ...fixed, user: "haproxy" }, /group: is missing: give both user and group, or neither/);
     bad({ serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } }, /count: 0[\s\S]*dnsName[\s\S]*nameserver/);
   });
 });
