@@ -4,6 +4,7 @@
 import { withDefaults } from "../../contract/defaults";
 import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
+import { statColumns } from "../haproxy/config";
 
 export interface DeployScriptInput {
   service: ServiceSettings;
@@ -157,8 +158,8 @@ wait_ready() {
       s.on("data", (d) => (out += d));
       s.on("error", () => resolve("no answer from " + sock));
       s.on("close", () => {
-        const row = out.split("\\n").map((l) => l.split(",")).find((f) => f[0] === backend && f[1] === name);
-        resolve(row ? row[17] : "not in HAProxy");
+        const row = out.split("\\n").map((l) => l.split(",")).find((f) => f[${statColumns.pxname}] === backend && f[${statColumns.svname}] === name);
+        resolve(row ? row[${statColumns.status}] : "not in HAProxy");
       });
     });
     (async () => {

@@ -201,6 +201,12 @@ export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
   return problems;
 }
 
+/**
+ * The columns of HAProxy's `show stat` CSV (admin socket, and /stats;csv) that the deploy step and the
+ * local fleet read, under HAProxy's own header names. HAProxy only appends columns, so these hold.
+ */
+export const statColumns = { pxname: 0, svname: 1, scur: 4, stot: 7, status: 17, check_status: 36, addr: 73 } as const;
+
 // Methods RFC 9110 calls idempotent: the only ones replayed after the request reached a server.
 const idempotentMethods = "GET HEAD OPTIONS PUT DELETE";
 
