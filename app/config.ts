@@ -1,10 +1,11 @@
 // The service's configuration, read once from the environment and validated before anything starts.
-// A bad value stops the process with one line naming the variable and exit code 78 (EX_CONFIG).
+// A bad value stops the process with one line naming the variable and exit code 78 (EX_CONFIG,
+// app/protocol.ts). The service settings are read through contract/env.ts's setting <-> variable table.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { checkServiceSettings, serviceDefaults } from "../contract/service";
-
-export const EX_CONFIG = 78;
+import { EnvSetting, settingVariables } from "../contract/env";
+import { formatProblem, namesFrom, renameFields } from "../contract/problem";
+import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../contract/service";
 
 const int = (min: number, max: number, fallback: number) =>
   z
@@ -13,8 +14,6 @@ const int = (min: number, max: number, fallback: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`))
     .default(fallback);
-
-const text = (fallback?: string) => (fallback === undefined ? z.string().optional() : z.string().default(fallback));
 
 const schema = z.object({
   PORT: int(1, 65535, serviceDefaults.port),
@@ -28,12 +27,12 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: int(0, 3_600_000, 300_000),
   MAX_BODY_BYTES: int(1, 100 * 1024 * 1024, 64 * 1024),
   METRICS_INTERVAL_MS: int(50, 3_600_000, 10_000),
-  DISK_PATH: text(__dirname),
+  DISK_PATH: z.string().default(__dirname),
   DD_AGENT_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or host name").default("127.0.0.1"),
   DD_DOGSTATSD_PORT: int(1, 65535, 8125),
-  DD_ENV: text(),
-  DD_SERVICE: text(serviceDefaults.name),
-  DD_VERSION: text(),
+  DD_ENV: z.string().optional(),
+  DD_SERVICE: z.string().default(serviceDefaults.name),
+  DD_VERSION: z.string().optional(),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   // A crash loop: this many worker exits within the window stops the primary (systemd takes over).
   CRASH_LOOP_MAX: int(1, 10_000, 10),
@@ -42,14 +41,11 @@ const schema = z.object({
   DEBUG_ROUTES: z.enum(["0", "1"], "must be 0 or 1").default("0"),
 });
 
-export interface Config {
-  port: number;
+/** The service settings the app reads from its environment, each set (WORKERS defaults to one per core). */
+export type AppSettings = Required<Pick<ServiceSettings, EnvSetting>>;
+
+export interface Config extends AppSettings {
   host: string;
-  workers: number;
-  drainDelayMs: number;
-  shutdownTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  headersTimeoutMs: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
   metricsIntervalMs: number;
@@ -66,15 +62,14 @@ export interface Config {
   debugRoutes: boolean;
 }
 
-// Setting names of contract/service.ts -> the variable a user sets.
-const settingVariable: Record<string, string> = {
-  port: "PORT",
-  workers: "WORKERS",
-  drainDelayMs: "DRAIN_DELAY_MS",
-  shutdownTimeoutMs: "SHUTDOWN_TIMEOUT_MS",
-  keepAliveTimeoutMs: "KEEP_ALIVE_TIMEOUT_MS",
-  headersTimeoutMs: "HEADERS_TIMEOUT_MS",
-};
+/** A setting's field (contract/service.ts) -> the variable a user sets, from the contract's one table. */
+const variableOf = namesFrom(settingVariables);
+
+/** The settings, each from its variable of the table; the type makes the schema parse every one to a number. */
+function settingsOf(e: Record<(typeof settingVariables)[EnvSetting], number>): AppSettings {
+  const entries = Object.entries(settingVariables) as [EnvSetting, keyof typeof e][];
+  return Object.fromEntries(entries.map(([setting, variable]) => [setting, e[variable]])) as AppSettings;
+}
 
 /** The config, or one line naming what is wrong. */
 export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { error: string } {
@@ -87,39 +82,28 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
     return { error: `invalid configuration: ${name}=${JSON.stringify(env[name] ?? "")} ${issue.message}` };
   }
   const e = parsed.data;
-  const problems = checkServiceSettings({
-    name: serviceDefaults.name,
-    port: e.PORT,
-    workers: e.WORKERS,
-    drainDelayMs: e.DRAIN_DELAY_MS,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
-    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
-  }).map((p) => p.replace(/\b(\w+)\b/g, (w: string) => settingVariable[w] ?? w));
+  const settings = settingsOf(e);
+  // The name is not the app's to choose (DD_SERVICE only tags metrics): the default always passes.
+  const problems = renameFields(checkServiceSettings({ ...settings, name: serviceDefaults.name }, variableOf), variableOf);
   if (e.REQUEST_TIMEOUT_MS !== 0 && e.REQUEST_TIMEOUT_MS < e.HEADERS_TIMEOUT_MS)
-    problems.push(`REQUEST_TIMEOUT_MS: ${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})`);
-  if (problems.length > 0) return { error: `invalid configuration: ${problems[0]}` };
+    problems.push({ field: "REQUEST_TIMEOUT_MS", message: `${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})` });
+  if (problems.length > 0) return { error: `invalid configuration: ${formatProblem(problems[0]!)}` };
 
   const globalTags = [`service:${e.DD_SERVICE}`];
   if (e.DD_ENV) globalTags.push(`env:${e.DD_ENV}`);
   if (e.DD_VERSION) globalTags.push(`version:${e.DD_VERSION}`);
   return {
     config: {
-      port: e.PORT,
+      ...settings,
       host: e.HOST,
-      workers: e.WORKERS,
-      drainDelayMs: e.DRAIN_DELAY_MS,
-      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
-      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       maxBodyBytes: e.MAX_BODY_BYTES,
       metricsIntervalMs: e.METRICS_INTERVAL_MS,
-      diskPath: e.DISK_PATH ?? __dirname,
+      diskPath: e.DISK_PATH,
       agentHost: e.DD_AGENT_HOST,
       agentPort: e.DD_DOGSTATSD_PORT,
       globalTags,
-      service: e.DD_SERVICE ?? serviceDefaults.name,
+      service: e.DD_SERVICE,
       version: e.DD_VERSION,
       logLevel: e.LOG_LEVEL,
       crashLoopMax: e.CRASH_LOOP_MAX,

@@ -3,10 +3,7 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Config } from "./config";
 import { createLogger } from "./log";
-import { EX_DEADLINE, SHUTDOWN_MESSAGE } from "./worker";
-
-/** Exit code when workers keep crashing: the supervisor (systemd) decides what next. */
-export const EX_CRASH_LOOP = 70; // EX_SOFTWARE
+import { EX_CRASH_LOOP, EX_DEADLINE, SHUTDOWN_MESSAGE } from "./protocol";
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 10_000;

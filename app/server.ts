@@ -1,6 +1,7 @@
 // Entry point of the bundle (dist/app/server.js): the cluster primary, or a worker when forked.
 import cluster from "node:cluster";
-import { EX_CONFIG, parseConfig } from "./config";
+import { parseConfig } from "./config";
+import { EX_CONFIG } from "./protocol";
 import { runPrimary } from "./primary";
 import { runWorker } from "./worker";
 

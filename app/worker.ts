@@ -6,12 +6,8 @@ import type { Config } from "./config";
 import { createLogger } from "./log";
 import { closeMetrics, startMetrics } from "./metrics";
 import { startProcessMetrics } from "./process-metrics";
+import { EX_DEADLINE, SHUTDOWN_MESSAGE } from "./protocol";
 import { createHandler, type WorkerState } from "./routes";
-
-/** Sent by the primary over IPC to start a graceful shutdown. */
-export const SHUTDOWN_MESSAGE = "graceful-shutdown";
-/** Exit code of a worker (and primary) whose shutdown hit the deadline with requests still open. */
-export const EX_DEADLINE = 1;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 

@@ -1,4 +1,8 @@
-// The contract the service and the stack share: settings, their environment variables, the host layout.
+// The contract the service and the stack share: settings, their environment variables, the host layout,
+// how validators report a problem, and how a release file is hashed.
+export * from "./defaults";
+export * from "./digest";
 export * from "./env";
 export * from "./layout";
+export * from "./problem";
 export * from "./service";

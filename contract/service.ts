@@ -1,6 +1,8 @@
 // The service's timing and naming settings: their defaults and the rules that tie load balancer,
 // service and systemd timings together. The app, the renderers, the components and the stack program
 // all read them from here; contract/env.ts maps them to the app's environment variables.
+import { withDefaults } from "./defaults";
+import { FieldNames, Problem, ownNames } from "./problem";
 
 export interface ServiceSettings {
   /** Unit name, system user, log folder, SyslogIdentifier and DD_SERVICE. */
@@ -27,9 +29,7 @@ export const serviceDefaults: ServiceSettings = {
 };
 
 export function withServiceDefaults(partial: Partial<ServiceSettings> = {}): ServiceSettings {
-  const s: ServiceSettings = { ...serviceDefaults };
-  for (const [k, v] of Object.entries(partial)) if (v !== undefined) (s as unknown as Record<string, unknown>)[k] = v;
-  return s;
+  return withDefaults(serviceDefaults, partial);
 }
 
 /** systemd's TimeoutStopSec: the service's own deadline plus room for SIGKILL of stragglers. */
@@ -37,20 +37,29 @@ export function stopTimeoutSec(s: ServiceSettings): number {
   return Math.ceil(s.shutdownTimeoutMs / 1000) + 10;
 }
 
-/** Problems with a settings combination, each naming the setting and the fix; empty when valid. */
-export function checkServiceSettings(s: ServiceSettings): string[] {
-  const errors: string[] = [];
+/**
+ * Problems with a settings combination, each with the setting to change and the fix; empty when valid.
+ * `names` is how the caller names the settings a message mentions (default: these field names).
+ */
+export function checkServiceSettings(s: ServiceSettings, names: FieldNames = ownNames): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (field: keyof ServiceSettings, message: string) => problems.push({ field, message });
   if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(s.name))
-    errors.push(`name: "${s.name}" must be 2-32 lowercase letters, digits or dashes, starting with a letter`);
-  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) errors.push(`port: ${s.port} must be an integer 1-65535`);
-  if (s.workers !== undefined && (!Number.isInteger(s.workers) || s.workers < 1))
-    errors.push(`workers: ${s.workers} must be a positive integer`);
-  if (s.drainDelayMs < 0) errors.push(`drainDelayMs: ${s.drainDelayMs} must be >= 0`);
+    problem("name", `"${s.name}" must be 2-32 lowercase letters, digits or dashes, starting with a letter`);
+  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) problem("port", `${s.port} must be an integer 1-65535`);
+  if (s.workers !== undefined && (!Number.isInteger(s.workers) || s.workers < 1)) problem("workers", `${s.workers} must be a positive integer`);
+  if (s.drainDelayMs < 0) problem("drainDelayMs", `${s.drainDelayMs} must be >= 0`);
   if (s.shutdownTimeoutMs <= s.drainDelayMs)
-    errors.push(`shutdownTimeoutMs: ${s.shutdownTimeoutMs} must exceed drainDelayMs (${s.drainDelayMs}) so in-flight requests can finish`);
+    problem("shutdownTimeoutMs", `${s.shutdownTimeoutMs} must exceed ${names("drainDelayMs")} (${s.drainDelayMs}) so in-flight requests can finish`);
   if (s.headersTimeoutMs <= s.keepAliveTimeoutMs)
-    errors.push(`headersTimeoutMs: ${s.headersTimeoutMs} must exceed keepAliveTimeoutMs (${s.keepAliveTimeoutMs})`);
-  return errors;
+    problem("headersTimeoutMs", `${s.headersTimeoutMs} must exceed ${names("keepAliveTimeoutMs")} (${s.keepAliveTimeoutMs})`);
+  return problems;
+}
+
+/** The load balancer values checkLoadBalancerTimings ties to the service's timings. */
+export interface LoadBalancerTimings {
+  idleTimeoutSec: number;
+  deregistrationDelaySec: number;
 }
 
 /**
@@ -59,13 +68,20 @@ export function checkServiceSettings(s: ServiceSettings): string[] {
  * service just closed: 502), and the LB must keep a leaving target registered longer than the
  * service's drain delay but give up before systemd kills the process.
  */
-export function checkLoadBalancerTimings(s: ServiceSettings, lb: { idleTimeoutSec: number; deregistrationDelaySec: number }): string[] {
-  const errors: string[] = [];
+export function checkLoadBalancerTimings(s: ServiceSettings, lb: LoadBalancerTimings, names: FieldNames = ownNames): Problem[] {
+  const problems: Problem[] = [];
+  const [keepAlive, idle] = [names("keepAliveTimeoutMs"), names("idleTimeoutSec")];
   if (s.keepAliveTimeoutMs <= lb.idleTimeoutSec * 1000)
-    errors.push(`keepAliveTimeoutMs: ${s.keepAliveTimeoutMs} must exceed the load balancer idle timeout (${lb.idleTimeoutSec} s = ${lb.idleTimeoutSec * 1000} ms): raise keepAliveTimeoutMs or lower idleTimeoutSec`);
+    problems.push({
+      field: "keepAliveTimeoutMs",
+      message: `${s.keepAliveTimeoutMs} must exceed the load balancer idle timeout (${lb.idleTimeoutSec} s = ${lb.idleTimeoutSec * 1000} ms): raise ${keepAlive} or lower ${idle}`,
+    });
   const drainSec = s.drainDelayMs / 1000;
   const stopSec = stopTimeoutSec(s);
   if (lb.deregistrationDelaySec <= drainSec || lb.deregistrationDelaySec >= stopSec)
-    errors.push(`deregistrationDelaySec: ${lb.deregistrationDelaySec} must be above drainDelayMs (${drainSec} s) and below the systemd stop timeout (${stopSec} s, from shutdownTimeoutMs)`);
-  return errors;
+    problems.push({
+      field: "deregistrationDelaySec",
+      message: `${lb.deregistrationDelaySec} must be above ${names("drainDelayMs")} (${drainSec} s) and below the systemd stop timeout (${stopSec} s, from ${names("shutdownTimeoutMs")})`,
+    });
+  return problems;
 }

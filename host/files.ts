@@ -1,6 +1,7 @@
 // Every file the host gets, with its absolute path, owner and mode.
 import { hostPaths } from "../contract/layout";
 import { serviceEnv } from "../contract/env";
+import { formatProblem } from "../contract/problem";
 import { HostInput, checkHostInput } from "./input";
 import { renderBootScript } from "./bootScript";
 import { renderDatadog } from "./datadog";
@@ -37,8 +38,8 @@ export function renderLogrotateTimer(): string {
 export class HostInputError extends Error {}
 
 export function renderHostFiles(i: HostInput): HostFile[] {
-  const errors = checkHostInput(i);
-  if (errors.length) throw new HostInputError(`invalid host input:\n  ${errors.join("\n  ")}`);
+  const problems = checkHostInput(i);
+  if (problems.length) throw new HostInputError(`invalid host input:\n  ${problems.map(formatProblem).join("\n  ")}`);
   const p = hostPaths(i.service.name);
   const conf = (path: string, content: string): HostFile => ({ path, content, owner: "root:root", mode: "0644" });
   return [

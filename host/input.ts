@@ -1,5 +1,7 @@
-// Typed input of the host renderers, its defaults and the host layout they share.
-import { hostPaths, ssmParameterNames } from "../contract/layout";
+// Typed input of the host renderers, its defaults and its checks.
+import { withDefaults } from "../contract/defaults";
+import { ssmParameterNames } from "../contract/layout";
+import { Problem, nested } from "../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
 
 export interface HostInput {
@@ -53,43 +55,34 @@ export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
     region: o.region ?? "us-east-1",
     datadogSite: o.datadogSite ?? "datadoghq.com",
     ssm: ssmParameterNames(service.name, o.env),
-    logs: {
-      rotate: 14,
-      maxSize: "100M",
-      queueMaxDiskSpace: "1g",
-      caFile: "/etc/ssl/certs/ca-certificates.crt",
-      ...definedOnly(o.logs ?? {}),
-    },
+    logs: withDefaults({ rotate: 14, maxSize: "100M", queueMaxDiskSpace: "1g", caFile: "/etc/ssl/certs/ca-certificates.crt" }, o.logs),
   };
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Problems with a host input, each naming the field; empty when valid. */
-export function checkHostInput(i: HostInput): string[] {
-  const errors = checkHostBase(i);
+/** Problems with a host input, each with its field (`service.port`, `bundle.url`, ...); empty when valid. */
+export function checkHostInput(i: HostInput): Problem[] {
+  const problems = checkHostBase(i);
+  const problem = (field: string, message: string) => problems.push({ field, message });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(i.version))
-    errors.push(`version: "${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
+    problem("version", `"${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
   if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()\/-]+$/.test(i.bundle.url))
-    errors.push(`bundle.url: "${i.bundle.url}" must be s3://<bucket>/<key>`);
-  if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) errors.push(`bundle.sha256: must be 64 lowercase hex digits`);
+    problem("bundle.url", `"${i.bundle.url}" must be s3://<bucket>/<key>`);
+  if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) problem("bundle.sha256", "must be 64 lowercase hex digits");
   if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)
-    errors.push(`nodeMajor: ${i.nodeMajor} must be an even (LTS) Node major >= 20`);
-  return errors;
+    problem("nodeMajor", `${i.nodeMajor} must be an even (LTS) Node major >= 20`);
+  return problems;
 }
 
-/** Problems with the shared part of a host input, each naming the field; empty when valid. */
-export function checkHostBase(i: HostBase): string[] {
-  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
-  if (!/^[a-z][a-z0-9-]{0,15}$/.test(i.env)) errors.push(`env: "${i.env}" must be lowercase letters, digits or dashes (e.g. dev, prod)`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(i.region)) errors.push(`region: "${i.region}" is not an AWS region name`);
-  if (!/^[a-z0-9.-]+\.[a-z]+$/.test(i.datadogSite)) errors.push(`datadogSite: "${i.datadogSite}" must be a host name like datadoghq.com`);
-  if (!Number.isInteger(i.logs.rotate) || i.logs.rotate < 1) errors.push(`logs.rotate: ${i.logs.rotate} must be a positive integer`);
-  if (!/^\d+[kMG]?$/.test(i.logs.maxSize)) errors.push(`logs.maxSize: "${i.logs.maxSize}" must be a size like 100M`);
-  if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace))
-    errors.push(`logs.queueMaxDiskSpace: "${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
-  if (!i.logs.caFile.startsWith("/")) errors.push(`logs.caFile: "${i.logs.caFile}" must be an absolute path`);
-  return errors;
+/** Problems with the shared part of a host input, each with its field; empty when valid. */
+export function checkHostBase(i: HostBase): Problem[] {
+  const problems = nested("service", checkServiceSettings(i.service));
+  const problem = (field: string, message: string) => problems.push({ field, message });
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(i.env)) problem("env", `"${i.env}" must be lowercase letters, digits or dashes (e.g. dev, prod)`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(i.region)) problem("region", `"${i.region}" is not an AWS region name`);
+  if (!/^[a-z0-9.-]+\.[a-z]+$/.test(i.datadogSite)) problem("datadogSite", `"${i.datadogSite}" must be a host name like datadoghq.com`);
+  if (!Number.isInteger(i.logs.rotate) || i.logs.rotate < 1) problem("logs.rotate", `${i.logs.rotate} must be a positive integer`);
+  if (!/^\d+[kMG]?$/.test(i.logs.maxSize)) problem("logs.maxSize", `"${i.logs.maxSize}" must be a size like 100M`);
+  if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace)) problem("logs.queueMaxDiskSpace", `"${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
+  if (!i.logs.caFile.startsWith("/")) problem("logs.caFile", `"${i.logs.caFile}" must be an absolute path`);
+  return problems;
 }

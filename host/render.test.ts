@@ -50,8 +50,11 @@ describe("secrets", () => {
 describe("input", () => {
   it("names every bad field in one error", () => {
     const bad = withHostDefaults({ ...options, env: "Prod!", bundle: { url: "https://x", sha256: "nope" }, service: { port: 0 } });
-    const errors = checkHostInput(bad);
-    expect(errors.join("\n")).toMatch(/^service\.port:.*\nenv:.*\nbundle\.url:.*\nbundle\.sha256:/);
+    const problems = checkHostInput(bad);
+    // The service settings' own field (port) is reported under the input's field for them (service.port).
+    expect(problems.map((p) => p.field)).toEqual(["service.port", "env", "bundle.url", "bundle.sha256"]);
+    for (const p of problems) expect(p.message.startsWith(p.field)).toBe(false);
+    expect(() => renderHostFiles(bad)).toThrow(/^invalid host input:\n {2}service\.port: 0 must be an integer 1-65535\n {2}env: "Prod!"/);
     expect(() => renderHostFiles(bad)).toThrow(HostInputError);
   });
 

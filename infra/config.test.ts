@@ -88,9 +88,9 @@ describe("stack config schema", () => {
     ["keep-alive not above the LB idle timeout", () => ({ ...dev(), idleTimeoutSec: 65 }), /^keepAliveTimeoutMs: 65000 must exceed the load balancer idle timeout \(65 s/],
     ["headers timeout not above keep-alive", () => ({ ...dev(), headersTimeoutMs: 65000 }), /^headersTimeoutMs: 65000 must exceed keepAliveTimeoutMs/],
     ["shutdown deadline inside the drain delay", () => ({ ...dev(), drainDelayMs: 30000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 35 }), /^shutdownTimeoutMs: 30000 must exceed drainDelayMs/],
-    ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId and vpcCidr are mutually exclusive/],
-    ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId needs publicSubnetIds and privateSubnetIds/],
-    ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds\/privateSubnetIds need vpcId/],
+    ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId: is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one$/],
+    ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId: needs publicSubnetIds and privateSubnetIds/],
+    ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds: needs vpcId/],
     ["prod with an unpinned image", () => ({ ...prod(), amiName: "debian-12-amd64-*" }), /^amiName: prod pins its image/],
     ["prod without HTTPS", () => ({ ...prod(), certificateArn: "" }), /^certificateArn: prod serves HTTPS only/],
     ["prod without deletion protection", () => ({ ...prod(), deletionProtection: false }), /^deletionProtection: prod load balancer must be protected/],
@@ -106,6 +106,19 @@ describe("stack config schema", () => {
     const errors = errorsOf(make());
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(message);
+  });
+
+  it("reports the shared validators' problems under the config keys, in their messages too", () => {
+    // name (contract/service.ts) is the key serviceName, cidrBlock (components/network) is vpcCidr.
+    expect(errorsOf({ ...dev(), serviceName: "Sample API" })[0]).toMatch(/^serviceName: "Sample API" /);
+    const vpc = { vpcId: "vpc-0123456789abcdef0", vpcCidr: "10.1.0.0/16", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] };
+    const [error] = errorsOf({ ...dev(), ...vpc });
+    expect(error).toMatch(/^vpcId: .*vpcCidr/);
+    expect(error).not.toMatch(/cidrBlock/);
+  });
+
+  it("refuses an idle timeout out of range once, with the schema's message (the ALB rule's problem is dropped by field)", () => {
+    expect(errorsOf({ ...dev(), idleTimeoutSec: 0 })).toEqual(["idleTimeoutSec: must be >= 1"]);
   });
 
   it("has at least 15 invalid configs in its table", () => {

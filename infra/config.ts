@@ -11,6 +11,7 @@ import { checkAlbTimings } from "../components/alb/rules";
 import { defaultBundlePath } from "../components/bundle/rules";
 import { debian12NamePattern } from "../components/fleet/rules";
 import { checkNetworkArgs } from "../components/network/rules";
+import { formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../contract/service";
 
 export const projectName = "node-service-aws";
@@ -101,17 +102,24 @@ export function serviceSettingsOf(c: StackConfig): ServiceSettings {
   };
 }
 
+/**
+ * The config key of each field the shared validators name differently (the others are keys already):
+ * a validator's problem is reported under its key, and a message mentioning the field says the key.
+ */
+const configKeyOf = namesFrom({ name: "serviceName", cidrBlock: "vpcCidr" });
+
 /** Cross-key rules; each message starts with the key to change. */
 function combinationErrors(c: Parsed): string[] {
-  const settings = serviceSettingsOf(c);
-  const errors = checkServiceSettings(settings).map((e) => e.replace(/^name:/, "serviceName:"));
-  errors.push(...checkAlbTimings({ ...c, keepAliveTimeoutMs: c.keepAliveTimeoutMs, drainDelayMs: c.drainDelayMs, shutdownTimeoutMs: c.shutdownTimeoutMs })
-    .filter((e) => !e.startsWith("idleTimeoutSec:")));
-  const network = checkNetworkArgs({
-    vpcId: c.vpcId || undefined, cidrBlock: c.vpcCidr || undefined,
-    publicSubnetIds: c.publicSubnetIds.length ? c.publicSubnetIds : undefined, privateSubnetIds: c.privateSubnetIds.length ? c.privateSubnetIds : undefined,
-  }).map((e) => e.replace(/^cidrBlock/, "vpcCidr").replace(/^vpcId and cidrBlock/, "vpcId and vpcCidr").replace(/or cidrBlock/, "or vpcCidr"));
-  errors.push(...network);
+  const shared = [
+    ...checkServiceSettings(serviceSettingsOf(c), configKeyOf),
+    // The schema already bounds idleTimeoutSec, with its own message.
+    ...checkAlbTimings(c, configKeyOf).filter((p) => p.field !== "idleTimeoutSec"),
+    ...checkNetworkArgs({
+      vpcId: c.vpcId || undefined, cidrBlock: c.vpcCidr || undefined,
+      publicSubnetIds: c.publicSubnetIds.length ? c.publicSubnetIds : undefined, privateSubnetIds: c.privateSubnetIds.length ? c.privateSubnetIds : undefined,
+    }, configKeyOf),
+  ];
+  const errors = renameFields(shared, configKeyOf).map(formatProblem);
   if (c.vpcId && c.natGatewayPerAz) errors.push("natGatewayPerAz: applies only to a created VPC; drop it when vpcId is given");
   if (c.vpcId && (c.publicSubnetIds.length === 1 || c.privateSubnetIds.length === 1))
     errors.push("privateSubnetIds/publicSubnetIds: give at least 2 of each, in different AZs");

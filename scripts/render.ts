@@ -5,13 +5,13 @@
 // The bundle: when the bundlePath config key's file (default dist/app/server.js) exists its sha256 is used (so a code change shows up in the diff);
 // otherwise a placeholder of 64 zeros, said on stdout. The bucket name exists only after `pulumi up`
 // (auto-named), so the URL's bucket is a placeholder either way.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { HostInputError, renderHostFiles } from "../host/files";
 import { renderUserData } from "../host/userData";
 import { releaseKey } from "../components/bundle/rules";
+import { sha256File } from "../contract/digest";
 import { ConfigError, loadStackFile } from "../infra/config";
 import { hostInputOf } from "../infra/host-input";
 
@@ -39,7 +39,7 @@ export function render(argv: string[], cwd = process.cwd()): { files: string[]; 
   const region = regionOf(stack, cwd);
   const bundlePath = path.resolve(cwd, config.bundlePath);
   const present = fs.existsSync(bundlePath);
-  const sha256 = present ? createHash("sha256").update(fs.readFileSync(bundlePath)).digest("hex") : "0".repeat(64);
+  const sha256 = present ? sha256File(bundlePath) : "0".repeat(64);
   const bundleNote = present ? `bundle: sha256 of ${config.bundlePath}` : `bundle: ${config.bundlePath} absent, placeholder sha256 (run npm run build first for the real one)`;
   const input = hostInputOf(config, { region, bundleUrl: `s3://${placeholderBucket}/${releaseKey(sha256)}`, bundleSha256: sha256 });
   const written: string[] = [];

@@ -1,5 +1,7 @@
 // Bad configuration stops the service at once with one line naming the variable, exit code 78.
 import { afterAll, describe, expect, it } from "vitest";
+import { settingVariables } from "../../contract/env";
+import { parseConfig } from "../config";
 import { removeBundle, startService, stopAll } from "./harness";
 
 afterAll(async () => {
@@ -34,5 +36,25 @@ describe("configuration", () => {
   it("treats an empty value as unset and starts", async () => {
     const svc = await startService({ DD_VERSION: "", LOG_LEVEL: "" });
     expect(svc.workerPids()).toHaveLength(1);
+  });
+});
+
+describe("parseConfig", () => {
+  it("names a settings problem by the variables of contract/env.ts, in front and inside the message", () => {
+    expect(parseConfig({ DRAIN_DELAY_MS: "5000", SHUTDOWN_TIMEOUT_MS: "4000" })).toEqual({
+      error: "invalid configuration: SHUTDOWN_TIMEOUT_MS: 4000 must exceed DRAIN_DELAY_MS (5000) so in-flight requests can finish",
+    });
+    const result = parseConfig({ KEEP_ALIVE_TIMEOUT_MS: "70000", HEADERS_TIMEOUT_MS: "66000" });
+    expect(result).toEqual({ error: `invalid configuration: ${settingVariables.headersTimeoutMs}: 66000 must exceed ${settingVariables.keepAliveTimeoutMs} (70000)` });
+  });
+
+  it("reads every setting of the table from its variable", () => {
+    const values: Record<keyof typeof settingVariables, number> = {
+      port: 8080, workers: 3, drainDelayMs: 5000, shutdownTimeoutMs: 20_000, keepAliveTimeoutMs: 70_000, headersTimeoutMs: 71_000,
+    };
+    const setting = Object.keys(values) as (keyof typeof values)[];
+    const result = parseConfig(Object.fromEntries(setting.map((k) => [settingVariables[k], String(values[k])])));
+    if (!("config" in result)) throw new Error(result.error);
+    for (const k of setting) expect(result.config[k], settingVariables[k]).toBe(values[k]);
   });
 });

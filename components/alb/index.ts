@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { typeToken, withFormerType } from "../_shared/typeToken";
+import { formatProblem } from "../../contract/problem";
 import { serviceDefaults } from "../../contract/service";
 import { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy } from "./rules";
 export { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy };
@@ -62,7 +63,7 @@ export class Alb extends pulumi.ComponentResource {
     const plain = [idleTimeoutSec, args.keepAliveTimeoutMs, args.drainDelayMs, args.shutdownTimeoutMs, deregistrationDelaySec, slowStartSec].every((v) => v === undefined || typeof v === "number");
     const check = ([idle, keepAlive, drain, shutdown, dereg, slow]: number[]) => {
       const errors = checkAlbTimings({ idleTimeoutSec: idle!, keepAliveTimeoutMs: keepAlive!, drainDelayMs: drain!, shutdownTimeoutMs: shutdown!, deregistrationDelaySec: dereg!, slowStartSec: slow! });
-      if (errors.length) throw new pulumi.RunError(`Alb ${name}: ${errors.join("; ")}`);
+      if (errors.length) throw new pulumi.RunError(`Alb ${name}: ${errors.map(formatProblem).join("; ")}`);
     };
     // Refuse at once when the values are known now; otherwise as soon as they resolve.
     if (plain) check([idleTimeoutSec, args.keepAliveTimeoutMs ?? serviceDefaults.keepAliveTimeoutMs, args.drainDelayMs ?? serviceDefaults.drainDelayMs, args.shutdownTimeoutMs ?? serviceDefaults.shutdownTimeoutMs, deregistrationDelaySec, slowStartSec] as number[]);

@@ -1,4 +1,5 @@
 // Pure rules of the Alb component (no Pulumi import, so the config schema and `npm run render` load fast).
+import { FieldNames, Problem, ownNames } from "../../contract/problem";
 import { checkLoadBalancerTimings, withServiceDefaults } from "../../contract/service";
 
 export const defaultSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -29,11 +30,26 @@ export function accessLogBucketPolicy(bucketArn: string, region: string, account
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
-/** Problems with the LB/service timings, or none; used on plain values and inside an apply. */
-export function checkAlbTimings(a: { idleTimeoutSec: number; keepAliveTimeoutMs: number; drainDelayMs: number; shutdownTimeoutMs: number; deregistrationDelaySec: number; slowStartSec: number }): string[] {
+/** The values checkAlbTimings reads. */
+export interface AlbTimings {
+  idleTimeoutSec: number;
+  keepAliveTimeoutMs: number;
+  drainDelayMs: number;
+  shutdownTimeoutMs: number;
+  deregistrationDelaySec: number;
+  slowStartSec: number;
+}
+
+/**
+ * Problems with the LB/service timings, or none; used on plain values and inside an apply.
+ * `names` is how the caller names the fields a message mentions (default: the AlbTimings names).
+ */
+export function checkAlbTimings(a: AlbTimings, names: FieldNames = ownNames): Problem[] {
   const s = withServiceDefaults({ keepAliveTimeoutMs: a.keepAliveTimeoutMs, drainDelayMs: a.drainDelayMs, shutdownTimeoutMs: a.shutdownTimeoutMs, headersTimeoutMs: a.keepAliveTimeoutMs + 1000 });
-  const errors = checkLoadBalancerTimings(s, a);
-  if (!Number.isInteger(a.idleTimeoutSec) || a.idleTimeoutSec < 1 || a.idleTimeoutSec > 4000) errors.push(`idleTimeoutSec: ${a.idleTimeoutSec} must be an integer 1-4000`);
-  if (a.slowStartSec !== 0 && (a.slowStartSec < 30 || a.slowStartSec > 900)) errors.push(`slowStartSec: ${a.slowStartSec} must be 0 (off) or 30-900`);
-  return errors;
+  const problems = checkLoadBalancerTimings(s, a, names);
+  if (!Number.isInteger(a.idleTimeoutSec) || a.idleTimeoutSec < 1 || a.idleTimeoutSec > 4000)
+    problems.push({ field: "idleTimeoutSec", message: `${a.idleTimeoutSec} must be an integer 1-4000` });
+  if (a.slowStartSec !== 0 && (a.slowStartSec < 30 || a.slowStartSec > 900))
+    problems.push({ field: "slowStartSec", message: `${a.slowStartSec} must be 0 (off) or 30-900` });
+  return problems;
 }

@@ -1,4 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { formatProblem, namesFrom } from "../../contract/problem";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { Network, checkNetworkArgs, subnetCidr } from "./index";
 
@@ -45,13 +46,21 @@ describe("Network", () => {
   });
 
   it.each([
-    [{ vpcId: "vpc-1", cidrBlock: "10.0.0.0/16", publicSubnetIds: ["a"], privateSubnetIds: ["b"] }, /vpcId and cidrBlock are mutually exclusive/],
-    [{ vpcId: "vpc-1" }, /vpcId needs publicSubnetIds and privateSubnetIds/],
-    [{ privateSubnetIds: ["a"] }, /need vpcId/],
-    [{ azCount: 1 }, /azCount: 1 must be an integer from 2 to 6/],
-  ])("refuses %o", (args, message) => {
-    expect(checkNetworkArgs(args)).toEqual([expect.stringMatching(message)]);
-    expect(() => new Network("bad", args)).toThrow(message);
+    [{ vpcId: "vpc-1", cidrBlock: "10.0.0.0/16", publicSubnetIds: ["a"], privateSubnetIds: ["b"] }, "vpcId", /^vpcId: is mutually exclusive with cidrBlock/],
+    [{ vpcId: "vpc-1" }, "vpcId", /^vpcId: needs publicSubnetIds and privateSubnetIds/],
+    [{ privateSubnetIds: ["a"] }, "privateSubnetIds", /^privateSubnetIds: needs vpcId/],
+    [{ azCount: 1 }, "azCount", /^azCount: 1 must be an integer from 2 to 6/],
+  ])("refuses %o under the argument %s", (args, field, message) => {
+    const problems = checkNetworkArgs(args);
+    expect(problems.map((p) => p.field)).toEqual([field]);
+    expect(formatProblem(problems[0]!)).toMatch(message);
+    expect(() => new Network("bad", args)).toThrow(formatProblem(problems[0]!));
+  });
+
+  it("names the arguments a message mentions the caller's way", () => {
+    const names = namesFrom({ cidrBlock: "vpcCidr" });
+    const [p] = checkNetworkArgs({ vpcId: "vpc-1", cidrBlock: "10.0.0.0/16", publicSubnetIds: ["a"], privateSubnetIds: ["b"] }, names);
+    expect(p).toEqual({ field: "vpcId", message: "is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one" });
   });
 
   it("splits CIDRs", () => {

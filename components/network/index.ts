@@ -2,6 +2,7 @@
 // subnet per AZ and NAT egress for the private ones.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { formatProblem } from "../../contract/problem";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { checkNetworkArgs, subnetCidr } from "./rules";
 export { checkNetworkArgs, subnetCidr };
@@ -28,7 +29,7 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Network"), name, {}, withFormerType("node-service:network:Network", opts));
     const errors = checkNetworkArgs(args);
-    if (errors.length) throw new pulumi.RunError(`Network ${name}: ${errors.join("; ")}`);
+    if (errors.length) throw new pulumi.RunError(`Network ${name}: ${errors.map(formatProblem).join("; ")}`);
 
     if (args.vpcId !== undefined) {
       this.vpcId = pulumi.output(args.vpcId);

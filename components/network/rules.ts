@@ -1,20 +1,27 @@
 // Pure rules of the Network component (no Pulumi import).
+import { FieldNames, Problem, ownNames } from "../../contract/problem";
 import type { NetworkArgs } from "./index";
 
-/** Problems with a NetworkArgs combination, each naming the argument and the fix. */
-export function checkNetworkArgs(a: NetworkArgs): string[] {
-  const errors: string[] = [];
+/**
+ * Problems with a NetworkArgs combination, each with the argument to change and the fix.
+ * `names` is how the caller names the arguments a message mentions (default: the NetworkArgs names).
+ */
+export function checkNetworkArgs(a: NetworkArgs, names: FieldNames = ownNames): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (field: keyof NetworkArgs, message: string) => problems.push({ field, message });
+  const [vpcId, cidrBlock, publicIds, privateIds] = [names("vpcId"), names("cidrBlock"), names("publicSubnetIds"), names("privateSubnetIds")];
   const existing = a.vpcId !== undefined;
   if (existing && a.cidrBlock !== undefined)
-    errors.push("vpcId and cidrBlock are mutually exclusive: give vpcId with its subnets to use a VPC, or cidrBlock to create one");
+    problem("vpcId", `is mutually exclusive with ${cidrBlock}: give ${vpcId} with its subnets to use a VPC, or ${cidrBlock} to create one`);
   if (existing && (a.publicSubnetIds === undefined || a.privateSubnetIds === undefined))
-    errors.push("vpcId needs publicSubnetIds and privateSubnetIds (one per AZ, at least 2 each)");
+    problem("vpcId", `needs ${publicIds} and ${privateIds} (one per AZ, at least 2 each)`);
   if (!existing && (a.publicSubnetIds !== undefined || a.privateSubnetIds !== undefined))
-    errors.push("publicSubnetIds/privateSubnetIds need vpcId: give the VPC they belong to, or drop them to create a VPC");
-  if (existing && a.azCount !== undefined) errors.push("azCount applies only when creating a VPC: drop it when vpcId is given");
+    problem(a.publicSubnetIds !== undefined ? "publicSubnetIds" : "privateSubnetIds",
+      `needs ${vpcId}: give the VPC the subnets belong to, or drop ${publicIds}/${privateIds} to create a VPC`);
+  if (existing && a.azCount !== undefined) problem("azCount", `applies only when creating a VPC: drop it when ${vpcId} is given`);
   if (a.azCount !== undefined && (!Number.isInteger(a.azCount) || a.azCount < 2 || a.azCount > 6))
-    errors.push(`azCount: ${a.azCount} must be an integer from 2 to 6 (an ASG across one AZ is not highly available)`);
-  return errors;
+    problem("azCount", `${a.azCount} must be an integer from 2 to 6 (an ASG across one AZ is not highly available)`);
+  return problems;
 }
 
 /** The index-th subnet of size /(prefix+newBits) inside `cidr`. */

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../test/support/net";
 import { buildSupervisor, isOurs } from "../../test/support/processes";
 import { control } from "../../test/support/supervisor";
-import { renderDeployScript } from "./script";
+import { checkDeployScript, renderDeployScript, withDeployDefaults } from "./script";
 
 function shellcheck(text: string): { ok: boolean; output: string } {
   const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: text, encoding: "utf8" });
@@ -34,7 +34,10 @@ describe("renderDeployScript", () => {
   });
 
   it("refuses bad settings with a message naming each field", () => {
+    const problems = checkDeployScript(withDeployDefaults({ keepReleases: 1, root: "relative", readyUrl: "ftp://x", service: { port: 0 } }));
+    expect(problems.map((p) => p.field)).toEqual(["service.port", "root", "readyUrl", "keepReleases"]);
     expect(() => renderDeployScript({ keepReleases: 1, root: "relative", readyUrl: "ftp://x" })).toThrow(/root: "relative"[\s\S]*readyUrl[\s\S]*keepReleases: 1/);
+    expect(() => renderDeployScript({ service: { drainDelayMs: -1 } })).toThrow(/^invalid deploy script settings:\n {2}- service\.drainDelayMs: -1 must be >= 0$/);
     expect(() => renderDeployScript({ restartCommand: "systemctl restart x; rm -rf /" })).toThrow(/restartCommand/);
   });
 });

@@ -1,7 +1,10 @@
 // The per-host deploy step: one bash script, the same text on an AWS host (run by SSM) and on a
 // simulated host of the local fleet (run by local/). Every host-specific value has a rendered
 // default and an environment override, so the fleet runs it unchanged.
+import { withDefaults } from "../../contract/defaults";
+import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
+import { statColumns } from "../haproxy/config";
 
 export interface DeployScriptInput {
   service: ServiceSettings;
@@ -20,9 +23,9 @@ export interface DeployScriptInput {
 export type DeployScriptOptions = Partial<Omit<DeployScriptInput, "service">> & { service?: Partial<ServiceSettings> };
 
 export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInput {
-  const service = withServiceDefaults(o.service);
-  const defined = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== "service"));
-  return {
+  const { service: given, ...rest } = o;
+  const service = withServiceDefaults(given);
+  return withDefaults({
     service,
     root: "/",
     restartCommand: `systemctl restart ${service.name}`,
@@ -30,26 +33,27 @@ export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInp
     // The old process needs up to its shutdown deadline to stop, then the new one must start.
     readyTimeoutSec: Math.ceil(service.shutdownTimeoutMs / 1000) + 60,
     keepReleases: 5,
-    ...defined,
-  };
+  }, rest);
 }
 
-export function checkDeployScript(i: DeployScriptInput): string[] {
-  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
+/** Problems with the input, each with its field (`service.port`, `root`, ...); empty when valid. */
+export function checkDeployScript(i: DeployScriptInput): Problem[] {
+  const problems = nested("service", checkServiceSettings(i.service));
+  const problem = (field: keyof DeployScriptInput, message: string) => problems.push({ field, message });
   const safe = /^[A-Za-z0-9_./:@%+=, -]+$/;
-  if (!i.root.startsWith("/") || !safe.test(i.root)) errors.push(`root: "${i.root}" must be an absolute path of plain characters`);
-  if (!safe.test(i.restartCommand)) errors.push(`restartCommand: "${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
-  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl)) errors.push(`readyUrl: "${i.readyUrl}" must be http://host:port/path`);
-  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1) errors.push(`readyTimeoutSec: ${i.readyTimeoutSec} must be a positive integer`);
+  if (!i.root.startsWith("/") || !safe.test(i.root)) problem("root", `"${i.root}" must be an absolute path of plain characters`);
+  if (!safe.test(i.restartCommand)) problem("restartCommand", `"${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
+  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl)) problem("readyUrl", `"${i.readyUrl}" must be http://host:port/path`);
+  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1) problem("readyTimeoutSec", `${i.readyTimeoutSec} must be a positive integer`);
   if (!Number.isInteger(i.keepReleases) || i.keepReleases < 2)
-    errors.push(`keepReleases: ${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
-  return errors;
+    problem("keepReleases", `${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
+  return problems;
 }
 
 export function renderDeployScript(options: DeployScriptOptions = {}): string {
   const i = withDeployDefaults(options);
   const problems = checkDeployScript(i);
-  if (problems.length > 0) throw new Error(`invalid deploy script settings:\n  - ${problems.join("\n  - ")}`);
+  if (problems.length > 0) throw new Error(`invalid deploy script settings:\n  - ${problems.map(formatProblem).join("\n  - ")}`);
   const name = i.service.name;
   return `#!/usr/bin/env bash
 # Deploy one release of ${name} on this host: fetch, verify, install next to the current release,
@@ -154,8 +158,8 @@ wait_ready() {
       s.on("data", (d) => (out += d));
       s.on("error", () => resolve("no answer from " + sock));
       s.on("close", () => {
-        const row = out.split("\\n").map((l) => l.split(",")).find((f) => f[0] === backend && f[1] === name);
-        resolve(row ? row[17] : "not in HAProxy");
+        const row = out.split("\\n").map((l) => l.split(",")).find((f) => f[${statColumns.pxname}] === backend && f[${statColumns.svname}] === name);
+        resolve(row ? row[${statColumns.status}] : "not in HAProxy");
       });
     });
     (async () => {

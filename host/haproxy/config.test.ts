@@ -1,10 +1,15 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../test/support/net";
 import { tool } from "../../test/support/tools";
-import { HaproxyConfigOptions, checkDetectionMs, deriveHealthCheck, renderHaproxyConfig, withHaproxyDefaults } from "./config";
+import { renderDeployScript } from "../deploy/script";
+import {
+  HaproxyConfigOptions, checkDetectionMs, checkHaproxyConfig, deriveHealthCheck, renderHaproxyConfig, statColumns, withHaproxyDefaults,
+} from "./config";
 
 let dir: string;
 let haproxy: string;
@@ -101,6 +106,16 @@ describe("renderHaproxyConfig", () => {
     expect(short.poolPurgeDelayMs).toBeLessThan(5000);
   });
 
+  it("reports each problem under its field, the service settings' under service.", () => {
+    const fields = (o: HaproxyConfigOptions) => checkHaproxyConfig(withHaproxyDefaults(o)).map((p) => p.field);
+    expect(fields({ ...fixed, service: { port: 0 } })).toEqual(["service.port"]);
+    expect(fields({})).toEqual(["servers"]);
+    expect(fields({ ...fixed, check: { intervalMs: 0 }, timeouts: { queueMs: -1 }, maxconn: 0 })).toEqual(["check.intervalMs", "timeouts.queueMs", "maxconn"]);
+    expect(fields({ ...fixed, service: { drainDelayMs: 300 } })).toEqual(["service.drainDelayMs"]);
+    for (const p of checkHaproxyConfig(withHaproxyDefaults({ servers: [], user: "x y", timeouts: { httpKeepAliveMs: 70_000 } })))
+      expect(p.message.startsWith(p.field.split(".").at(-1)!)).toBe(false);
+  });
+
   it("refuses bad inputs with one message naming each field", () => {
     const bad = (o: HaproxyConfigOptions, re: RegExp) => expect(() => renderHaproxyConfig(o)).toThrow(re);
     bad({}, /exactly one of servers .* and serverTemplate/);
@@ -111,7 +126,46 @@ describe("renderHaproxyConfig", () => {
     bad({ ...fixed, stats: { address: "0.0.0.0", port: 8404 } }, /stats.address: "0.0.0.0" must be a loopback address/);
     bad({ ...fixed, adminSocket: "run/admin.sock" }, /adminSocket: "run\/admin.sock" must be an absolute path/);
     bad({ ...fixed, hardStopAfterMs: 3_600_000 }, /hardStopAfterMs/);
-    bad({ ...fixed, user: "haproxy" }, /give both or neither/);
+    bad({ ...fixed, user: "haproxy" }, /group: is missing: give both user and group, or neither/);
     bad({ serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } }, /count: 0[\s\S]*dnsName[\s\S]*nameserver/);
   });
 });
+
+describe("statColumns", () => {
+  it("names the show stat columns as HAProxy's own header does; the deploy step reads them by these numbers", async () => {
+    const [frontend, stats] = [await freePort(), await freePort()];
+    const o = opts({ ...fixed, log: "stdout", frontend: { address: "127.0.0.1", port: frontend }, stats: { address: "127.0.0.1", port: stats } });
+    const cfg = path.join(dir, "stat-columns.cfg");
+    fs.writeFileSync(cfg, renderHaproxyConfig(o));
+    const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: "ignore" });
+    try {
+      const csv = await showStat(o.adminSocket!, () => proc.exitCode !== null);
+      const [header, ...rows] = csv.split("\n").filter(Boolean).map((l) => l.replace(/^# /, "").split(","));
+      for (const [name, column] of Object.entries(statColumns)) expect(header![column], name).toBe(name);
+      const h1 = rows.find((f) => f[statColumns.pxname] === "app" && f[statColumns.svname] === "h1");
+      expect(h1?.[statColumns.addr]).toBe("127.0.1.1:3000");
+      expect(h1?.[statColumns.status]).toMatch(/^(UP|DOWN)/);
+    } finally {
+      proc.kill("SIGTERM");
+    }
+    const script = renderDeployScript();
+    expect(script).toContain(`f[${statColumns.pxname}] === backend && f[${statColumns.svname}] === name`);
+    expect(script).toContain(`row[${statColumns.status}]`);
+  });
+});
+
+/** `show stat` on the admin socket, asked until HAProxy answers (it is starting). */
+async function showStat(socket: string, exited: () => boolean): Promise<string> {
+  for (let i = 0; i < 50 && !exited(); i++) {
+    const answer = await new Promise<string>((resolve) => {
+      let out = "";
+      const s = net.connect(socket, () => s.write("show stat\n"));
+      s.on("data", (d) => (out += d));
+      s.on("error", () => resolve(""));
+      s.on("close", () => resolve(out));
+    });
+    if (answer.startsWith("# pxname")) return answer;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no answer to show stat on ${socket}`);
+}

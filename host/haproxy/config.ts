@@ -1,6 +1,8 @@
 // haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
 // /readyz, a loopback-only stats endpoint (Datadog's HAProxy check) and an admin socket for
 // drain/ready. The timing rules that make a rolling deploy lossless are enforced here.
+import { withDefaults } from "../../contract/defaults";
+import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
 
 export interface HaproxyServer {
@@ -67,8 +69,8 @@ export type HaproxyConfigOptions = Partial<Omit<HaproxyConfigInput, "service" | 
 };
 
 export class HaproxyConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid HAProxy settings:\n  - ${problems.join("\n  - ")}`);
+  constructor(readonly problems: Problem[]) {
+    super(`invalid HAProxy settings:\n  - ${problems.map(formatProblem).join("\n  - ")}`);
     this.name = "HaproxyConfigError";
   }
 }
@@ -87,14 +89,10 @@ export function deriveHealthCheck(drainDelayMs: number): HealthCheckTiming {
   return { intervalMs, fall: 2, rise: 2, timeoutMs: Math.max(100, Math.floor(intervalMs / 2)) };
 }
 
-function defined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfigInput {
   const service = withServiceDefaults(o.service);
-  const check = { ...deriveHealthCheck(service.drainDelayMs), ...defined(o.check) };
-  const timeouts = {
+  const check = withDefaults(deriveHealthCheck(service.drainDelayMs), o.check);
+  const timeouts = withDefaults({
     connectMs: 3000,
     clientMs: 60_000,
     // The slowest request the service answers (its shutdown deadline bounds in-flight work).
@@ -103,8 +101,7 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
     // Client-side idle and server-side idle both stay below the service's keep-alive timeout.
     httpKeepAliveMs: Math.min(10_000, service.keepAliveTimeoutMs - 1000),
     queueMs: 10_000,
-    ...defined(o.timeouts),
-  };
+  }, o.timeouts);
   const base: HaproxyConfigInput = {
     service,
     frontend: { address: "0.0.0.0", port: 80 },
@@ -120,11 +117,8 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
     retries: 3,
     maxconn: 4096,
   };
-  const rest = defined(o) as Partial<HaproxyConfigInput>;
-  delete rest.service;
-  delete rest.check;
-  delete rest.timeouts;
-  return { ...base, ...rest };
+  const { service: _service, check: _check, timeouts: _timeouts, ...rest } = o;
+  return withDefaults(base, rest);
 }
 
 const nameRe = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
@@ -133,75 +127,85 @@ const ipv4Re = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
 const isPosInt = (n: number) => Number.isInteger(n) && n > 0;
 
-/** Problems with an input, each naming the field and the fix; empty when valid. */
-export function checkHaproxyConfig(i: HaproxyConfigInput): string[] {
-  const errors = checkServiceSettings(i.service).map((e) => `service.${e}`);
+/** Problems with an input, each with its field (`servers[0].port`, `service.drainDelayMs`, ...) and the fix; empty when valid. */
+export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
+  const problems = nested("service", checkServiceSettings(i.service));
+  const problem = (field: string, message: string) => problems.push({ field, message });
   const { check: c, timeouts: t } = i;
 
   if ((i.servers === undefined) === (i.serverTemplate === undefined))
-    errors.push("give exactly one of servers (a fixed list) and serverTemplate (DNS discovery)");
+    problem("servers", "give exactly one of servers (a fixed list) and serverTemplate (DNS discovery)");
   if (i.servers !== undefined) {
-    if (i.servers.length === 0) errors.push("servers: the list is empty");
+    if (i.servers.length === 0) problem("servers", "the list is empty");
     const seen = new Set<string>();
     i.servers.forEach((s, n) => {
-      if (!nameRe.test(s.name)) errors.push(`servers[${n}].name: "${s.name}" must be a letter then letters, digits, _ . -`);
-      if (seen.has(s.name)) errors.push(`servers[${n}].name: "${s.name}" is used twice`);
+      if (!nameRe.test(s.name)) problem(`servers[${n}].name`, `"${s.name}" must be a letter then letters, digits, _ . -`);
+      if (seen.has(s.name)) problem(`servers[${n}].name`, `"${s.name}" is used twice`);
       seen.add(s.name);
-      if (!hostRe.test(s.address)) errors.push(`servers[${n}].address: "${s.address}" is not an IPv4 address or host name`);
-      if (!isPort(s.port)) errors.push(`servers[${n}].port: ${s.port} must be an integer 1-65535`);
+      if (!hostRe.test(s.address)) problem(`servers[${n}].address`, `"${s.address}" is not an IPv4 address or host name`);
+      if (!isPort(s.port)) problem(`servers[${n}].port`, `${s.port} must be an integer 1-65535`);
     });
   }
   const st = i.serverTemplate;
   if (st !== undefined) {
-    if (!nameRe.test(st.prefix)) errors.push(`serverTemplate.prefix: "${st.prefix}" must be a letter then letters, digits, _ . -`);
-    if (!isPosInt(st.count) || st.count > 1000) errors.push(`serverTemplate.count: ${st.count} must be an integer 1-1000`);
-    if (!hostRe.test(st.dnsName) || !st.dnsName.includes(".")) errors.push(`serverTemplate.dnsName: "${st.dnsName}" must be a DNS name`);
-    if (!isPort(st.port)) errors.push(`serverTemplate.port: ${st.port} must be an integer 1-65535`);
+    if (!nameRe.test(st.prefix)) problem("serverTemplate.prefix", `"${st.prefix}" must be a letter then letters, digits, _ . -`);
+    if (!isPosInt(st.count) || st.count > 1000) problem("serverTemplate.count", `${st.count} must be an integer 1-1000`);
+    if (!hostRe.test(st.dnsName) || !st.dnsName.includes(".")) problem("serverTemplate.dnsName", `"${st.dnsName}" must be a DNS name`);
+    if (!isPort(st.port)) problem("serverTemplate.port", `${st.port} must be an integer 1-65535`);
     const [ip, port] = st.nameserver.split(":");
     if (!ipv4Re.test(ip ?? "") || !isPort(Number(port)))
-      errors.push(`serverTemplate.nameserver: "${st.nameserver}" must be ip:port, e.g. 169.254.169.253:53`);
+      problem("serverTemplate.nameserver", `"${st.nameserver}" must be ip:port, e.g. 169.254.169.253:53`);
   }
 
-  if (!ipv4Re.test(i.frontend.address)) errors.push(`frontend.address: "${i.frontend.address}" must be an IPv4 address`);
-  if (!isPort(i.frontend.port)) errors.push(`frontend.port: ${i.frontend.port} must be an integer 1-65535`);
+  if (!ipv4Re.test(i.frontend.address)) problem("frontend.address", `"${i.frontend.address}" must be an IPv4 address`);
+  if (!isPort(i.frontend.port)) problem("frontend.port", `${i.frontend.port} must be an integer 1-65535`);
   // The stats page exposes server names and admin-free state: never beyond the host.
   if (!/^127\./.test(i.stats.address) || !ipv4Re.test(i.stats.address))
-    errors.push(`stats.address: "${i.stats.address}" must be a loopback address (127.x.x.x)`);
-  if (!isPort(i.stats.port)) errors.push(`stats.port: ${i.stats.port} must be an integer 1-65535`);
+    problem("stats.address", `"${i.stats.address}" must be a loopback address (127.x.x.x)`);
+  if (!isPort(i.stats.port)) problem("stats.port", `${i.stats.port} must be an integer 1-65535`);
   if (i.stats.port === i.frontend.port && i.stats.address === i.frontend.address)
-    errors.push(`stats.port: ${i.stats.port} is the frontend's port`);
+    problem("stats.port", `${i.stats.port} is the frontend's port`);
   for (const [k, v] of [["adminSocket", i.adminSocket], ["serverStateFile", i.serverStateFile]] as const)
-    if (!v.startsWith("/") || /\s/.test(v)) errors.push(`${k}: "${v}" must be an absolute path without spaces`);
-  if (i.adminSocket.length > 100) errors.push(`adminSocket: "${i.adminSocket}" is longer than a unix socket path may be (100)`);
-  if (!nameRe.test(i.backendName)) errors.push(`backendName: "${i.backendName}" must be a letter then letters, digits, _ . -`);
-  if (i.log !== "journal" && i.log !== "stdout") errors.push(`log: "${String(i.log)}" must be journal or stdout`);
+    if (!v.startsWith("/") || /\s/.test(v)) problem(k, `"${v}" must be an absolute path without spaces`);
+  if (i.adminSocket.length > 100) problem("adminSocket", `"${i.adminSocket}" is longer than a unix socket path may be (100)`);
+  if (!nameRe.test(i.backendName)) problem("backendName", `"${i.backendName}" must be a letter then letters, digits, _ . -`);
+  if (i.log !== "journal" && i.log !== "stdout") problem("log", `"${String(i.log)}" must be journal or stdout`);
 
-  for (const [k, v] of Object.entries({ ...c, ...t, poolPurgeDelayMs: i.poolPurgeDelayMs, hardStopAfterMs: i.hardStopAfterMs, maxconn: i.maxconn }))
-    if (!isPosInt(v)) errors.push(`${k}: ${v} must be a positive integer`);
-  if (!Number.isInteger(i.retries) || i.retries < 1 || i.retries > 10) errors.push(`retries: ${i.retries} must be an integer 1-10`);
+  const counts = { check: c, timeouts: t, "": { poolPurgeDelayMs: i.poolPurgeDelayMs, hardStopAfterMs: i.hardStopAfterMs, maxconn: i.maxconn } };
+  for (const [group, values] of Object.entries(counts))
+    for (const [k, v] of Object.entries(values)) if (!isPosInt(v)) problem(group ? `${group}.${k}` : k, `${v} must be a positive integer`);
+  if (!Number.isInteger(i.retries) || i.retries < 1 || i.retries > 10) problem("retries", `${i.retries} must be an integer 1-10`);
 
   // Lossless drain: HAProxy must mark a draining server DOWN while it still serves.
   const detect = checkDetectionMs(c);
-  if (errors.length === 0 && detect >= i.service.drainDelayMs)
-    errors.push(
-      `service.drainDelayMs: ${i.service.drainDelayMs} ms is too short: HAProxy needs up to fall*(inter+timeout) = ` +
+  if (problems.length === 0 && detect >= i.service.drainDelayMs)
+    problem(
+      "service.drainDelayMs",
+      `${i.service.drainDelayMs} ms is too short: HAProxy needs up to fall*(inter+timeout) = ` +
         `${c.fall}*(${c.intervalMs}+${c.timeoutMs}) = ${detect} ms to stop sending to a draining server; ` +
         `raise drainDelayMs above ${detect} or shorten the check interval`,
     );
   // An idle connection the service closes while HAProxy reuses it loses the request: HAProxy closes first.
   if (t.httpKeepAliveMs >= i.service.keepAliveTimeoutMs)
-    errors.push(`timeouts.httpKeepAliveMs: ${t.httpKeepAliveMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
+    problem("timeouts.httpKeepAliveMs", `${t.httpKeepAliveMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
   if (i.poolPurgeDelayMs >= i.service.keepAliveTimeoutMs)
-    errors.push(`poolPurgeDelayMs: ${i.poolPurgeDelayMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
+    problem("poolPurgeDelayMs", `${i.poolPurgeDelayMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
   if (t.serverMs < i.service.shutdownTimeoutMs)
-    errors.push(`timeouts.serverMs: ${t.serverMs} must be at least service.shutdownTimeoutMs (${i.service.shutdownTimeoutMs}), the longest a request may run`);
+    problem("timeouts.serverMs", `${t.serverMs} must be at least service.shutdownTimeoutMs (${i.service.shutdownTimeoutMs}), the longest a request may run`);
   if (i.hardStopAfterMs < t.serverMs || i.hardStopAfterMs > 15 * 60_000)
-    errors.push(`hardStopAfterMs: ${i.hardStopAfterMs} must be between timeouts.serverMs (${t.serverMs}) and 900000 (15 min)`);
-  if ((i.user === undefined) !== (i.group === undefined)) errors.push("user and group: give both or neither");
+    problem("hardStopAfterMs", `${i.hardStopAfterMs} must be between timeouts.serverMs (${t.serverMs}) and 900000 (15 min)`);
+  if ((i.user === undefined) !== (i.group === undefined))
+    problem(i.user === undefined ? "user" : "group", `is missing: give both user and group, or neither`);
   for (const [k, v] of [["user", i.user], ["group", i.group]] as const)
-    if (v !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(v)) errors.push(`${k}: "${v}" is not a valid account name`);
-  return errors;
+    if (v !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(v)) problem(k, `"${v}" is not a valid account name`);
+  return problems;
 }
+
+/**
+ * The columns of HAProxy's `show stat` CSV (admin socket, and /stats;csv) that the deploy step and the
+ * local fleet read, under HAProxy's own header names. HAProxy only appends columns, so these hold.
+ */
+export const statColumns = { pxname: 0, svname: 1, scur: 4, stot: 7, status: 17, check_status: 36, addr: 73 } as const;
 
 // Methods RFC 9110 calls idempotent: the only ones replayed after the request reached a server.
 const idempotentMethods = "GET HEAD OPTIONS PUT DELETE";

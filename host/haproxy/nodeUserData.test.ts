@@ -168,6 +168,8 @@ describe("HAProxy node user-data", () => {
     const bad = () => renderNodeUserData({ ...options, env: "Prod!", region: "mars", serverSlots: 0, service: { port: 0 } });
     expect(bad).toThrow(HostInputError);
     expect(bad).toThrow(/invalid HAProxy node input:\n {2}service\.port:.*\n {2}env:.*\n {2}region:.*\n(.|\n)*serverTemplate\.count: 0/);
+    // The host part and haproxy.cfg both check the service settings; the user reads each problem once.
+    expect(() => bad()).toThrow(expect.objectContaining({ message: expect.not.stringMatching(/service\.port:[\s\S]*service\.port:/) }));
   });
 });
 

@@ -8,7 +8,8 @@ import {
   productionSite, renderCloudConfig, renderDatadogFor, renderHostBootScript, renderLogrotate, renderLogrotateTimer, renderRsyslog,
   withHostBaseDefaults,
 } from "..";
-import { fleetDnsNames, hostPaths } from "../../contract/layout";
+import { hostPaths } from "../../contract/layout";
+import { formatProblem } from "../../contract/problem";
 import { ServiceSettings } from "../../contract/service";
 import { HaproxyConfigOptions, checkHaproxyConfig, renderHaproxyConfig, withHaproxyDefaults } from "./config";
 import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
@@ -59,7 +60,8 @@ export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
   const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80 };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
-  const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)])];
+  // Both check the service settings: each of their problems is said once.
+  const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)].map(formatProblem))];
   if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
 
   const p = hostPaths(haproxyProgram);
