@@ -2,6 +2,8 @@
 // checks a combination of levels must pass, and the healthy-host levels derived from the fleet size.
 // Checks return the field and the message separately, so a caller can say where the field came from
 // (an arg path, a config key) without rewriting the text.
+import { withDefaults } from "../../contract/defaults";
+import type { Problem } from "../../contract/problem";
 
 /** Alert levels of one service. A critical level pages; a warning level only notifies. */
 export interface ObservabilityThresholds {
@@ -65,24 +67,18 @@ export const thresholdDefaults: ObservabilityThresholds = {
   renotifyMinutes: 60,
 };
 
-/** One problem with an input: the field it is about, and what is wrong with it (without the field's name). */
-export interface Problem {
-  field: string;
-  message: string;
-}
 
 /**
  * The given levels over the defaults (undefined means "not given"). The p95 levels default to the p99 levels
  * given, so a stack that tuned p99 before the p95 levels existed keeps its p95 monitor where it was.
  */
 export function resolveThresholds(given: Partial<ObservabilityThresholds> = {}): ObservabilityThresholds {
-  const set = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<ObservabilityThresholds>;
-  return {
-    ...thresholdDefaults,
-    latencyP95CriticalSeconds: set.latencyP99CriticalSeconds ?? thresholdDefaults.latencyP95CriticalSeconds,
-    latencyP95WarningSeconds: set.latencyP99WarningSeconds ?? thresholdDefaults.latencyP95WarningSeconds,
-    ...set,
-  };
+  const p99 = withDefaults(thresholdDefaults, given);
+  // p95 levels not given follow the p99 ones given, so a stack that set only p99 keeps its levels
+  return withDefaults(
+    { ...p99, latencyP95CriticalSeconds: p99.latencyP99CriticalSeconds, latencyP95WarningSeconds: p99.latencyP99WarningSeconds },
+    given,
+  );
 }
 
 const criticalWarningPairs: [keyof ObservabilityThresholds, keyof ObservabilityThresholds][] = [

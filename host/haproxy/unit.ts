@@ -1,5 +1,7 @@
 // systemd unit of HAProxy on an HAProxy node: master-worker (-Ws, Type=notify) so `systemctl reload`
 // is hitless, server states saved before each reload, run unprivileged and sandboxed.
+import { withDefaults } from "../../contract/defaults";
+
 export interface HaproxyUnitInput {
   /** Paths must match the rendered haproxy.cfg (adminSocket, serverStateFile). */
   config: string;
@@ -19,7 +21,7 @@ export const haproxyUnitDefaults: HaproxyUnitInput = {
 };
 
 export function renderHaproxyUnit(options: Partial<HaproxyUnitInput> = {}): string {
-  const i: HaproxyUnitInput = { ...haproxyUnitDefaults, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const i = withDefaults(haproxyUnitDefaults, options);
   for (const [k, v] of Object.entries(i))
     if (!/^\/[A-Za-z0-9_./-]+$/.test(v)) throw new Error(`invalid HAProxy unit settings: ${k}: "${v}" must be an absolute path of plain characters`);
   if (!i.adminSocket.startsWith("/run/haproxy/") || !i.serverStateFile.startsWith("/var/lib/haproxy/"))
