@@ -3,10 +3,11 @@
 // between LB and service (checkLoadBalancerTimings) are enforced here, not only documented.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { privateBucket } from "../_shared/privateBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { serviceDefaults } from "../../contract/service";
-import { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy } from "./rules";
-export { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy };
+import { accessLogDeliveryStatements, checkAlbTimings, defaultSslPolicy } from "./rules";
+export { accessLogDeliveryStatements, checkAlbTimings, defaultSslPolicy };
 
 export interface AlbArgs {
   vpcId: pulumi.Input<string>;
@@ -74,19 +75,13 @@ export class Alb extends pulumi.ComponentResource {
     const caller = aws.getCallerIdentityOutput({}, { parent: this });
     const partition = aws.getPartitionOutput({}, { parent: this });
 
-    const logs = new aws.s3.Bucket(`${name}-logs`, { forceDestroy: args.forceDestroyLogs ?? false, tags: args.tags }, { parent: this });
-    new aws.s3.BucketOwnershipControls(`${name}-logs`, { bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
-    const logsBlock = new aws.s3.BucketPublicAccessBlock(`${name}-logs`, { bucket: logs.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this });
-    // ALB access logs support only SSE-S3.
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-logs`, { bucket: logs.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, { parent: this });
-    new aws.s3.BucketLifecycleConfiguration(`${name}-logs`, {
-      bucket: logs.id,
-      rules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 } }],
+    const { bucket: logs, policy: logsPolicy } = privateBucket(`${name}-logs`, {
+      forceDestroy: args.forceDestroyLogs ?? false,
+      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 } }],
+      policyStatements: (arn) => pulumi.all([region.region, caller.accountId, partition.partition])
+        .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
+      tags: args.tags,
     }, { parent: this });
-    const logsPolicy = new aws.s3.BucketPolicy(`${name}-logs`, {
-      bucket: logs.id,
-      policy: pulumi.all([logs.arn, region.region, caller.accountId, partition.partition]).apply(([arn, r, acct, p]) => accessLogBucketPolicy(arn, r, acct, p)),
-    }, { parent: this, dependsOn: [logsBlock] });
 
     const sg = new aws.ec2.SecurityGroup(`${name}-lb`, { vpcId: args.vpcId, description: "Load balancer: HTTP(S) from the allowed CIDRs", tags: args.tags }, { parent: this });
     const cidrs = args.allowedCidrs ?? ["0.0.0.0/0"];
