@@ -4,7 +4,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle } from "../components/bundle";
-import { Fleet, debianImage, instanceRole } from "../components/fleet";
+import { Fleet } from "../components/fleet";
+import { serviceHostRole } from "../components/fleet/hostRole";
+import { debianImage } from "../components/fleet/image";
 import { HaproxyTier, renderNodeUserData } from "../components/haproxy-tier";
 import { renderUserData } from "../host";
 import { Network } from "../components/network";
@@ -90,7 +92,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
   const fleet = new Fleet(name, {
     vpcId: network.vpcId, subnetIds: network.privateSubnetIds, userData,
     amiId: c.amiId || undefined, amiName: c.amiName, instanceType: c.instanceType, rootVolumeGb: c.rootVolumeGb,
-    minSize: c.minSize, maxSize: c.maxSize, servicePort: c.port,
+    minSize: c.minSize, maxSize: c.maxSize, service: serviceSettingsOf(c),
     targetGroupArn: alb.targetGroupArn, loadBalancerSecurityGroupId: alb.securityGroupId,
     loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
@@ -112,7 +114,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
 function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const service = serviceSettingsOf(c);
-  const hosts = instanceRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
+  const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // The tier takes arrays of known length: one element per subnet / parameter, resolved later.
   const nth = (list: pulumi.Output<string[]>, n: number) => Array.from({ length: n }, (_, i) => list.apply((l) => l[i]!));
