@@ -76,8 +76,7 @@ interface Shared {
 function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
-    servicePort: c.port, idleTimeoutSec: c.idleTimeoutSec, keepAliveTimeoutMs: c.keepAliveTimeoutMs, drainDelayMs: c.drainDelayMs,
-    shutdownTimeoutMs: c.shutdownTimeoutMs, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
+    service: serviceSettingsOf(c), idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
   }, stateful);
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
