@@ -5,7 +5,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
-import { HaproxyTier, HaproxyTierArgs, deployDocument } from "./index";
+import { HaproxyTier, HaproxyTierArgs } from "./index";
+import { deployDocument } from "./rollout";
 import { renderDeployScript } from "../../host/deploy/script";
 
 // One mock monitor for the file (a component's registerOutputs may arrive after its test ended).
