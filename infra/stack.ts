@@ -7,8 +7,9 @@ import { Bundle } from "../components/bundle";
 import { Fleet } from "../components/fleet";
 import { serviceHostRole } from "../components/fleet/hostRole";
 import { debianImage } from "../components/fleet/image";
-import { HaproxyTier, renderNodeUserData } from "../components/haproxy-tier";
+import { HaproxyTier } from "../components/haproxy-tier";
 import { renderUserData } from "../host";
+import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
@@ -115,9 +116,8 @@ function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData,
   const service = serviceSettingsOf(c);
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
-  // The tier takes arrays of known length: one element per subnet / parameter, resolved later.
-  const nth = (list: pulumi.Output<string[]>, n: number) => Array.from({ length: n }, (_, i) => list.apply((l) => l[i]!));
-  const subnets = c.vpcId ? c.privateSubnetIds.length : c.azCount;
+  // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
+  const highAvailability = c.env === "prod";
   const serverSlots = 2 * c.minSize;
   const listenPort = 80;
   // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
@@ -126,12 +126,10 @@ function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData,
     env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
   }));
   const tier = new HaproxyTier(name, {
-    env: c.env, serviceName: service.name, servicePort: service.port, drainDelayMs: service.drainDelayMs, shutdownTimeoutMs: service.shutdownTimeoutMs,
-    keepAliveTimeoutMs: service.keepAliveTimeoutMs, headersTimeoutMs: service.headersTimeoutMs,
-    vpcId: network.vpcId, publicSubnetIds: nth(network.publicSubnetIds, c.vpcId ? c.publicSubnetIds.length : c.azCount), privateSubnetIds: nth(network.privateSubnetIds, subnets),
-    amiId: image.id, nodeUserData, listenPort, serverSlots,
+    env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
+    amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGiB: c.rootVolumeGb, nodeParameterArns: nth(secretParams.parameterArns, 2), allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });

@@ -3,78 +3,87 @@
 // (nlb.ts) and the SSM rollout (rollout.ts). Every part is created with this component as its parent.
 import * as pulumi from "@pulumi/pulumi";
 import { fleetDnsNames } from "../../contract/layout";
-import { withServiceDefaults } from "../../contract/service";
+import { ServiceSettings, serviceDefaults } from "../../contract/service";
 import { renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { discovery } from "./discovery";
 import { tierNlb } from "./nlb";
 import { haproxyNodes } from "./nodes";
 import { rollout } from "./rollout";
-import { checkHaproxyTierArgs } from "./rules";
+import { checkHaproxyTierArgs, checkSubnetCounts } from "./rules";
 import { tierSecurityGroups } from "./securityGroups";
 import { serviceHosts } from "./serviceHosts";
 export { checkHaproxyTierArgs };
 
-export { VPC_RESOLVER, TierConfigInput, renderTierHaproxyConfig, renderNodeUserData, NodeUserDataOptions } from "../../host/haproxy/nodeUserData";
-
 export interface HaproxyTierArgs {
+  /** Environment name: part of the fleet's DNS zone, of its `Fleet` tag and of every tag. Lowercase. */
   env: string;
-  /** Service settings (name, port, timings) as in contract/service.ts; defaults fill the rest. */
-  serviceName?: string;
-  servicePort?: number;
-  drainDelayMs?: number;
-  shutdownTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  headersTimeoutMs?: number;
+  /** Service settings (contract/service.ts): name, port and timings. Default serviceDefaults. */
+  service?: ServiceSettings;
 
+  /** VPC of every part. */
   vpcId: pulumi.Input<string>;
   /** NLB subnets. */
-  publicSubnetIds: pulumi.Input<string>[];
-  /** HAProxy nodes and fleet instances go round-robin over these, so consecutive ones land in different AZs. */
-  privateSubnetIds: pulumi.Input<string>[];
-  /** Debian 12 image of both node kinds (the stack looks it up and pins it in prod). */
+  publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** HAProxy nodes and service hosts go round-robin over these, so consecutive ones land in different AZs. */
+  privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Debian 12 image of both kinds of host (the stack looks it up and pins it in prod). */
   amiId: pulumi.Input<string>;
+  /**
+   * Refuse a tier one failure takes down: fewer than 2 HAProxy nodes, 2 private subnets (AZs) or 2 service
+   * hosts. Default false; the stack sets it in prod.
+   */
+  highAvailability?: boolean;
 
-  /** HAProxy nodes; default 2 in prod, 1 elsewhere. Prod refuses fewer than 2. */
+  /** HAProxy nodes. Plain: one instance each. Default 1. */
   nodeCount?: number;
+  /** Instance type of the HAProxy nodes. Default t3.small. */
   nodeInstanceType?: pulumi.Input<string>;
-  /** cloud-init of an HAProxy node: `renderNodeUserData` (same service settings, fleet DNS name, slots and port as here). */
+  /**
+   * cloud-init of an HAProxy node: host/haproxy/nodeUserData.ts renderNodeUserData, with the same service
+   * settings, fleet DNS name, slots and port as here.
+   */
   nodeUserData: pulumi.Input<string>;
-  /** HAProxy's port on the nodes. */
+  /** HAProxy's port on the nodes. Plain: it is part of haproxy.cfg. Default 80. */
   listenPort?: number;
 
-  /** Service instances behind HAProxy (fixed, known at deploy time). */
+  /** Service hosts behind HAProxy (fixed, known at deploy time). Plain: one instance each. */
   fleetInstanceCount: number;
-  /** server-template slots; default 2x the fleet (room to grow without a config change). */
+  /** server-template slots, room to grow without a config change. Plain: part of haproxy.cfg. Default 2x fleetInstanceCount. */
   serverSlots?: number;
+  /** Instance type of the service hosts. Default t3.small. */
   fleetInstanceType?: pulumi.Input<string>;
   /** cloud-init of a service host (host renderers). Read at first boot only: later releases come through SSM. */
   fleetUserData: pulumi.Input<string>;
   /** Instance profile of the service hosts (SSM core, read of the bundle prefix and its own parameters). */
   fleetInstanceProfileName: pulumi.Input<string>;
-  rootVolumeGiB?: number;
+  /** Size of the encrypted gp3 root volume of every host, GB. Default 16. */
+  rootVolumeGb?: pulumi.Input<number>;
 
   /** ARNs of the SSM parameters the HAProxy nodes read at boot (Datadog API key, Papertrail destination). */
-  nodeParameterArns: pulumi.Input<string>[];
-  /** Who may reach the NLB. */
+  nodeParameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /** Who may reach the NLB. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
-  /** ACM certificate: TLS on 443 at the NLB; without it, plain TCP on 80 (dev). */
+  /** ACM certificate: TLS on 443 at the NLB. Default none: plain TCP on 80 (dev). */
   certificateArn?: pulumi.Input<string>;
-  deletionProtection?: boolean;
+  /** Refuse to delete the NLB. Default false. */
+  deletionProtection?: pulumi.Input<boolean>;
 
-  /** The release to roll out: the bundle's s3:// URL, its sha256 and its version id. */
+  /** s3:// URL of the release to roll out (Bundle.url). */
   bundleUrl: pulumi.Input<string>;
+  /** sha256 of that release, hex. */
   bundleSha256: pulumi.Input<string>;
+  /** Release id the hosts record. */
   version: pulumi.Input<string>;
-  /** Hosts deployed at once (SSM max concurrency); default "1". */
+  /** Hosts deployed at once (SSM max concurrency). Default "1". */
   rolloutBatch?: pulumi.Input<string>;
 }
 
 /**
  * The HAProxy flavor on AWS: HAProxy nodes behind an internet-facing NLB, in front of a fixed set of
- * service instances, and the SSM association that rolls a new release over those instances one at a time.
+ * service hosts, and the SSM association that rolls a new release over those hosts one at a time.
  *
- * How HAProxy finds the service instances without anyone editing its config: the fleet is
+ * How HAProxy finds the service hosts without anyone editing its config: the fleet is
  * `fleetInstanceCount` EC2 instances created here, spread round-robin over the private subnets. Their
  * private IPs form one A record set, `fleet.<service>.<env>.internal`, in a Route 53 private hosted zone of
  * the VPC. Every HAProxy node's config has `server-template app<1..slots> fleet...:<port> resolvers vpc`:
@@ -90,17 +99,29 @@ export interface HaproxyTierArgs {
  * after it keep the old release. `pulumi up` waits for the association to succeed.
  */
 export class HaproxyTier extends pulumi.ComponentResource {
+  /** Public DNS name of the NLB. */
   public readonly nlbDnsName: pulumi.Output<string>;
+  /** `net/<name>/<id>`: the LoadBalancer dimension of the NLB's CloudWatch metrics. */
   public readonly nlbArnSuffix: pulumi.Output<string>;
+  /** https://<nlb> with a certificate, http://<nlb> without. */
   public readonly url: pulumi.Output<string>;
+  /** Instance ids of the HAProxy nodes. */
   public readonly nodeInstanceIds: pulumi.Output<string[]>;
+  /** Instance ids of the service hosts. */
   public readonly fleetInstanceIds: pulumi.Output<string[]>;
+  /** Private IPs of the service hosts: what the discovery record holds. */
   public readonly fleetPrivateIps: pulumi.Output<string[]>;
+  /** The record HAProxy resolves the service hosts by: fleet.<service>.<env>.internal. */
   public readonly fleetDnsName: string;
+  /** haproxy.cfg of every node, as rendered for this tier. */
   public readonly haproxyConfig: string;
+  /** Id of the SSM association that rolls releases out. */
   public readonly associationId: pulumi.Output<string>;
+  /** Name of the SSM Command document running the deploy script. */
   public readonly deployDocumentName: pulumi.Output<string>;
+  /** Security group of the HAProxy nodes. */
   public readonly nodeSecurityGroupId: pulumi.Output<string>;
+  /** Security group of the service hosts. */
   public readonly fleetSecurityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: HaproxyTierArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -109,20 +130,23 @@ export class HaproxyTier extends pulumi.ComponentResource {
     // RunError: `pulumi up` prints the message alone, without a stack trace.
     if (problems.length > 0) throw new pulumi.RunError(`HaproxyTier ${name}: ${problems.join("; ")}`);
 
-    const service = withServiceDefaults({
-      name: args.serviceName,
-      port: args.servicePort,
-      drainDelayMs: args.drainDelayMs,
-      shutdownTimeoutMs: args.shutdownTimeoutMs,
-      keepAliveTimeoutMs: args.keepAliveTimeoutMs,
-      headersTimeoutMs: args.headersTimeoutMs,
-    });
+    const service = args.service ?? serviceDefaults;
     const env = args.env;
+    const highAvailability = args.highAvailability ?? false;
     const listenPort = args.listenPort ?? 80;
     const dns = fleetDnsNames(service.name, env);
     const fleetTag = `${service.name}-${env}`;
     const tags = { Service: service.name, Env: env };
-    const host = { amiId: args.amiId, subnetIds: pulumi.output(args.privateSubnetIds), userData: args.fleetUserData, rootVolumeGb: args.rootVolumeGiB ?? 16 };
+    // Lists given as Outputs are checked once they resolve (plain ones were checked above).
+    const checked = (ids: pulumi.Input<pulumi.Input<string>[]>, count: "privateSubnets" | "publicSubnets") =>
+      pulumi.output(ids).apply((list) => {
+        const errors = checkSubnetCounts({ highAvailability, [count]: list.length });
+        if (errors.length > 0) throw new pulumi.RunError(`HaproxyTier ${name}: ${errors.join("; ")}`);
+        return list;
+      });
+    const privateSubnetIds = checked(args.privateSubnetIds, "privateSubnets");
+    const host = { amiId: args.amiId, subnetIds: privateSubnetIds, userData: args.fleetUserData, rootVolumeGb: args.rootVolumeGb ?? 16 };
+
     this.fleetDnsName = dns.fleet;
     this.haproxyConfig = renderTierHaproxyConfig({
       service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort,
@@ -137,13 +161,13 @@ export class HaproxyTier extends pulumi.ComponentResource {
     }, this);
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
     const nodes = haproxyNodes(name, {
-      ...host, count: args.nodeCount ?? (env === "prod" ? 2 : 1), instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
+      ...host, count: args.nodeCount ?? 1, instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
       userData: args.nodeUserData, serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns,
     }, this);
     const nlb = tierNlb(name, {
-      vpcId: args.vpcId, subnetIds: args.publicSubnetIds, securityGroupId: sgs.nlb.id, nodes, listenPort,
+      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, nodes, listenPort,
       deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
-      deletionProtection: args.deletionProtection ?? env === "prod", tags,
+      deletionProtection: args.deletionProtection ?? false, tags,
     }, this);
     const { document, association } = rollout(name, {
       service, fleetTag, hosts: fleet, bundleUrl: args.bundleUrl, bundleSha256: args.bundleSha256, version: args.version,
@@ -162,13 +186,17 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.fleetSecurityGroupId = sgs.fleet.id;
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
+      nlbArnSuffix: this.nlbArnSuffix,
       url: this.url,
       nodeInstanceIds: this.nodeInstanceIds,
       fleetInstanceIds: this.fleetInstanceIds,
       fleetPrivateIps: this.fleetPrivateIps,
+      fleetDnsName: this.fleetDnsName,
+      haproxyConfig: this.haproxyConfig,
       associationId: this.associationId,
       deployDocumentName: this.deployDocumentName,
-      fleetDnsName: this.fleetDnsName,
+      nodeSecurityGroupId: this.nodeSecurityGroupId,
+      fleetSecurityGroupId: this.fleetSecurityGroupId,
     });
   }
 }
