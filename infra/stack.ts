@@ -1,5 +1,6 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
 import { fleetDnsNames } from "../contract/layout";
+import { ServiceSettings } from "../contract/service";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
@@ -39,6 +40,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const c = opts.config ?? readPulumiConfig();
   const secrets = opts.secrets ?? readSecrets();
   const name = c.serviceName;
+  const service = serviceSettingsOf(c);
   const tags = { service: c.serviceName, env: c.env, "managed-by": "pulumi" };
   const stateful: pulumi.ComponentResourceOptions = { protect: c.protect };
 
@@ -52,12 +54,12 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
     bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
-    service: c.serviceName, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
+    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
   }, stateful);
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, tags, network, bundle, secretParams, userData, region: region.region };
+  const shared = { c, name, service, tags, network, bundle, secretParams, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -66,6 +68,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
 interface Shared {
   c: StackConfig;
   name: string;
+  service: ServiceSettings;
   tags: Record<string, string>;
   network: Network;
   bundle: Bundle;
@@ -74,10 +77,10 @@ interface Shared {
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
-    service: serviceSettingsOf(c), idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
+    service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
   }, stateful);
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
@@ -92,7 +95,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
   const fleet = new Fleet(name, {
     vpcId: network.vpcId, subnetIds: network.privateSubnetIds, userData,
     amiId: c.amiId || undefined, amiName: c.amiName, instanceType: c.instanceType, rootVolumeGb: c.rootVolumeGb,
-    minSize: c.minSize, maxSize: c.maxSize, service: serviceSettingsOf(c),
+    minSize: c.minSize, maxSize: c.maxSize, service,
     targetGroupArn: alb.targetGroupArn, loadBalancerSecurityGroupId: alb.securityGroupId,
     loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
@@ -112,8 +115,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
-  const service = serviceSettingsOf(c);
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
