@@ -241,3 +241,14 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     expect(outputs.autoScalingGroupName).toBeUndefined();
   });
 });
+
+describe("stack prod, HAProxy flavor, under mocks", () => {
+  it("makes the prod decisions the tier no longer makes itself: two HAProxy nodes in two AZs, a protected NLB, TLS", async () => {
+    const { rec, outputs } = await run("prod", bundleFile("haproxy prod\n"), { loadBalancer: "haproxy" });
+    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.tags?.Role === "haproxy");
+    expect(nodes.map((n) => n.inputs.subnetId)).toEqual(["sample-api-private-0-id", "sample-api-private-1-id"]);
+    expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
+    expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+    expect(outputs.serviceUrl).toMatch(/^https:\/\//);
+  });
+});

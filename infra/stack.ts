@@ -1,12 +1,16 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
 import { fleetDnsNames } from "../contract/layout";
+import { ServiceSettings } from "../contract/service";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle } from "../components/bundle";
-import { Fleet, debianImage, instanceRole } from "../components/fleet";
-import { HaproxyTier, renderNodeUserData } from "../components/haproxy-tier";
+import { Fleet } from "../components/fleet";
+import { serviceHostRole } from "../components/fleet/hostRole";
+import { debianImage } from "../components/fleet/image";
+import { HaproxyTier } from "../components/haproxy-tier";
 import { renderUserData } from "../host";
+import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
@@ -36,6 +40,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const c = opts.config ?? readPulumiConfig();
   const secrets = opts.secrets ?? readSecrets();
   const name = c.serviceName;
+  const service = serviceSettingsOf(c);
   const tags = { service: c.serviceName, env: c.env, "managed-by": "pulumi" };
   const stateful: pulumi.ComponentResourceOptions = { protect: c.protect };
 
@@ -49,12 +54,12 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
     bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
-    service: c.serviceName, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
+    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
   }, stateful);
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, tags, network, bundle, secretParams, userData, region: region.region };
+  const shared = { c, name, service, tags, network, bundle, secretParams, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -63,6 +68,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
 interface Shared {
   c: StackConfig;
   name: string;
+  service: ServiceSettings;
   tags: Record<string, string>;
   network: Network;
   bundle: Bundle;
@@ -71,11 +77,10 @@ interface Shared {
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
-    servicePort: c.port, idleTimeoutSec: c.idleTimeoutSec, keepAliveTimeoutMs: c.keepAliveTimeoutMs, drainDelayMs: c.drainDelayMs,
-    shutdownTimeoutMs: c.shutdownTimeoutMs, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
+    service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
   }, stateful);
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
@@ -90,7 +95,7 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
   const fleet = new Fleet(name, {
     vpcId: network.vpcId, subnetIds: network.privateSubnetIds, userData,
     amiId: c.amiId || undefined, amiName: c.amiName, instanceType: c.instanceType, rootVolumeGb: c.rootVolumeGb,
-    minSize: c.minSize, maxSize: c.maxSize, servicePort: c.port,
+    minSize: c.minSize, maxSize: c.maxSize, service,
     targetGroupArn: alb.targetGroupArn, loadBalancerSecurityGroupId: alb.securityGroupId,
     loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
@@ -110,13 +115,11 @@ function albFlavor({ c, name, tags, network, bundle, secretParams, userData }: S
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
-  const service = serviceSettingsOf(c);
-  const hosts = instanceRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+  const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
-  // The tier takes arrays of known length: one element per subnet / parameter, resolved later.
-  const nth = (list: pulumi.Output<string[]>, n: number) => Array.from({ length: n }, (_, i) => list.apply((l) => l[i]!));
-  const subnets = c.vpcId ? c.privateSubnetIds.length : c.azCount;
+  // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
+  const highAvailability = c.env === "prod";
   const serverSlots = 2 * c.minSize;
   const listenPort = 80;
   // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
@@ -125,12 +128,10 @@ function haproxyFlavor({ c, name, tags, network, bundle, secretParams, userData,
     env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
   }));
   const tier = new HaproxyTier(name, {
-    env: c.env, serviceName: service.name, servicePort: service.port, drainDelayMs: service.drainDelayMs, shutdownTimeoutMs: service.shutdownTimeoutMs,
-    keepAliveTimeoutMs: service.keepAliveTimeoutMs, headersTimeoutMs: service.headersTimeoutMs,
-    vpcId: network.vpcId, publicSubnetIds: nth(network.publicSubnetIds, c.vpcId ? c.publicSubnetIds.length : c.azCount), privateSubnetIds: nth(network.privateSubnetIds, subnets),
-    amiId: image.id, nodeUserData, listenPort, serverSlots,
+    env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
+    amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGiB: c.rootVolumeGb, nodeParameterArns: nth(secretParams.parameterArns, 2), allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });

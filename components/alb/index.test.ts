@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
-import { Alb, accessLogBucketPolicy, checkAlbTimings } from "./index";
+import { Alb, accessLogDeliveryStatements, checkAlbTimings } from "./index";
 
 let mocks: MockRecorder;
 beforeAll(async () => {
@@ -30,6 +30,12 @@ describe("Alb", () => {
     const ingress = mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     expect(ingress.map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4])).toEqual([[80, "0.0.0.0/0"]]);
     expect(ingress[0]!.inputs.description).toBeTruthy();
+    // The log bucket takes ELB's deliveries (us-east-1 is an older region: by account too) and nothing over plain HTTP.
+    const logPolicy = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    expect(logPolicy.Statement.map((s: any) => [s.Sid, s.Principal])).toEqual([
+      ["ElbLogDelivery", { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }], ["ElbLogDeliveryLegacyRegion", { AWS: "arn:aws:iam::127311923021:root" }],
+      ["DenyInsecureTransport", "*"],
+    ]);
   });
 
   it("with a certificate: HTTPS with a TLS 1.3 policy and a redirect from HTTP", async () => {
@@ -52,11 +58,11 @@ describe("Alb", () => {
   });
 
   it("lets ELB deliver logs by service principal everywhere and by ELB account in older regions", () => {
-    const old = JSON.parse(accessLogBucketPolicy("arn:aws:s3:::b", "eu-west-1", "111122223333"));
-    expect(old.Statement.map((s: any) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, { AWS: "arn:aws:iam::156460612806:root" }, "*"]);
-    expect(old.Statement[0].Resource).toBe("arn:aws:s3:::b/AWSLogs/111122223333/*");
-    const recent = JSON.parse(accessLogBucketPolicy("arn:aws:s3:::b", "ap-southeast-3", "111122223333"));
-    expect(recent.Statement.map((s: any) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, "*"]);
+    const old = accessLogDeliveryStatements("arn:aws:s3:::b", "eu-west-1", "111122223333") as any[];
+    expect(old.map((s) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, { AWS: "arn:aws:iam::156460612806:root" }]);
+    expect(old[0].Resource).toBe("arn:aws:s3:::b/AWSLogs/111122223333/*");
+    const recent = accessLogDeliveryStatements("arn:aws:s3:::b", "ap-southeast-3", "111122223333") as any[];
+    expect(recent.map((s) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }]);
     expect(checkAlbTimings({ idleTimeoutSec: 60, keepAliveTimeoutMs: 65000, drainDelayMs: 10000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 30, slowStartSec: 0 })).toEqual([]);
   });
 });

@@ -3,91 +3,100 @@
 // between LB and service (checkLoadBalancerTimings) are enforced here, not only documented.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ServiceSettings, serviceDefaults } from "../../contract/service";
+import { privateBucket } from "../_shared/privateBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { formatProblem } from "../../contract/problem";
-import { serviceDefaults } from "../../contract/service";
-import { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy } from "./rules";
-export { accessLogBucketPolicy, checkAlbTimings, defaultSslPolicy };
+import { accessLogDeliveryStatements, checkAlbTimings, defaultSslPolicy } from "./rules";
+export { accessLogDeliveryStatements, checkAlbTimings, defaultSslPolicy };
 
 export interface AlbArgs {
+  /** VPC of the load balancer and its target group. */
   vpcId: pulumi.Input<string>;
   /** Public subnets, one per AZ (at least 2). */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** ACM certificate: HTTPS on 443 and a redirect on 80. Without it, plain HTTP on 80 (dev only). */
+  /**
+   * Service settings (contract/service.ts): the target port, and the timings the load balancer's are checked
+   * against. Default serviceDefaults.
+   */
+  service?: ServiceSettings;
+  /** ACM certificate: HTTPS on 443 and a redirect on 80. Default none: plain HTTP on 80 (dev only). */
   certificateArn?: pulumi.Input<string>;
-  /** IPv4 CIDRs allowed to reach 80/443. Default 0.0.0.0/0. */
+  /** IPv4 CIDRs allowed to reach 80/443. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
-  /** The service's port (ServiceSettings.port). */
-  servicePort?: pulumi.Input<number>;
-  /** Seconds an idle client connection is kept; must stay below the service's keepAliveTimeoutMs. Default 60. */
+  /** Seconds an idle client connection is kept; must stay below service.keepAliveTimeoutMs. Default 60. */
   idleTimeoutSec?: pulumi.Input<number>;
-  keepAliveTimeoutMs?: pulumi.Input<number>;
-  drainDelayMs?: pulumi.Input<number>;
-  shutdownTimeoutMs?: pulumi.Input<number>;
-  /** Above drainDelayMs, below the systemd stop timeout. Default 30. */
+  /** Seconds a leaving target stays registered: above service.drainDelayMs, below the systemd stop timeout. Default 30. */
   deregistrationDelaySec?: pulumi.Input<number>;
   /** Ramp-up of a new target's share of requests (0 or 30-900). Default 30. */
   slowStartSec?: pulumi.Input<number>;
   /** Readiness endpoint of the service. Default /readyz. */
   healthCheckPath?: pulumi.Input<string>;
+  /** TLS policy of the HTTPS listener. Default defaultSslPolicy (TLS 1.3 and 1.2 only). */
   sslPolicy?: pulumi.Input<string>;
   /** monitor, defensive or strictest. Default defensive (AWS's recommendation). */
   desyncMitigationMode?: pulumi.Input<string>;
+  /** Refuse to delete the load balancer. Default false. */
   deletionProtection?: pulumi.Input<boolean>;
   /** Days access logs are kept. Default 30. */
   accessLogRetentionDays?: pulumi.Input<number>;
-  /** Let `pulumi destroy` empty the access-log bucket (dev). */
+  /** Let `pulumi destroy` empty the access-log bucket (dev). Default false. */
   forceDestroyLogs?: pulumi.Input<boolean>;
+  /** Tags of every resource. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export class Alb extends pulumi.ComponentResource {
-  readonly loadBalancerArn: pulumi.Output<string>;
-  readonly loadBalancerArnSuffix: pulumi.Output<string>;
-  readonly dnsName: pulumi.Output<string>;
-  readonly zoneId: pulumi.Output<string>;
-  readonly targetGroupArn: pulumi.Output<string>;
-  readonly targetGroupArnSuffix: pulumi.Output<string>;
-  readonly securityGroupId: pulumi.Output<string>;
-  readonly accessLogBucket: pulumi.Output<string>;
+  /** ARN of the load balancer. */
+  public readonly loadBalancerArn: pulumi.Output<string>;
+  /** `app/<name>/<id>`: the LoadBalancer dimension of its CloudWatch metrics. */
+  public readonly loadBalancerArnSuffix: pulumi.Output<string>;
+  /** Public DNS name of the load balancer. */
+  public readonly dnsName: pulumi.Output<string>;
+  /** Route 53 zone of dnsName, for an alias record. */
+  public readonly zoneId: pulumi.Output<string>;
+  /** ARN of the target group the fleet registers with. */
+  public readonly targetGroupArn: pulumi.Output<string>;
+  /** `targetgroup/<name>/<id>`: the TargetGroup dimension of its CloudWatch metrics. */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
+  /** Security group of the load balancer: the one the instances accept the service port from. */
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** Name of the private bucket the access logs go to. */
+  public readonly accessLogBucket: pulumi.Output<string>;
   /** https://<dns> with a certificate, http://<dns> without. */
-  readonly url: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: AlbArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Alb"), name, {}, withFormerType("node-service:alb:Alb", opts));
+    const service = args.service ?? serviceDefaults;
     const idleTimeoutSec = args.idleTimeoutSec ?? 60;
     const deregistrationDelaySec = args.deregistrationDelaySec ?? 30;
     const slowStartSec = args.slowStartSec ?? 30;
-    const timings = pulumi.all([idleTimeoutSec, args.keepAliveTimeoutMs ?? serviceDefaults.keepAliveTimeoutMs, args.drainDelayMs ?? serviceDefaults.drainDelayMs,
-      args.shutdownTimeoutMs ?? serviceDefaults.shutdownTimeoutMs, deregistrationDelaySec, slowStartSec]);
-    const plain = [idleTimeoutSec, args.keepAliveTimeoutMs, args.drainDelayMs, args.shutdownTimeoutMs, deregistrationDelaySec, slowStartSec].every((v) => v === undefined || typeof v === "number");
-    const check = ([idle, keepAlive, drain, shutdown, dereg, slow]: number[]) => {
-      const errors = checkAlbTimings({ idleTimeoutSec: idle!, keepAliveTimeoutMs: keepAlive!, drainDelayMs: drain!, shutdownTimeoutMs: shutdown!, deregistrationDelaySec: dereg!, slowStartSec: slow! });
+    const check = ([idle, dereg, slow]: number[]) => {
+      const errors = checkAlbTimings({
+        idleTimeoutSec: idle!, keepAliveTimeoutMs: service.keepAliveTimeoutMs, drainDelayMs: service.drainDelayMs,
+        shutdownTimeoutMs: service.shutdownTimeoutMs, deregistrationDelaySec: dereg!, slowStartSec: slow!,
+      });
       if (errors.length) throw new pulumi.RunError(`Alb ${name}: ${errors.map(formatProblem).join("; ")}`);
     };
     // Refuse at once when the values are known now; otherwise as soon as they resolve.
-    if (plain) check([idleTimeoutSec, args.keepAliveTimeoutMs ?? serviceDefaults.keepAliveTimeoutMs, args.drainDelayMs ?? serviceDefaults.drainDelayMs, args.shutdownTimeoutMs ?? serviceDefaults.shutdownTimeoutMs, deregistrationDelaySec, slowStartSec] as number[]);
-    const checkedIdle = timings.apply((t) => { check(t); return t[0]!; });
+    const timings = [idleTimeoutSec, deregistrationDelaySec, slowStartSec];
+    if (timings.every((v) => typeof v === "number")) check(timings as number[]);
+    const checkedIdle = pulumi.all(timings).apply((t) => { check(t); return t[0]!; });
 
     const https = args.certificateArn !== undefined;
-    const port = args.servicePort ?? serviceDefaults.port;
+    const port = service.port;
     const region = aws.getRegionOutput({}, { parent: this });
     const caller = aws.getCallerIdentityOutput({}, { parent: this });
     const partition = aws.getPartitionOutput({}, { parent: this });
 
-    const logs = new aws.s3.Bucket(`${name}-logs`, { forceDestroy: args.forceDestroyLogs ?? false, tags: args.tags }, { parent: this });
-    new aws.s3.BucketOwnershipControls(`${name}-logs`, { bucket: logs.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
-    const logsBlock = new aws.s3.BucketPublicAccessBlock(`${name}-logs`, { bucket: logs.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this });
-    // ALB access logs support only SSE-S3.
-    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-logs`, { bucket: logs.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, { parent: this });
-    new aws.s3.BucketLifecycleConfiguration(`${name}-logs`, {
-      bucket: logs.id,
-      rules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 } }],
+    const { bucket: logs, policy: logsPolicy } = privateBucket(`${name}-logs`, {
+      forceDestroy: args.forceDestroyLogs ?? false,
+      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 } }],
+      policyStatements: (arn) => pulumi.all([region.region, caller.accountId, partition.partition])
+        .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
+      tags: args.tags,
     }, { parent: this });
-    const logsPolicy = new aws.s3.BucketPolicy(`${name}-logs`, {
-      bucket: logs.id,
-      policy: pulumi.all([logs.arn, region.region, caller.accountId, partition.partition]).apply(([arn, r, acct, p]) => accessLogBucketPolicy(arn, r, acct, p)),
-    }, { parent: this, dependsOn: [logsBlock] });
 
     const sg = new aws.ec2.SecurityGroup(`${name}-lb`, { vpcId: args.vpcId, description: "Load balancer: HTTP(S) from the allowed CIDRs", tags: args.tags }, { parent: this });
     const cidrs = args.allowedCidrs ?? ["0.0.0.0/0"];

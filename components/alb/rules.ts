@@ -14,8 +14,11 @@ const elbAccountIds: Record<string, string> = {
   "sa-east-1": "507241528517",
 };
 
-/** Bucket policy letting this region's ELB write access logs for this account, and nothing over plain HTTP. */
-export function accessLogBucketPolicy(bucketArn: string, region: string, accountId: string, partition = "aws"): string {
+/**
+ * Statements letting this region's ELB write access logs for this account. The bucket's builder
+ * (components/_shared/privateBucket.ts) adds the statement refusing plain HTTP after them.
+ */
+export function accessLogDeliveryStatements(bucketArn: string, region: string, accountId: string, partition = "aws"): object[] {
   const logs = `${bucketArn}/AWSLogs/${accountId}/*`;
   const legacy = elbAccountIds[region];
   const statements: object[] = [
@@ -23,11 +26,7 @@ export function accessLogBucketPolicy(bucketArn: string, region: string, account
   ];
   if (legacy)
     statements.push({ Sid: "ElbLogDeliveryLegacyRegion", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${legacy}:root` }, Action: "s3:PutObject", Resource: logs });
-  statements.push({
-    Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } },
-  });
-  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+  return statements;
 }
 
 /** The values checkAlbTimings reads. */

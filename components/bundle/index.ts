@@ -1,10 +1,10 @@
 // Service bundle: the built dist/app/server.js in a private, encrypted, versioned bucket under a
 // content-hashed key. Same content, same key: nothing changes. New content, new key: a new launch
 // template version and a rolling replacement.
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { sha256File } from "../../contract/digest";
+import { privateBucket } from "../_shared/privateBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { defaultBundlePath, releaseKey } from "./rules";
 export { defaultBundlePath, releaseKey };
@@ -14,29 +14,32 @@ export interface BundleArgs {
   bundlePath?: string;
   /** Keep noncurrent object versions this many days (rollback window). Default 30. */
   noncurrentVersionDays?: pulumi.Input<number>;
-  /** Let `pulumi destroy` empty the bucket (dev); keep false in prod. */
+  /** Let `pulumi destroy` empty the bucket (dev); keep false in prod. Default false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /** Tags of the bucket and the release object. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /** sha256 of the bundle, or one clear error telling how to produce it. */
 export function hashBundle(bundlePath: string): string {
-  let content: Buffer;
   try {
-    content = fs.readFileSync(bundlePath);
+    return sha256File(bundlePath);
   } catch {
     throw new pulumi.RunError(`bundle: ${bundlePath} not found: run npm run build first`);
   }
-  return createHash("sha256").update(content).digest("hex");
 }
 
 export class Bundle extends pulumi.ComponentResource {
-  readonly bucketName: pulumi.Output<string>;
-  readonly bucketArn: pulumi.Output<string>;
-  readonly key: pulumi.Output<string>;
-  readonly sha256: pulumi.Output<string>;
+  /** Name of the private, versioned bucket holding the releases. */
+  public readonly bucketName: pulumi.Output<string>;
+  /** ARN of that bucket (the instance role may read its releases/ prefix only). */
+  public readonly bucketArn: pulumi.Output<string>;
+  /** Object key of this release: releases/<sha256>.js. */
+  public readonly key: pulumi.Output<string>;
+  /** sha256 of the bundle, hex: hosts check the download against it. */
+  public readonly sha256: pulumi.Output<string>;
   /** s3://bucket/releases/<sha256>.js, what the host fetches at boot. */
-  readonly url: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Bundle"), name, {}, withFormerType("node-service:bundle:Bundle", opts));
@@ -44,31 +47,21 @@ export class Bundle extends pulumi.ComponentResource {
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);
 
-    const bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: args.forceDestroy ?? false, tags: args.tags }, { parent: this });
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
-    const block = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-      bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+    // Names from before the shared builder: a stack that holds these parts keeps them.
+    const store = privateBucket(`${name}-bucket`, {
+      versioning: true,
+      bucketKeyEnabled: true,
+      lifecycleRules: [{ id: "expire-noncurrent", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
+      forceDestroy: args.forceDestroy ?? false,
+      tags: args.tags,
+      names: {
+        ownership: `${name}-ownership`, publicAccessBlock: `${name}-public-access`, versioning: `${name}-versioning`,
+        encryption: `${name}-sse`, lifecycle: `${name}-lifecycle`, policy: `${name}-tls-only`,
+      },
     }, { parent: this });
-    const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
-    const sse = new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
-      bucket: bucket.id,
-      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }],
-    }, { parent: this });
-    new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-      bucket: bucket.id,
-      rules: [{ id: "expire-noncurrent", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
-    }, { parent: this, dependsOn: [versioning] });
-    new aws.s3.BucketPolicy(`${name}-tls-only`, {
-      bucket: bucket.id,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [{
-          Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
-          Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-          Condition: { Bool: { "aws:SecureTransport": "false" } },
-        }],
-      }),
-    }, { parent: this, dependsOn: [block] });
+    const bucket = store.bucket;
+    const sse = store.encryption;
+    const versioning = store.versioning!;
     const object = new aws.s3.BucketObjectv2(`${name}-release`, {
       bucket: bucket.id, key, source: new pulumi.asset.FileAsset(bundlePath),
       contentType: "text/javascript", serverSideEncryption: "AES256", tags: args.tags,

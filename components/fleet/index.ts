@@ -3,114 +3,94 @@
 // instances before it terminates old ones and rolls back when an alarm fires.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ServiceSettings, serviceDefaults } from "../../contract/service";
+import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { typeToken, withFormerType } from "../_shared/typeToken";
-import { serviceDefaults } from "../../contract/service";
+import { serviceHostRole } from "./hostRole";
+import { debianImage } from "./image";
 import { debian12NamePattern, debianOwnerId, instancePolicy } from "./rules";
 export { debian12NamePattern, debianOwnerId, instancePolicy };
 
 export interface FleetArgs {
+  /** VPC of the instances' security group. */
   vpcId: pulumi.Input<string>;
   /** Private subnets in at least 2 AZs. */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** cloud-init user-data in clear text (it holds no secret); base64-encoded here. */
   userData: pulumi.Input<string>;
-  /** Explicit AMI id; wins over amiName. */
+  /** Service settings (contract/service.ts): the port the load balancer reaches. Default serviceDefaults. */
+  service?: ServiceSettings;
+  /** Explicit AMI id; wins over amiName. Default none. */
   amiId?: pulumi.Input<string>;
-  /** Name (or pattern) of an official Debian AMI; default debian-12-amd64-* (most recent). */
+  /** Name (or pattern) of an official Debian AMI. Default debian-12-amd64-* (the most recent). */
   amiName?: pulumi.Input<string>;
+  /** EC2 instance type. Default t3.small. */
   instanceType?: pulumi.Input<string>;
+  /** Size of the encrypted gp3 root volume, GB. Default 8. */
   rootVolumeGb?: pulumi.Input<number>;
+  /** Fewest instances. Default 2. */
   minSize?: pulumi.Input<number>;
+  /** Most instances. Default 4. */
   maxSize?: pulumi.Input<number>;
-  /** Initial size only: later changes (scaling) are kept across deploys. */
+  /** Initial size only: later changes (scaling) are kept across deploys. Default minSize. */
   desiredCapacity?: pulumi.Input<number>;
-  servicePort?: pulumi.Input<number>;
+  /** Target group the instances register with. */
   targetGroupArn: pulumi.Input<string>;
+  /** The load balancer's security group: the only source of the service port. */
   loadBalancerSecurityGroupId: pulumi.Input<string>;
   /** For the ALBRequestCountPerTarget resource label. */
   loadBalancerArnSuffix: pulumi.Input<string>;
+  /** For the ALBRequestCountPerTarget resource label. */
   targetGroupArnSuffix: pulumi.Input<string>;
   /** Target of the tracking policy, requests per target per minute. Default 1000. */
   requestsPerTarget?: pulumi.Input<number>;
+  /** Time a new instance has to boot before ELB health counts, seconds. Default 300. */
   healthCheckGracePeriodSec?: pulumi.Input<number>;
+  /** Warm-up of a new instance for refresh and scaling, seconds. Default 120. */
   instanceWarmupSec?: pulumi.Input<number>;
   /** Percentages of the refresh after which it pauses; the last must be 100. Default [50, 100]. */
   checkpointPercentages?: pulumi.Input<number>[];
+  /** Pause at each checkpoint, seconds. Default 300. */
   checkpointDelaySec?: pulumi.Input<number>;
   /** Max healthy percentage during a refresh, above 100 so new instances start first. Default 200. */
   maxHealthyPercentage?: pulumi.Input<number>;
-  /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). */
+  /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
   rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. */
+  /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
   warmPool?: boolean;
+  /** Instances kept in the warm pool. Default 1. */
   warmPoolMinSize?: pulumi.Input<number>;
   /** Bucket of the service bundle; the role may read only releases/* in it. */
   bundleBucketArn: pulumi.Input<string>;
-  /** The service's own SSM parameters and the key that encrypts them. */
+  /** The service's own SSM parameters. */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /** The key that encrypts the parameters; decryption only through SSM. */
   kmsKeyArn: pulumi.Input<string>;
+  /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
-/** The official Debian image: by id when given (checked to be Debian's), else the newest matching amiName. */
-export function debianImage(a: { amiId?: pulumi.Input<string>; amiName?: pulumi.Input<string> }, opts: pulumi.InvokeOutputOptions) {
-  return aws.ec2.getAmiOutput({
-    owners: [debianOwnerId],
-    mostRecent: true,
-    filters: [
-      a.amiId !== undefined ? { name: "image-id", values: [a.amiId] } : { name: "name", values: [a.amiName ?? debian12NamePattern] },
-      { name: "architecture", values: ["x86_64"] },
-      { name: "virtualization-type", values: ["hvm"] },
-      { name: "root-device-type", values: ["ebs"] },
-    ],
-  }, opts);
-}
-
-/**
- * The service hosts' role and instance profile: SSM Session Manager instead of SSH, read of the bundle's
- * releases/ prefix, of the service's own parameters, and decryption of them through SSM only.
- */
-export function instanceRole(
-  name: string,
-  a: { bundleBucketArn: pulumi.Input<string>; parameterArns: pulumi.Input<pulumi.Input<string>[]>; kmsKeyArn: pulumi.Input<string>; tags?: pulumi.Input<Record<string, pulumi.Input<string>>> },
-  opts: { parent?: pulumi.Resource },
-): { role: aws.iam.Role; profile: aws.iam.InstanceProfile } {
-  const region = aws.getRegionOutput({}, opts);
-  const partition = aws.getPartitionOutput({}, opts);
-  const role = new aws.iam.Role(`${name}-role`, {
-    assumeRolePolicy: JSON.stringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-    }),
-    tags: a.tags,
-  }, opts);
-  new aws.iam.RolePolicyAttachment(`${name}-ssm-core`, {
-    role: role.name, policyArn: pulumi.interpolate`arn:${partition.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
-  }, opts);
-  new aws.iam.RolePolicy(`${name}-service`, {
-    role: role.id,
-    policy: pulumi.all([a.bundleBucketArn, a.parameterArns, a.kmsKeyArn, region.region])
-      .apply(([bundleBucketArn, parameterArns, kmsKeyArn, r]) => instancePolicy({ bundleBucketArn, parameterArns, kmsKeyArn, region: r })),
-  }, opts);
-  const profile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags: a.tags }, opts);
-  return { role, profile };
-}
-
 export class Fleet extends pulumi.ComponentResource {
-  readonly autoScalingGroupName: pulumi.Output<string>;
-  readonly launchTemplateId: pulumi.Output<string>;
-  readonly launchTemplateVersion: pulumi.Output<number>;
-  readonly securityGroupId: pulumi.Output<string>;
-  readonly roleName: pulumi.Output<string>;
-  readonly imageId: pulumi.Output<string>;
+  /** Name of the Auto Scaling group. */
+  public readonly autoScalingGroupName: pulumi.Output<string>;
+  /** Id of the launch template. */
+  public readonly launchTemplateId: pulumi.Output<string>;
+  /** The launch template version the group runs (each change is a new version and an instance refresh). */
+  public readonly launchTemplateVersion: pulumi.Output<number>;
+  /** Security group of the instances. */
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** Name of the instances' IAM role. */
+  public readonly roleName: pulumi.Output<string>;
+  /** The Debian AMI the instances boot. */
+  public readonly imageId: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Fleet"), name, {}, withFormerType("node-service:fleet:Fleet", opts));
     if (Array.isArray(args.subnetIds) && args.subnetIds.length < 2)
       throw new pulumi.RunError(`Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`);
-    const port = args.servicePort ?? serviceDefaults.port;
+    const port = (args.service ?? serviceDefaults).port;
     const image = debianImage({ amiId: args.amiId, amiName: args.amiName }, { parent: this });
-    const { role, profile } = instanceRole(name, args, { parent: this });
+    const { role, profile } = serviceHostRole(name, args, { parent: this });
 
     const sg = new aws.ec2.SecurityGroup(`${name}-instances`, { vpcId: args.vpcId, description: "Service instances: the service port from the load balancer only", tags: args.tags }, { parent: this });
     new aws.vpc.SecurityGroupIngressRule(`${name}-from-lb`, {
@@ -131,12 +111,7 @@ export class Fleet extends pulumi.ComponentResource {
       instanceType: args.instanceType ?? "t3.small",
       userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
       iamInstanceProfile: { arn: profile.arn },
-      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-      networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: [sg.id] }],
-      blockDeviceMappings: [{
-        deviceName: image.rootDeviceName,
-        ebs: { volumeType: "gp3", volumeSize: args.rootVolumeGb ?? 8, encrypted: "true", deleteOnTermination: "true" },
-      }],
+      ...hardenedLaunchTemplateArgs({ rootVolumeGb: args.rootVolumeGb ?? 8, rootDeviceName: image.rootDeviceName, securityGroupIds: [sg.id] }),
       tagSpecifications: [
         { resourceType: "instance", tags: args.tags },
         { resourceType: "volume", tags: args.tags },

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
-import { HaproxyTier, HaproxyTierArgs, deployDocument } from "./index";
+import { HaproxyTier, HaproxyTierArgs } from "./index";
+import { deployDocument } from "./rollout";
 import { renderDeployScript } from "../../host/deploy/script";
 
 // One mock monitor for the file (a component's registerOutputs may arrive after its test ended).
@@ -41,6 +42,8 @@ const base = (env: string): HaproxyTierArgs => ({
   bundleSha256: "a".repeat(64),
   version: "abc123",
 });
+// What the stack passes in prod (infra/stack.ts): no single point of failure, a protected NLB.
+const prod = (): HaproxyTierArgs => ({ ...base("prod"), highAvailability: true, nodeCount: 2, deletionProtection: true });
 
 async function build(args: HaproxyTierArgs) {
   const tier = new HaproxyTier("tier", args);
@@ -78,7 +81,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("prod: two HAProxy nodes in two AZs behind an internet-facing cross-zone NLB", async () => {
-    const out = await build({ ...base("prod"), certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x" });
+    const out = await build({ ...prod(), certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x" });
     expect(nodes()).toHaveLength(2);
     expect(nodes().map((n) => n.inputs.subnetId).sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
     const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
@@ -94,7 +97,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
-    await build(base("prod"));
+    await build(prod());
     const all = mocks.ofType("aws:ec2/instance:Instance");
     expect(all).toHaveLength(5);
     for (const i of all) {
@@ -108,7 +111,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("rollout: SSM association by fleet tag, one host at a time, stops at the first error, re-runs on new parameters", async () => {
-    await build({ ...base("prod"), version: "v2", bundleSha256: "b".repeat(64) });
+    await build({ ...prod(), version: "v2", bundleSha256: "b".repeat(64) });
     const a = mocks.one("aws:ssm/association:Association").inputs;
     expect(a.maxConcurrency).toBe("1");
     expect(a.maxErrors).toBe("0");
@@ -129,7 +132,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("a configurable batch size", async () => {
-    await build({ ...base("prod"), rolloutBatch: "2" });
+    await build({ ...prod(), rolloutBatch: "2" });
     expect(mocks.one("aws:ssm/association:Association").inputs.maxConcurrency).toBe("2");
   });
 
@@ -146,7 +149,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("security groups: NLB -> HAProxy port, HAProxy -> service port on the fleet, nothing else inbound; every rule described", async () => {
-    await build(base("prod"));
+    await build(prod());
     const sgId = (suffix: string) => `tier-${suffix}-id`;
     const ingress = mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => r.inputs);
     const egress = mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
@@ -162,7 +165,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("discovery: a private zone of the VPC, one A record holding every fleet instance's private IP", async () => {
-    const out = await build(base("prod"));
+    const out = await build(prod());
     const zone = mocks.one("aws:route53/zone:Zone").inputs;
     expect(zone.name).toBe("sample-api.prod.internal");
     expect(zone.vpcs).toEqual([{ vpcId: "vpc-1" }]);
@@ -176,7 +179,7 @@ describe("HaproxyTier resource graph", () => {
   });
 
   it("rendered haproxy.cfg: server-template over the fleet record through the VPC resolver; haproxy -c accepts it", async () => {
-    const out = await build(base("prod"));
+    const out = await build(prod());
     expect(out.config).toContain(
       "server-template app 6 fleet.sample-api.prod.internal:3000 resolvers vpc resolve-prefer ipv4 init-addr last,none",
     );
@@ -246,8 +249,8 @@ describe("deploy document", () => {
 
 describe("HaproxyTier: bad input", () => {
   it.each([
-    [{ env: "prod", nodeCount: 1 }, "nodeCount: 1 in prod; at least 2"],
-    [{ env: "prod", privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 in prod; at least 2"],
+    [{ env: "prod", highAvailability: true, nodeCount: 1 }, "nodeCount: 1 with highAvailability; at least 2"],
+    [{ env: "prod", highAvailability: true, nodeCount: 2, privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 with highAvailability; at least 2"],
     [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
     [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
   ])("refuses %j", async (extra, message) => {

@@ -8,23 +8,29 @@ import { checkNetworkArgs, subnetCidr } from "./rules";
 export { checkNetworkArgs, subnetCidr };
 
 export interface NetworkArgs {
-  /** Existing VPC; give publicSubnetIds and privateSubnetIds with it, and no cidrBlock. */
+  /** Existing VPC; give publicSubnetIds and privateSubnetIds with it, and no cidrBlock. Default none: create one. */
   vpcId?: pulumi.Input<string>;
+  /** Public subnets of vpcId (load balancer), one per AZ. Default none (required with vpcId). */
   publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Private subnets of vpcId (instances), one per AZ. Default none (required with vpcId). */
   privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
-  /** CIDR of the VPC to create (a /16 to /20); default 10.0.0.0/16. */
+  /** CIDR of the VPC to create (a /16 to /20). Default 10.0.0.0/16. */
   cidrBlock?: pulumi.Input<string>;
-  /** AZs to spread over when creating the VPC: 2 or more (default 2). Plain: it sets a count. */
+  /** AZs to spread over when creating the VPC: 2 to 6. Plain: it sets a count. Default 2. */
   azCount?: number;
-  /** One NAT gateway per AZ (survives an AZ outage) instead of a single shared one. Plain: it sets a count. */
+  /** One NAT gateway per AZ (survives an AZ outage) instead of a single shared one. Plain: it sets a count. Default false. */
   natGatewayPerAz?: boolean;
+  /** Tags of every resource created. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export class Network extends pulumi.ComponentResource {
-  readonly vpcId: pulumi.Output<string>;
-  readonly publicSubnetIds: pulumi.Output<string[]>;
-  readonly privateSubnetIds: pulumi.Output<string[]>;
+  /** The VPC: the given one, or the one created. */
+  public readonly vpcId: pulumi.Output<string>;
+  /** Public subnets, one per AZ, in AZ order. */
+  public readonly publicSubnetIds: pulumi.Output<string[]>;
+  /** Private subnets (egress through NAT), one per AZ, in AZ order. */
+  public readonly privateSubnetIds: pulumi.Output<string[]>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Network"), name, {}, withFormerType("node-service:network:Network", opts));

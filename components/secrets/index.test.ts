@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MockRecorder, clearTextPaths, isSecretOnWire, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { serviceDefaults } from "../../contract/service";
 import { Secrets } from "./index";
 
 let mocks: MockRecorder;
@@ -11,7 +12,7 @@ beforeAll(async () => {
 describe("Secrets", () => {
   it("stores both values as SecureString parameters under the contract's names, encrypted with a rotating CMK", async () => {
     // Plain strings on purpose: the component must wrap them as secrets itself.
-    const s = new Secrets("sec", { service: "sample-api", env: "dev", datadogApiKey: "dd-MARKER", papertrailDestination: "pt-MARKER:1" });
+    const s = new Secrets("sec", { service: { ...serviceDefaults, name: "sample-api" }, env: "dev", datadogApiKey: "dd-MARKER", papertrailDestination: "pt-MARKER:1" });
     expect(await valueOf(s.parameterArns)).toEqual([
       "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/datadog-api-key",
       "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/papertrail-destination",
@@ -26,5 +27,11 @@ describe("Secrets", () => {
     for (const p of params) expect(isSecretOnWire(p.wire, "value")).toBe(true);
     for (const r of mocks.resources) expect(clearTextPaths(r.wire, "MARKER")).toEqual([]);
     expect(pulumi.Output.isInstance(s.keyArn)).toBe(true);
+  });
+
+  it("refuses a key deletion window AWS would refuse, before anything is created", () => {
+    const make = () => new Secrets("bad", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1", keyDeletionWindowDays: 5 });
+    expect(make).toThrow("keyDeletionWindowDays: 5 must be an integer from 7 to 30");
+    expect(make).toThrow(pulumi.RunError);
   });
 });

@@ -1,41 +1,51 @@
 // Secrets: the Datadog API key and the Papertrail destination as SSM SecureString parameters,
 // encrypted with a customer managed key of this service, so the instance role can be given
 // kms:Decrypt on exactly that key and only through SSM.
-import { ssmParameterNames } from "../../contract/layout";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ssmParameterNames } from "../../contract/layout";
+import { ServiceSettings } from "../../contract/service";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 
-
 export interface SecretsArgs {
-  /** ServiceSettings.name; part of the parameter names. */
-  service: pulumi.Input<string>;
+  /** Service settings (contract/service.ts): its name is part of the parameter names and the key alias. */
+  service: ServiceSettings;
+  /** Environment name: part of the parameter names and the key alias. */
   env: pulumi.Input<string>;
   /** Pulumi secrets (config.requireSecret); wrapped again as secrets in case a caller passes plain text. */
   datadogApiKey: pulumi.Input<string>;
-  /** host:port of the Papertrail log destination. */
+  /** host:port of the Papertrail log destination; a secret, like the API key. */
   papertrailDestination: pulumi.Input<string>;
   /** Days a deleted key waits before it is gone (7-30). Default 30. */
   keyDeletionWindowDays?: pulumi.Input<number>;
+  /** Tags of the key and the parameters. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export class Secrets extends pulumi.ComponentResource {
-  readonly keyArn: pulumi.Output<string>;
-  readonly parameterArns: pulumi.Output<string[]>;
-  readonly datadogApiKeyParameter: pulumi.Output<string>;
-  readonly papertrailDestinationParameter: pulumi.Output<string>;
+  /** ARN of the customer managed key encrypting the parameters (the instance role may decrypt with it through SSM only). */
+  public readonly keyArn: pulumi.Output<string>;
+  /** ARNs of both parameters: Datadog API key, then Papertrail destination. */
+  public readonly parameterArns: pulumi.Output<string[]>;
+  /** Name of the Datadog API key parameter (contract/layout.ts ssmParameterNames). */
+  public readonly datadogApiKeyParameter: pulumi.Output<string>;
+  /** Name of the Papertrail destination parameter (contract/layout.ts ssmParameterNames). */
+  public readonly papertrailDestinationParameter: pulumi.Output<string>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Secrets"), name, {}, withFormerType("node-service:secrets:Secrets", opts));
-    const names = pulumi.all([args.service, args.env]).apply(([s, e]) => ssmParameterNames(s, e));
+    const window = args.keyDeletionWindowDays;
+    if (typeof window === "number" && (!Number.isInteger(window) || window < 7 || window > 30))
+      throw new pulumi.RunError(`Secrets ${name}: keyDeletionWindowDays: ${window} must be an integer from 7 to 30`);
+    const service = args.service.name;
+    const names = pulumi.output(args.env).apply((e) => ssmParameterNames(service, e));
     const key = new aws.kms.Key(`${name}-key`, {
-      description: pulumi.interpolate`SSM parameters of ${args.service} (${args.env})`,
+      description: pulumi.interpolate`SSM parameters of ${service} (${args.env})`,
       enableKeyRotation: true,
       deletionWindowInDays: args.keyDeletionWindowDays ?? 30,
       tags: args.tags,
     }, { parent: this });
-    new aws.kms.Alias(`${name}-key`, { name: pulumi.interpolate`alias/${args.service}-${args.env}-ssm`, targetKeyId: key.keyId }, { parent: this });
+    new aws.kms.Alias(`${name}-key`, { name: pulumi.interpolate`alias/${service}-${args.env}-ssm`, targetKeyId: key.keyId }, { parent: this });
     const parameter = (suffix: string, paramName: pulumi.Output<string>, value: pulumi.Input<string>, description: string) =>
       new aws.ssm.Parameter(`${name}-${suffix}`, {
         // The names are a contract with the host (HELPERS.md), so they are fixed, not auto-named.

@@ -1,0 +1,36 @@
+// Pure rules of the HaproxyTier component (no Pulumi import).
+import type { Problem } from "../../contract/problem";
+import type { HaproxyTierArgs } from "./index";
+
+/** The length of a list given as a plain array; undefined while it is still an Output. */
+function knownLength(list: unknown): number | undefined {
+  return Array.isArray(list) ? list.length : undefined;
+}
+
+/** Problems with the tier's subnet lists, for the lengths known so far (undefined: not known yet). */
+export function checkSubnetCounts(a: { highAvailability: boolean; privateSubnets?: number; publicSubnets?: number }): Problem[] {
+  const errors: Problem[] = [];
+  if (a.privateSubnets !== undefined && a.highAvailability && a.privateSubnets < 2)
+    errors.push({ field: "privateSubnetIds", message: `${a.privateSubnets} with highAvailability; at least 2 (two AZs) so one AZ can fail` });
+  if (a.privateSubnets !== undefined && a.privateSubnets < 1) errors.push({ field: "privateSubnetIds", message: "at least one subnet is required" });
+  if (a.publicSubnets !== undefined && a.publicSubnets < 1) errors.push({ field: "publicSubnetIds", message: "at least one subnet is required for the NLB" });
+  return errors;
+}
+
+/** Problems with a HaproxyTierArgs combination, each naming the argument; empty when valid. */
+export function checkHaproxyTierArgs(a: HaproxyTierArgs): Problem[] {
+  const errors: Problem[] = [];
+  const highAvailability = a.highAvailability ?? false;
+  const nodes = a.nodeCount ?? 1;
+  if (!Number.isInteger(nodes) || nodes < 1) errors.push({ field: "nodeCount", message: `${nodes} must be a positive integer` });
+  if (highAvailability && nodes < 2)
+    errors.push({ field: "nodeCount", message: `${nodes} with highAvailability; at least 2 so no HAProxy node is a single point of failure` });
+  errors.push(...checkSubnetCounts({ highAvailability, privateSubnets: knownLength(a.privateSubnetIds), publicSubnets: knownLength(a.publicSubnetIds) }));
+  if (!Number.isInteger(a.fleetInstanceCount) || a.fleetInstanceCount < 1)
+    errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} must be a positive integer` });
+  if (highAvailability && a.fleetInstanceCount < 2) errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} with highAvailability; at least 2` });
+  const slots = a.serverSlots ?? 2 * a.fleetInstanceCount;
+  if (slots < a.fleetInstanceCount) errors.push({ field: "serverSlots", message: `${slots} must be at least fleetInstanceCount (${a.fleetInstanceCount})` });
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(a.env)) errors.push({ field: "env", message: `"${a.env}" must be lowercase letters, digits or dashes` });
+  return errors;
+}

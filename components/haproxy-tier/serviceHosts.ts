@@ -1,0 +1,21 @@
+// The service hosts behind HAProxy: a fixed set of instances, known at deploy time, tagged with the fleet
+// tag the SSM rollout targets.
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { TierHostArgs, tierHost } from "./hosts";
+
+export interface ServiceHostsArgs extends TierHostArgs {
+  count: number;
+  tags: Record<string, string>;
+  /** Value of the `Fleet` tag (and prefix of the Name tag): what the rollout association targets. */
+  fleetTag: string;
+}
+
+/** `count` service hosts named `<name>-fleet-<i>`. */
+export function serviceHosts(name: string, a: ServiceHostsArgs, parent: pulumi.Resource): aws.ec2.Instance[] {
+  return Array.from({ length: a.count }, (_, i) =>
+    tierHost(`${name}-fleet-${i}`, i, a, { tags: { ...a.tags, Name: `${a.fleetTag}-${i}`, Fleet: a.fleetTag } },
+      // The user-data names the release of the first boot; later releases arrive through the SSM
+      // association, so a new bundle must not stop and start every instance at once.
+      { parent, ignoreChanges: ["userData"] }));
+}
