@@ -12,13 +12,15 @@ import { Alb } from "./alb";
 import { Bundle } from "./bundle";
 import { Fleet } from "./fleet";
 import { HaproxyTier } from "./haproxy-tier";
+import { DatadogIntegration } from "./datadog-integration";
+import { Observability } from "./observability";
 import { Network } from "./network";
 import { Secrets } from "./secrets";
 import { serviceDefaults } from "../contract/service";
 
 const { Analyzer } = require("@pulumi/pulumi/provider/experimental/analyzer");
 const root = path.resolve(__dirname, "..");
-const components = ["Alb", "Bundle", "Fleet", "HaproxyTier", "Network", "Secrets"];
+const components = ["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets"];
 
 interface Property { description?: string; optional?: boolean; plain?: boolean; $ref?: string }
 let schema: Record<string, { inputs: Record<string, Property>; outputs: Record<string, Property> }>;
@@ -63,6 +65,8 @@ it("registerOutputs lists every output of every component", async () => {
       bundleUrl: "s3://b/releases/x.js", bundleSha256: "a".repeat(64), version: "v1",
     });
     new Network("network", {});
+    new Observability("observability", { service: serviceDefaults, env: "dev", expectedHealthyHosts: 1, createDatadogIntegration: true });
+    new DatadogIntegration("datadogintegration", {});
     new Secrets("secrets", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1" });
     return {};
   });

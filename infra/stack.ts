@@ -86,7 +86,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
   // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
   const observability = new Observability(name, {
-    service: c.serviceName, env: c.env,
+    service, env: c.env,
     albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
     expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails, datadogNotifyHandles: c.datadogNotifyHandles,
     datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
@@ -136,7 +136,7 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
   const observability = new Observability(name, {
-    service: c.serviceName, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
+    service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };

@@ -1,5 +1,6 @@
 // The Observability component under Pulumi mocks: the wiring of the monitor table, the dashboard, the alarms
 // and the DatadogIntegration child. The pure modules have their own tests (thresholds, monitors, dashboard).
+import { withServiceDefaults } from "../../contract/service";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,7 +31,7 @@ beforeEach(() => {
 
 async function build(extra: Record<string, unknown> = {}) {
   const o = new Observability("obs", {
-    service: "sample-api",
+    service: withServiceDefaults({ name: "sample-api" }),
     env: "prod",
     version: "v42",
     albArnSuffix: "app/sample-alb/50dc6c495c0c9188",
@@ -257,7 +258,7 @@ describe("Observability args", () => {
       for (const [k, p] of Object.entries(schema.inputs)) expect(p.description, k).toMatch(/Default\s|Required\./);
       for (const [k, p] of Object.entries(schema.outputs)) expect(p.description, k).toMatch(/\S/);
       const plain = Object.entries(schema.inputs).filter(([, p]) => p.plain).map(([k]) => k);
-      expect(plain.sort()).toEqual(["createDatadogIntegration", "expectedHealthyHosts", "notificationEmails", "thresholds"]);
+      expect(plain.sort()).toEqual(["createDatadogIntegration", "expectedHealthyHosts", "notificationEmails", "service", "thresholds"]);
       for (const k of plain) expect(schema.inputs[k]!.description, k).toMatch(/Plain|plain/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // AWS integration. This file only wires: the alert levels and their checks are in thresholds.ts, the Datadog
 // monitors are the table in monitors.ts, the dashboard is dashboard.ts, the CloudWatch alarms with their
 // SNS topic are alarms.ts, and the integration is its own component (components/datadog-integration).
+import type { ServiceSettings } from "../../contract/service";
 import * as datadog from "@pulumi/datadog";
 import * as pulumi from "@pulumi/pulumi";
 import { typeToken, withFormerType } from "../_shared/typeToken";
@@ -17,8 +18,8 @@ export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNam
 const formerType = "node-service:observability:Observability";
 
 export interface ObservabilityArgs {
-  /** ServiceSettings.name: the `service:` tag and DD_SERVICE. Required. */
-  service: pulumi.Input<string>;
+  /** Service settings (contract/service.ts); its name is the `service:` tag and DD_SERVICE. Plain, as every component takes it. Required. */
+  service: ServiceSettings;
   /** The environment: the `env:` tag and DD_ENV. Required. */
   env: pulumi.Input<string>;
   /** The deployed version (DD_VERSION), shown on the dashboard. Default none. */
@@ -116,10 +117,10 @@ export class Observability extends pulumi.ComponentResource {
     // Datadog lower-cases tag values: the target group's tag is its ARN suffix in lower case.
     const targetGroup = alb && pulumi.output(alb.targetGroup).apply((s) => s.toLowerCase());
     const selectors = {
-      service: pulumi.interpolate`service:${args.service},env:${args.env}`,
+      service: pulumi.interpolate`service:${args.service.name},env:${args.env}`,
       targetGroup: pulumi.interpolate`targetgroup:${targetGroup ?? ""}`,
     };
-    const tags = pulumi.all([args.env, args.service]).apply(([env, service]) => [`env:${env}`, `service:${service}`]);
+    const tags = pulumi.all([args.env, args.service.name]).apply(([env, service]) => [`env:${env}`, `service:${service}`]);
     const notify = pulumi
       .all([pulumi.output(args.datadogNotifyHandles ?? []), pulumi.output(args.notificationEmails ?? [])])
       .apply(([handles, emails]) => [...handles, ...emails].map((h) => `@${h}`).join(" "));
@@ -128,7 +129,7 @@ export class Observability extends pulumi.ComponentResource {
         new datadog.Monitor(
           `${name}-${row.key}`,
           {
-            name: pulumi.interpolate`[${args.service}][${args.env}] ${row.title}`,
+            name: pulumi.interpolate`[${args.service.name}][${args.env}] ${row.title}`,
             type: "query alert",
             query: selectors[row.selects].apply(row.query),
             message: pulumi.interpolate`{{#is_alert}}${row.title} is at {{value}} (critical {{threshold}}).{{/is_alert}}
@@ -151,7 +152,7 @@ ${notify}`,
     );
 
     const dashboardJson = pulumi
-      .all([args.service, args.env, pulumi.output(args.version ?? ""), targetGroup])
+      .all([args.service.name, args.env, pulumi.output(args.version ?? ""), targetGroup])
       .apply(([service, env, version, tg]) => JSON.stringify(dashboardDefinition({ service, env, version, targetGroup: tg })));
     const dashboard = new datadog.DashboardJson(`${name}-dashboard`, { dashboard: dashboardJson }, parent);
     const site = pulumi.output(args.datadogSite ?? "datadoghq.com");
@@ -159,7 +160,7 @@ ${notify}`,
     const cloudWatch = createAlarms(
       name,
       {
-        service: args.service, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
+        service: args.service.name, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
         notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName,
       },
       this,
