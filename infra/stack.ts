@@ -1,4 +1,5 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
@@ -25,7 +26,7 @@ export interface StackOutputs {
 }
 
 export interface StackOptions {
-  /** The built bundle; default the bundlePath config key. */
+  /** The built bundle; default the bundlePath config key. Relative paths are from the project root. */
   bundlePath?: string;
   config?: StackConfig;
   secrets?: Record<SecretKey, pulumi.Input<string>>;
@@ -44,8 +45,9 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
       : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz }),
     tags,
   });
+  // From the project root, never the working directory: the runtime runs this program in infra/ (Pulumi.yaml `main`).
   const bundle = new Bundle(name, {
-    bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
+    bundlePath: path.resolve(pulumi.runtime.getRootDirectory(), opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
     service: c.serviceName, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,

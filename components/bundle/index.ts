@@ -3,13 +3,15 @@
 // template version and a rolling replacement.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultBundlePath, releaseKey } from "./rules";
 export { defaultBundlePath, releaseKey };
 
 export interface BundleArgs {
-  /** Local path of the bundle; read at program time, so a plain string. Default dist/app/server.js. */
+  /** Local path of the bundle, relative to the project root (Pulumi.yaml's folder, not the working directory);
+   *  read at program time, so a plain string. Default dist/app/server.js. */
   bundlePath?: string;
   /** Keep noncurrent object versions this many days (rollback window). Default 30. */
   noncurrentVersionDays?: pulumi.Input<number>;
@@ -39,7 +41,8 @@ export class Bundle extends pulumi.ComponentResource {
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("node-service:bundle:Bundle", name, {}, opts);
-    const bundlePath = args.bundlePath ?? defaultBundlePath;
+    // The runtime runs the program in `main`'s folder; the root is where Pulumi.yaml is (cwd if unknown, as in mocks).
+    const bundlePath = path.resolve(pulumi.runtime.getRootDirectory(), args.bundlePath ?? defaultBundlePath);
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);
 
