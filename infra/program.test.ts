@@ -183,6 +183,48 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
   });
 });
 
+describe.each(programs)("%s stack, %s flavor: release 2 after release 1", (stack, lb) => {
+  it("replaces only the release object, never deletes the previous one, and rolls out from it", () => {
+    const { update, release2 } = get(stack, lb);
+    expect(release2?.code, release2 && explain(release2)).toBe(0);
+    const before = update.engine.graph;
+    const after = release2!.engine.graph;
+    const verdict = checkRelease(before, after, releasePolicy);
+    expect(verdict.protectedReplacements, "(a) a protected resource would be replaced").toEqual([]);
+    expect(verdict.deletions, "(b) something a running instance or a rollback reads would be deleted").toEqual([]);
+    expect(verdict.unexpected, "(c) changes beyond the release and its rollout").toEqual([]);
+    const steps = verdict.changes.map((c) => `${c.step} ${c.type}`).sort();
+    expect(steps).toEqual((lb === "alb"
+      ? [`replace ${RELEASE}`, "update aws:autoscaling/group:Group", "update aws:ec2/launchTemplate:LaunchTemplate"]
+      : [`replace ${RELEASE}`, "update aws:ssm/association:Association"]).sort());
+    const release1Object = one(before, RELEASE);
+    const release2Object = one(after, RELEASE);
+    expect(release2Object.inputs.key).toBe(`releases/${sha256(fs.readFileSync(release2File))}.js`);
+    // Retained: the engine skips the delete of the replaced object, reading the OLD state's flag.
+    expect([release1Object.retainOnDelete, release1Object.options.retainOnDelete]).toEqual([true, true]);
+    if (lb === "alb") {
+      const v1 = Number(one(before, "aws:ec2/launchTemplate:LaunchTemplate").outputs.latestVersion);
+      expect(one(after, "aws:ec2/launchTemplate:LaunchTemplate").outputs.latestVersion).toBe(v1 + 1);
+      expect(one(after, "aws:autoscaling/group:Group").inputs.launchTemplate).toMatchObject({ version: String(v1 + 1) });
+    }
+  });
+
+  it(stack === "prod" ? "keeps the stateful resources protected and the release object not" : "protects nothing in dev", () => {
+    const g = get(stack, lb).update.engine.graph;
+    const protectedTypes = [...new Set([...g.nodes.values()].filter((n) => n.custom && n.protect).map((n) => n.type))].sort();
+    expect(protectedTypes).toEqual(stack === "prod" ? [
+      "aws:kms/alias:Alias", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+      "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketVersioning:BucketVersioning",
+      "aws:ssm/parameter:Parameter",
+      ...(lb === "alb" ? ["aws:ec2/securityGroup:SecurityGroup", "aws:lb/listener:Listener", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] : []),
+    ].sort() : []);
+    // Sent explicitly, so it does not inherit the Bundle component's protect.
+    expect(one(g, RELEASE).options).toMatchObject({ protect: false, retainOnDelete: true });
+  });
+});
+
 it("has a replacement entry, with its provider page, for every type the programs register", () => {
   const types = new Set([...runs.values()].flatMap((r) => [...r.update.engine.graph.nodes.values()].map((n) => n.type)));
   expect(types.size).toBeGreaterThan(40);

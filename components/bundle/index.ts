@@ -71,10 +71,14 @@ export class Bundle extends pulumi.ComponentResource {
         }],
       }),
     }, { parent: this, dependsOn: [block] });
+    // A new bundle is a new key, so the object is replaced each release: it must not inherit the component's
+    // protect (that would refuse the second release), and the previous object must stay (retainOnDelete: the
+    // engine skips the delete) for an instance-refresh rollback or a launch from an older template version.
+    // Old releases are pruned outside Pulumi (scripts/release-prune.ts).
     const object = new aws.s3.BucketObjectv2(`${name}-release`, {
       bucket: bucket.id, key, source: new pulumi.asset.FileAsset(bundlePath),
       contentType: "text/javascript", serverSideEncryption: "AES256", tags: args.tags,
-    }, { parent: this, dependsOn: [sse, versioning] });
+    }, { parent: this, dependsOn: [sse, versioning], protect: false, retainOnDelete: true });
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
