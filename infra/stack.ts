@@ -1,9 +1,8 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
-import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
-import { Bundle } from "../components/bundle";
+import { Bundle, fromProjectRoot } from "../components/bundle";
 import { Fleet, debianImage, instanceRole } from "../components/fleet";
 import { HaproxyTier, fleetDnsNames, renderNodeUserData } from "../components/haproxy";
 import { renderUserData } from "../components/host";
@@ -47,7 +46,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   });
   // From the project root, never the working directory: the runtime runs this program in infra/ (Pulumi.yaml `main`).
   const bundle = new Bundle(name, {
-    bundlePath: path.resolve(pulumi.runtime.getRootDirectory(), opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
+    bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
     service: c.serviceName, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,

@@ -20,6 +20,16 @@ export interface BundleArgs {
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/**
+ * `p` from the project root (the folder of Pulumi.yaml, the runtime's --root-directory; the consumer's project
+ * when this package is used as a library), never from the working directory: the runtime runs the program in
+ * `main`'s folder (infra/). Without a root (setMocks leaves a placeholder), from the working directory.
+ */
+export function fromProjectRoot(p: string): string {
+  const root = pulumi.runtime.getRootDirectory();
+  return path.resolve(path.isAbsolute(root) ? root : process.cwd(), p);
+}
+
 /** sha256 of the bundle, or one clear error telling how to produce it. */
 export function hashBundle(bundlePath: string): string {
   let content: Buffer;
@@ -41,8 +51,7 @@ export class Bundle extends pulumi.ComponentResource {
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("node-service:bundle:Bundle", name, {}, opts);
-    // The runtime runs the program in `main`'s folder; the root is where Pulumi.yaml is (cwd if unknown, as in mocks).
-    const bundlePath = path.resolve(pulumi.runtime.getRootDirectory(), args.bundlePath ?? defaultBundlePath);
+    const bundlePath = fromProjectRoot(args.bundlePath ?? defaultBundlePath);
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);
 

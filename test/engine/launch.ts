@@ -3,7 +3,7 @@
 // pulumi-language-nodejs gives it (sdk/nodejs/cmd/pulumi-language-nodejs/main.go in pulumi/pulumi:
 // locateModule, constructArguments, execRuntime; pkg/engine/project.go getPwdMain for --pwd and the entry).
 // Left out: --sync (3.248.0 never opens its pipes) and the host's monitor proxy (it forwards unchanged).
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -11,6 +11,12 @@ import * as path from "node:path";
 import { StackConfig, markersOf, projectRoot, readProject, stackFileConfig } from "../stack-config";
 import { Graph } from "./graph";
 import { StandInEngine } from "./standin";
+
+/** Programs still running: killed if the test process exits first (an interrupted run leaves none behind). */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of live) c.kill("SIGKILL");
+});
 
 export interface RunSpec {
   stack: string;
@@ -101,11 +107,13 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   try {
     // The CLI's working directory is where the user typed `pulumi up`: the project root.
     const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(child);
+    child.once("close", () => live.delete(child));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), spec.timeoutMs ?? 110_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), spec.timeoutMs ?? 180_000);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once("error", reject);
       child.once("close", (c, s) => resolve([c, s]));
