@@ -84,13 +84,17 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
   const rows = programs.flatMap(([s, l]) => {
     const r = runs.get(`${s}/${l}`);
-    return r ? [[`${s}/${l} preview (type-checked)`, r.preview.ms], [`${s}/${l} update`, r.update.ms], [`${s}/${l} release 2`, r.release2?.ms ?? 0]] as const : [];
+    return r ? ([[`${s}/${l} preview (type-checked)`, r.preview], [`${s}/${l} update`, r.update], [`${s}/${l} release 2`, r.release2]] as const) : [];
   });
-  const sum = rows.reduce((a, [, ms]) => a + ms, 0);
+  const wall = rows.reduce((a, [, r]) => a + (r?.ms ?? 0), 0) / 1000;
+  const cpu = rows.reduce((a, [, r]) => a + (r?.cpuSeconds ?? 0), 0);
+  const cores = os.availableParallelism();
   console.log([
-    `stand-in engine runs (program process wall time; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.availableParallelism()} cores):`,
-    ...rows.map(([label, ms]) => `  ${label.padEnd(36)} ${(ms / 1000).toFixed(1)} s`),
-    `  sum of runs ${(sum / 1000).toFixed(1)} s; harness wall time ${(harnessMs / 1000).toFixed(1)} s (2 at a time)${buildMs ? `, of which the bundle build ${(buildMs / 1000).toFixed(1)} s` : ""}`,
+    `stand-in engine runs, load average ${os.loadavg()[0]!.toFixed(1)} on ${cores} cores:`,
+    `  ${"program run".padEnd(36)} ${"wall".padStart(8)} ${"CPU".padStart(8)}`,
+    ...rows.map(([label, r]) => `  ${label.padEnd(36)} ${((r?.ms ?? 0) / 1000).toFixed(1).padStart(6)} s ${(r?.cpuSeconds ?? 0).toFixed(1).padStart(6)} s`),
+    `  sum of runs ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (on ${cores} idle cores about ${(cpu / cores).toFixed(1)} s)`,
+    `  harness wall time ${(harnessMs / 1000).toFixed(1)} s, 2 runs at a time${buildMs ? `, the bundle build included (${(buildMs / 1000).toFixed(1)} s)` : ""}`,
   ].join("\n"));
 });
 

@@ -3,7 +3,7 @@
 // pulumi-language-nodejs gives it (sdk/nodejs/cmd/pulumi-language-nodejs/main.go in pulumi/pulumi:
 // locateModule, constructArguments, execRuntime; pkg/engine/project.go getPwdMain for --pwd and the entry).
 // Left out: --sync (3.248.0 never opens its pipes) and the host's monitor proxy (it forwards unchanged).
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -11,6 +11,27 @@ import * as path from "node:path";
 import { StackConfig, markersOf, projectRoot, readProject, stackFileConfig } from "../stack-config";
 import { Graph } from "./graph";
 import { StandInEngine } from "./standin";
+
+/**
+ * CPU seconds of this process's reaped children (Linux /proc/self/stat cutime + cstime). Read at each program's
+ * exit, the step is that program's CPU time: a load-independent measure when other work shares the cores.
+ */
+function reapedCpuSeconds(): number {
+  try {
+    const fields = fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+let reaped = reapedCpuSeconds();
 
 /** Programs still running: killed if the test process exits first (an interrupted run leaves none behind). */
 const live = new Set<ChildProcess>();
@@ -40,6 +61,8 @@ export interface RunResult {
   stderr: string;
   /** Wall time of the program process. */
   ms: number;
+  /** CPU time of the program process (NaN where /proc is missing). */
+  cpuSeconds: number;
   engine: StandInEngine;
   argv: string[];
   env: Record<string, string>;
@@ -108,6 +131,12 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
     // The CLI's working directory is where the user typed `pulumi up`: the project root.
     const child = spawn(process.execPath, argv, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     live.add(child);
+    let cpuSeconds = NaN;
+    child.once("exit", () => {
+      const now = reapedCpuSeconds();
+      cpuSeconds = now - reaped;
+      reaped = now;
+    });
     child.once("close", () => live.delete(child));
     let stdout = "";
     let stderr = "";
@@ -119,7 +148,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
       child.once("close", (c, s) => resolve([c, s]));
     }).finally(() => clearTimeout(timer));
     const ms = performance.now() - started;
-    return { code, signal, stdout, stderr, ms, engine, argv, env, config, markers: markersOf(config), programDir: pwd };
+    return { code, signal, stdout, stderr, ms, cpuSeconds, engine, argv, env, config, markers: markersOf(config), programDir: pwd };
   } finally {
     await engine.stop();
   }
