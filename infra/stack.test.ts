@@ -6,7 +6,7 @@ import { MOCK_AMI_ID, MockRecorder, RecordedResource, clearTextPaths, isSecretOn
 import { debianOwnerId } from "../components/fleet";
 import { secretKeys } from "./config";
 import { createStack } from "./stack";
-import { secretMarker, stackFileConfig, tempBundle } from "./testkit";
+import { secretMarker, stackFileConfig, tempBundle } from "../test/support/stack-config";
 
 const disposers: (() => void)[] = [];
 afterEach(() => {
