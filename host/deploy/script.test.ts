@@ -165,6 +165,7 @@ describe("deploy script on a host", () => {
     it("installs, verifies, switches, restarts and waits until ready; the replaced release becomes previous", async () => {
       const r = install("v2");
       expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/switching releases\/v1 -> releases\/v2/);
       await expectServing("v2");
       expect(previous()).toBe("releases/v1");
       expect(fs.readFileSync(at(`${p.releases}/v2/server.js`), "utf8")).toBe(goodRelease("v2"));

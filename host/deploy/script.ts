@@ -253,7 +253,7 @@ fi
 # The running release becomes previous; deploying the running release again only restarts it.
 next_previous="$running"
 [ "$version" != "$running" ] || next_previous="$before"
-log "switching \${running:-nothing} -> releases/$version"
+log "switching \${running:+releases/}\${running:-nothing} -> releases/$version"
 switch_to "$version" "$next_previous"
 if restart && wait_ready; then
   log "releases/$version is live after $((SECONDS - started))s"
