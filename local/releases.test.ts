@@ -69,6 +69,9 @@ describe("releases on the local fleet", () => {
     const v1 = currentRelease(state.hosts[0]!, state.service.name).replace("releases/", "");
     const steps: string[] = [`boot ${Math.round(performance.now() - t0)} ms`];
     await expectFleetOn(v1, undefined);
+    // the env file a host gets (host/files.ts renderEnvFile), tagged with release 1, then the simulated host's own lines
+    for (const h of state.hosts)
+      expect(fs.readFileSync(hostLayout(h.root, state.service.name).envFile, "utf8")).toMatch(new RegExp(`\nDD_VERSION=${v1}\n[\\s\\S]*\nHOST=${h.address.replaceAll(".", "\\.")}\n`));
 
     const load = new Load({ url: state.url, connections: { get: 4, post: 2, slow: 2 }, maxDurationMs: 110_000, maxRequests: 200_000 }).start("deploy");
     const step = async <T extends { ok: boolean; durationMs: number; hosts: { output: string }[] }>(name: string, run: Promise<T>): Promise<T> => {

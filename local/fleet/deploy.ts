@@ -79,8 +79,7 @@ function installArgs(bundle: string, version: string, sha: string): string[] {
 }
 
 /** What the boot script does last on every host at once: release 1 through the deploy script. */
-export async function installFirstRelease(state: FleetState, bundle: string, onLog?: (line: string) => void): Promise<DeployResult> {
-  const version = releaseId(bundle);
+export async function installFirstRelease(state: FleetState, bundle: string, version: string, onLog?: (line: string) => void): Promise<DeployResult> {
   const args = installArgs(bundle, version, sha256File(bundle));
   const t0 = performance.now();
   const hosts = await Promise.all(state.hosts.map((h) => runDeployScript(state, h, args, { haproxy: false, onLog })));

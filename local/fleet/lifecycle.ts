@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { hostPaths } from "../../contract/layout";
 import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../../contract/service";
 import { HostInput, renderEnvFile, renderHostFiles, withHostDefaults } from "../../host";
 import { freePort } from "../../test/support/net";
@@ -18,8 +19,7 @@ import {
 } from "./state";
 
 /** The host input a simulated host is rendered from. Its bundle URL is a placeholder: the fleet installs from a file. */
-function fleetHostInput(service: ServiceSettings, bundle: string): HostInput {
-  const version = releaseId(bundle);
+function fleetHostInput(service: ServiceSettings, bundle: string, version: string): HostInput {
   return withHostDefaults({ env: "local", service, version, bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) } });
 }
 
@@ -32,7 +32,7 @@ function writeHostFiles(h: HostState, input: HostInput, logLevel: string): void 
   for (const d of [path.dirname(l.envFile), path.dirname(l.deployScript), l.logDir, path.dirname(h.socket)]) fs.mkdirSync(d, { recursive: true });
   const simulated = `# local fleet: simulated host ${h.name}\nHOST=${h.address}\nLOG_LEVEL=${logLevel}\nDISK_PATH=${l.root}\n`;
   fs.writeFileSync(l.envFile, renderEnvFile(input) + simulated);
-  const deployScript = renderHostFiles(input).find((f) => f.path === hostLayout("/", input.service.name).deployScript)!;
+  const deployScript = renderHostFiles(input).find((f) => f.path === hostPaths(input.service.name).deployScript)!;
   fs.writeFileSync(l.deployScript, deployScript.content, { mode: 0o755 });
 }
 
@@ -52,7 +52,8 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
   fs.rmSync(o.dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(o.dir, "bin"), { recursive: true });
   const supervisor = buildSupervisor(path.join(o.dir, "bin", "supervisor.js"));
-  const input = fleetHostInput(service, o.bundle);
+  const version = releaseId(o.bundle);
+  const input = fleetHostInput(service, o.bundle, version);
 
   const hosts: HostState[] = addresses.map((address, n) => {
     const name = `h${n + 1}`;
@@ -107,7 +108,7 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
       saveState(state);
     }
     for (const h of hosts) await waitFor(`the supervisor of ${h.name} did not answer`, 10_000, async () => (await control(h.socket, "status", 1000)) !== "");
-    const boot = await installFirstRelease(state, o.bundle);
+    const boot = await installFirstRelease(state, o.bundle, version);
     const failed = boot.hosts.find((h) => !h.ok);
     if (failed) throw new FleetError(`the first install on ${failed.host} failed:\n${failed.output.trimEnd()}`);
     const log = fs.openSync(state.haproxy.logFile, "a");
