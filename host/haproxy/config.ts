@@ -107,7 +107,8 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
   };
   const base: HaproxyConfigInput = {
     service,
-    frontend: { address: "0.0.0.0", port: 80 },
+    // Unprivileged: HAProxy binds it with no capability (host/haproxy/unit.ts).
+    frontend: { address: "0.0.0.0", port: 8080 },
     stats: { address: "127.0.0.1", port: 8404 },
     adminSocket: "/run/haproxy/admin.sock",
     serverStateFile: "/var/lib/haproxy/server-state",

@@ -13,6 +13,9 @@ import { ServiceSettings } from "../../contract/service";
 import { HaproxyConfigOptions, checkHaproxyConfig, renderHaproxyConfig, withHaproxyDefaults } from "./config";
 import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
 
+/** HAProxy's port on a node unless given (the NLB target port). */
+export const defaultListenPort = 8080;
+
 /** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
 export const VPC_RESOLVER = "169.254.169.253:53";
 
@@ -23,7 +26,10 @@ export interface TierConfigInput {
   fleetDnsName: string;
   /** server-template slots: at least the largest fleet size; unused slots stay in maintenance. */
   serverSlots: number;
-  /** HAProxy's HTTP port on the node, the NLB target port. */
+  /**
+   * HAProxy's HTTP port on the node, the NLB target port: 1024 or above (default 8080), as the unit runs
+   * HAProxy with no capability (PrivateUsers=yes), and binding a lower port needs one.
+   */
   listenPort: number;
 }
 
@@ -57,9 +63,11 @@ export function statsUrl(stats: { address: string; port: number }): string {
 
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
-  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80 };
+  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)])];
+  if (!Number.isInteger(tier.listenPort) || tier.listenPort < 1024 || tier.listenPort > 65535)
+    problems.push(`listenPort: ${tier.listenPort} must be 1024-65535: haproxy.service grants HAProxy no capability to bind a lower port`);
   if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
 
   const p = hostPaths(haproxyProgram);

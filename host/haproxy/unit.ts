@@ -48,13 +48,25 @@ Group=haproxy
 RuntimeDirectory=haproxy
 RuntimeDirectoryPreserve=yes
 StateDirectory=haproxy
-# Only what binding :80 needs.
-AmbientCapabilities=CAP_NET_BIND_SERVICE
-CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+LimitNOFILE=100000
+
+# Sandbox. systemd-analyze security rates this unit 1.2; unit.test.ts holds it at or below 1.5. HAProxy listens on
+# ports >= 1024 (the NLB target port), so it needs no capability at all, and PrivateUsers= maps every
+# other user away. Measured with HAProxy 2.6 under strace through start, a stats request, an admin
+# socket command, a reload and a stop: no call from @privileged, no read under /proc. /dev/log stays
+# (PrivateDevices= keeps the journal's socket link), so "log /dev/log" keeps working.
+# Left out on purpose: MemoryDenyWriteExecute= (Debian's HAProxy uses PCRE2 JIT: a regex ACL would need
+# W+X memory and fail the config load).
+CapabilityBoundingSet=
+AmbientCapabilities=
+PrivateUsers=yes
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateMounts=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
@@ -62,16 +74,18 @@ ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
 ProtectProc=invisible
+ProcSubset=pid
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 RestrictNamespaces=yes
 RestrictRealtime=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
+RemoveIPC=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
 SystemCallErrorNumber=EPERM
-UMask=0027
-LimitNOFILE=100000
+UMask=0077
 
 [Install]
 WantedBy=multi-user.target
