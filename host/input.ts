@@ -1,6 +1,7 @@
 // Typed input of the host renderers, its defaults and the host layout they share.
 import { hostPaths, ssmParameterNames } from "../contract/layout";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
+import { checkOutboundAllowList } from "./unit";
 
 export interface HostInput {
   service: ServiceSettings;
@@ -26,10 +27,16 @@ export interface HostInput {
     /** CA bundle Papertrail's certificate is checked against. */
     caFile: string;
   };
+  /**
+   * Off (undefined) by default. CIDRs, e.g. the VPC's: the service unit may then reach only localhost and
+   * these, for a service that calls nothing outside the VPC. The instance metadata service is denied
+   * to the service either way.
+   */
+  allowOutboundOnlyTo?: string[];
 }
 
 /** What logging, metrics and secrets need: shared by service hosts and HAProxy nodes (no release, no Node). */
-export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor">;
+export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor" | "allowOutboundOnlyTo">;
 
 export type HostBaseOptions = Pick<HostInput, "env"> & {
   service?: Partial<ServiceSettings>;
@@ -39,10 +46,12 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
 };
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
-export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle"> & { nodeMajor?: number };
+export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
 
 export function withHostDefaults(o: HostInputOptions): HostInput {
-  return { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+  const i: HostInput = { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+  if (o.allowOutboundOnlyTo !== undefined) i.allowOutboundOnlyTo = [...o.allowOutboundOnlyTo];
+  return i;
 }
 
 export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
@@ -77,6 +86,7 @@ export function checkHostInput(i: HostInput): string[] {
   if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) errors.push(`bundle.sha256: must be 64 lowercase hex digits`);
   if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)
     errors.push(`nodeMajor: ${i.nodeMajor} must be an even (LTS) Node major >= 20`);
+  errors.push(...checkOutboundAllowList(i.allowOutboundOnlyTo));
   return errors;
 }
 
