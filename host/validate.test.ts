@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkHostInput, renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData, withHostDefaults } from "./index";
 import { renderBootScript } from "./bootScript";
+import { permittedPeer } from "./rsyslog";
 import { sampleInput } from "../test/support/hostInput";
 import { gtlsDriverPresent, run, tempDir } from "../test/support/tools";
 
@@ -81,6 +82,17 @@ describe("systemd unit", () => {
 });
 
 describe("rsyslog", () => {
+  it("permits the wildcard of the destination's domain, which Papertrail's certificate names, and keeps checking names", () => {
+    const action = renderPapertrailAction(input, { host: "logs3.papertrailapp.com", port: 12345 });
+    expect(action).toContain('target="logs3.papertrailapp.com"');
+    expect(action).toContain('StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="*.papertrailapp.com"');
+    expect(permittedPeer("127.0.0.1")).toBe("127.0.0.1");
+    expect(permittedPeer("papertrailapp.com")).toBe("papertrailapp.com");
+    // the boot script's heredoc: bash derives the same pattern from the host it read from SSM
+    const shell = run("bash", ["-c", `pt_host=logs5.papertrailapp.com; cat <<X\n${permittedPeer("${pt_host}")}\nX`]);
+    expect(shell.stdout.trim()).toBe("*.papertrailapp.com");
+  });
+
   it("rsyslogd -N1 accepts the rules with the Papertrail include; a misspelt parameter is rejected", () => {
     gtlsDriverPresent();
     const include = write("papertrail.conf", renderPapertrailAction(input, { host: "logs1.papertrailapp.com", port: 12345 }));
