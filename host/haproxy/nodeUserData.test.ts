@@ -171,6 +171,17 @@ describe("HAProxy node user-data", () => {
     expect(() => renderNodeUserData({ ...options, listenPort: 1024 })).not.toThrow();
   });
 
+  it("sends HSTS only when the NLB has a certificate, and logs query keys only unless logFullUrl", () => {
+    const cfg = (o: Partial<NodeUserDataOptions>) => {
+      const ud = parse(renderNodeUserData({ ...options, ...o })).write_files as { path: string; content: string }[];
+      return ud.find((f) => f.path === "/etc/haproxy/haproxy.cfg")!.content;
+    };
+    expect(file("/etc/haproxy/haproxy.cfg")).not.toMatch(/Strict-Transport-Security/);
+    expect(cfg({ https: true })).toMatch(/http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"/);
+    expect(file("/etc/haproxy/haproxy.cfg")).toContain(`set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]"`);
+    expect(cfg({ logFullUrl: true })).toMatch(/^\s*option httplog$/m);
+  });
+
   it("refuses bad input with one error naming each field", () => {
     const bad = () => renderNodeUserData({ ...options, env: "Prod!", region: "mars", serverSlots: 0, service: { port: 0 } });
     expect(bad).toThrow(HostInputError);

@@ -31,11 +31,17 @@ export interface TierConfigInput {
    * HAProxy with no capability (PrivateUsers=yes), and binding a lower port needs one.
    */
   listenPort: number;
+  /** Clients come over HTTPS (the NLB has a certificate): answers carry HSTS. Default false. */
+  https?: boolean;
+  /** Log whole URLs, query values included (default: path and query keys only). */
+  logFullUrl?: boolean;
 }
 
 function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
   return {
     service: i.service,
+    https: i.https,
+    logFullUrl: i.logFullUrl,
     frontend: { address: "0.0.0.0", port: i.listenPort },
     serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
     log: "journal",
@@ -63,7 +69,9 @@ export function statsUrl(stats: { address: string; port: number }): string {
 
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
-  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort };
+  const tier: TierConfigInput = {
+    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort, https: o.https, logFullUrl: o.logFullUrl,
+  };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)])];
   if (!Number.isInteger(tier.listenPort) || tier.listenPort < 1024 || tier.listenPort > 65535)
