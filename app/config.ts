@@ -40,6 +40,8 @@ const schema = z.object({
   CRASH_LOOP_WINDOW_MS: int(1, 3_600_000, 60_000),
   // Debug routes (/debug/block, /debug/crash) exist only when this is 1; tests use them.
   DEBUG_ROUTES: z.enum(["0", "1"], "must be 0 or 1").default("0"),
+  // The request log carries the path and the query's keys; 1 logs whole URLs, query values included.
+  LOG_FULL_URL: z.enum(["0", "1"], "must be 0 or 1").default("0"),
 });
 
 export interface Config {
@@ -64,6 +66,7 @@ export interface Config {
   crashLoopMax: number;
   crashLoopWindowMs: number;
   debugRoutes: boolean;
+  logFullUrl: boolean;
 }
 
 // Setting names of contract/service.ts -> the variable a user sets.
@@ -125,6 +128,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
       crashLoopMax: e.CRASH_LOOP_MAX,
       crashLoopWindowMs: e.CRASH_LOOP_WINDOW_MS,
       debugRoutes: e.DEBUG_ROUTES === "1",
+      logFullUrl: e.LOG_FULL_URL === "1",
     },
   };
 }
