@@ -8,7 +8,7 @@ import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { tempDir, tool } from "./tools";
+import { tool } from "./tools";
 
 const systemdBin = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"].find((p) => fs.existsSync(p));
 
@@ -44,9 +44,18 @@ export interface UnitResult {
 }
 
 export class SystemdUser {
-  readonly dir = tempDir("systemd-user");
+  // Under /var/lib, not /tmp: a unit with PrivateTmp= must still see the manager's notify socket
+  // (Type=notify), its runtime and state directories, and files a test puts here (e.g. a config).
+  // Readable by all: a unit's User= must reach them too, as it reaches /run/systemd on a host.
+  readonly dir = fs.mkdtempSync("/var/lib/host-test-systemd-");
   readonly runtime = path.join(this.dir, "run");
   readonly units = path.join(this.dir, "config", "systemd", "user");
+  readonly home = path.join(this.dir, "home");
+  /**
+   * Where StateDirectory= puts a unit's state: a user manager uses $XDG_CONFIG_HOME (systemd 252) or
+   * $XDG_STATE_HOME (later versions); both point here.
+   */
+  readonly state = path.join(this.dir, "config");
   /** The file strace writes when `trace` is given. */
   readonly traceFile = path.join(this.dir, "strace.txt");
   private proc: ChildProcess | undefined;
@@ -64,8 +73,9 @@ export class SystemdUser {
     return {
       ...process.env,
       XDG_RUNTIME_DIR: this.runtime,
-      XDG_CONFIG_HOME: path.join(this.dir, "config"),
-      HOME: path.join(this.dir, "home"),
+      XDG_CONFIG_HOME: this.state,
+      XDG_STATE_HOME: this.state,
+      HOME: this.home,
       SYSTEMD_LOG_LEVEL: "warning",
     };
   }
@@ -73,7 +83,8 @@ export class SystemdUser {
   async start(): Promise<void> {
     const why = systemdUserUnavailable();
     if (why) throw new Error(`cannot run systemd --user here: ${why}`);
-    for (const d of [this.runtime, this.units, path.join(this.dir, "home")]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.dir, 0o755);
+    for (const d of [this.runtime, this.units, this.home]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     // The default target: nothing, so the manager starts none of the distro's user units.
     fs.writeFileSync(path.join(this.units, "test-idle.target"), "[Unit]\nDescription=nothing\nDefaultDependencies=no\n");
     // A cgroup of its own, entered before systemd starts: a manager moves every process of the cgroup it
@@ -108,6 +119,10 @@ export class SystemdUser {
     }
     // With strace in front, the manager is strace's child; nsenter needs the manager's namespaces (the same).
     this.managerPid = p.pid!;
+    // A user manager makes its notify socket its user's only; a host's (/run/systemd/notify) takes
+    // anyone's READY=1, which a Type=notify unit with User= needs.
+    for (let i = 0; !fs.existsSync(path.join(this.runtime, "systemd", "notify")) && i < 100; i++) await sleep(20);
+    fs.chmodSync(path.join(this.runtime, "systemd", "notify"), 0o777);
     await sleep(100);
   }
 
