@@ -10,7 +10,7 @@ import { serviceHostRole } from "../components/fleet/hostRole";
 import { debianImage } from "../components/fleet/image";
 import { HaproxyTier } from "../components/haproxy-tier";
 import { renderUserData } from "../host";
-import { renderNodeUserData } from "../host/haproxy/nodeUserData";
+import { defaultListenPort, renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
@@ -122,11 +122,13 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
   const serverSlots = 2 * c.minSize;
-  const listenPort = 80;
+  // HAProxy's port on the nodes: >= 1024, as haproxy.service gives HAProxy no capability (host/haproxy/unit.ts).
+  const listenPort = defaultListenPort;
   // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
   // so a new release does not replace the nodes.
   const nodeUserData = region.apply((r) => renderNodeUserData({
     env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
+    https: Boolean(c.certificateArn),
   }));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,

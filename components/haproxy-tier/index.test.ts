@@ -155,7 +155,7 @@ describe("HaproxyTier resource graph", () => {
     const egress = mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
     for (const r of [...ingress, ...egress]) expect(r.description, JSON.stringify(r)).toMatch(/\S{3}/);
     const into = (sg: string) => ingress.filter((r) => r.securityGroupId === sgId(sg));
-    expect(into("node")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 80, toPort: 80 })]);
+    expect(into("node")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8080, toPort: 8080 })]);
     expect(into("fleet")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 })]);
     expect(into("nlb").map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
     expect(into("nlb")[0]).toMatchObject({ fromPort: 80, toPort: 80 });
@@ -184,7 +184,7 @@ describe("HaproxyTier resource graph", () => {
       "server-template app 6 fleet.sample-api.prod.internal:3000 resolvers vpc resolve-prefer ipv4 init-addr last,none",
     );
     expect(out.config).toMatch(/resolvers vpc\n\s+nameserver dns1 169\.254\.169\.253:53/);
-    expect(out.config).toMatch(/bind 0\.0\.0\.0:80\n/);
+    expect(out.config).toMatch(/bind 0\.0\.0\.0:8080\n/);
     const haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => {
       try {
         execFileSync(p, ["-v"]);

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { fleetDnsNames } from "../../contract/layout";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
-import { renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
+import { defaultListenPort, renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { discovery } from "./discovery";
 import { tierNlb } from "./nlb";
@@ -45,7 +45,7 @@ export interface HaproxyTierArgs {
    * settings, fleet DNS name, slots and port as here.
    */
   nodeUserData: pulumi.Input<string>;
-  /** HAProxy's port on the nodes. Plain: it is part of haproxy.cfg. Default 80. */
+  /** HAProxy's port on the nodes and the NLB target port: 1024-65535, as haproxy.service grants no capability to bind lower. Plain: it is part of haproxy.cfg. Default 8080. */
   listenPort?: number;
 
   /** Service hosts behind HAProxy (fixed, known at deploy time). Plain: one instance each. */
@@ -134,7 +134,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     const service = args.service ?? serviceDefaults;
     const env = args.env;
     const highAvailability = args.highAvailability ?? false;
-    const listenPort = args.listenPort ?? 80;
+    const listenPort = args.listenPort ?? defaultListenPort;
     const dns = fleetDnsNames(service.name, env);
     const fleetTag = `${service.name}-${env}`;
     const tags = { Service: service.name, Env: env };
@@ -151,6 +151,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.fleetDnsName = dns.fleet;
     this.haproxyConfig = renderTierHaproxyConfig({
       service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort,
+      https: args.certificateArn !== undefined,
     });
     const sgs = tierSecurityGroups(name, {
       vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -169,3 +170,71 @@ async function showStat(socket: string, exited: () => boolean): Promise<string> 
   }
   throw new Error(`no answer to show stat on ${socket}`);
 }
+
+/**
+ * Runs the rendered config on loopback (frontend, stats and one server: a node server answering 200),
+ * sends `paths` in order and returns the answers and what HAProxy logged to stdout.
+ */
+async function serve(o: HaproxyConfigOptions, paths: string[]): Promise<{ answers: http.IncomingMessage[]; log: string }> {
+  const app = http.createServer((_req, res) => res.end("ok"));
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+  const appPort = (app.address() as { port: number }).port;
+  const [front, stats] = [await freePort(), await freePort()];
+  const cfg = path.join(dir, `run-${front}.cfg`);
+  fs.writeFileSync(
+    cfg,
+    renderHaproxyConfig(opts({ ...o, log: "stdout", frontend: { address: "127.0.0.1", port: front }, stats: { address: "127.0.0.1", port: stats },
+      servers: [{ name: "a1", address: "127.0.0.1", port: appPort }] })),
+  );
+  const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  proc.stdout!.on("data", (d) => (log += d));
+  proc.stderr!.on("data", (d) => (log += d));
+  const get = (p: string) =>
+    new Promise<http.IncomingMessage>((res, rej) => http.get({ host: "127.0.0.1", port: front, path: p, agent: false }, (r) => (r.resume(), r.on("end", () => res(r)))).on("error", rej));
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await get("/healthz-wait");
+        break;
+      } catch (e) {
+        if (i > 50 || proc.exitCode !== null) throw new Error(`haproxy did not start: ${String(e)}\n${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const answers: http.IncomingMessage[] = [];
+    for (const p of paths) answers.push(await get(p));
+    for (let i = 0; i < 50 && !paths.every((p) => log.includes(`${p.split("?")[0]}`)); i++) await new Promise((r) => setTimeout(r, 100));
+    return { answers, log };
+  } finally {
+    proc.kill("SIGTERM");
+    if (proc.exitCode === null) await new Promise((r) => proc.once("exit", r));
+    await new Promise((r) => app.close(r));
+  }
+}
+
+describe("HAProxy frontend, run on loopback", () => {
+  it("logs the path and the query's keys, never its values; logFullUrl logs the whole URL", async () => {
+    const quiet = await serve({ ...fixed }, ["/api/status?token=secret&x=1", "/plain", "/empty?"]);
+    const line = quiet.log.split("\n").find((l) => l.includes("/api/status"));
+    console.log(`request log line: ${line}`);
+    expect(line).toContain('"GET /api/status?token&x HTTP/1.1"');
+    expect(quiet.log).not.toContain("secret");
+    expect(quiet.log).toContain('"GET /plain HTTP/1.1"');
+    expect(quiet.log).toContain('"GET /empty? HTTP/1.1"');
+    // the rest of option httplog's line is kept: status and the server that answered
+    expect(line).toMatch(/ http app\/a1 .* 200 /);
+
+    const full = await serve({ ...fixed, logFullUrl: true }, ["/api/status?token=secret&x=1"]);
+    expect(full.log).toContain('"GET /api/status?token=secret&x=1 HTTP/1.1"');
+  });
+
+  it("answers with nosniff, and with HSTS when clients come over HTTPS (TLS ended in front)", async () => {
+    const plain = await serve({ ...fixed }, ["/a"]);
+    expect(plain.answers[0]!.headers["x-content-type-options"]).toBe("nosniff");
+    expect(plain.answers[0]!.headers["strict-transport-security"]).toBeUndefined();
+    const tls = await serve({ ...fixed, https: true }, ["/a"]);
+    expect(tls.answers[0]!.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+    expect(tls.answers[0]!.headers["x-content-type-options"]).toBe("nosniff");
+  });
+});

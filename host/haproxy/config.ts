@@ -38,6 +38,13 @@ export interface HaproxyConfigInput {
   serverStateFile: string;
   /** `journal` sends to /dev/log (journald); `stdout` suits a foreground process. */
   log: "journal" | "stdout";
+  /**
+   * Log whole URLs, query values included. Off by default: the request log carries the path and the
+   * query's keys only (`/p?token&x`), as query values (tokens, e-mail addresses) reach Papertrail and Datadog.
+   */
+  logFullUrl: boolean;
+  /** Clients reach the frontend over HTTPS (TLS ends at the NLB in front): answers carry HSTS. */
+  https: boolean;
   backendName: string;
   /** Health check timing; derived from service.drainDelayMs when not given. */
   check: HealthCheckTiming;
@@ -104,11 +111,14 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
   }, o.timeouts);
   const base: HaproxyConfigInput = {
     service,
-    frontend: { address: "0.0.0.0", port: 80 },
+    // Unprivileged: HAProxy binds it with no capability (host/haproxy/unit.ts).
+    frontend: { address: "0.0.0.0", port: 8080 },
     stats: { address: "127.0.0.1", port: 8404 },
     adminSocket: "/run/haproxy/admin.sock",
     serverStateFile: "/var/lib/haproxy/server-state",
     log: "journal",
+    logFullUrl: false,
+    https: false,
     backendName: "app",
     check,
     timeouts,
@@ -170,6 +180,8 @@ export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
   if (i.adminSocket.length > 100) problem("adminSocket", `"${i.adminSocket}" is longer than a unix socket path may be (100)`);
   if (!nameRe.test(i.backendName)) problem("backendName", `"${i.backendName}" must be a letter then letters, digits, _ . -`);
   if (i.log !== "journal" && i.log !== "stdout") problem("log", `"${String(i.log)}" must be journal or stdout`);
+  for (const [k, v] of [["logFullUrl", i.logFullUrl], ["https", i.https]] as const)
+    if (typeof v !== "boolean") problem(k, `${String(v)} must be true or false`);
 
   const counts = { check: c, timeouts: t, "": { poolPurgeDelayMs: i.poolPurgeDelayMs, hardStopAfterMs: i.hardStopAfterMs, maxconn: i.maxconn } };
   for (const [group, values] of Object.entries(counts))
@@ -206,6 +218,14 @@ export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
  * local fleet read, under HAProxy's own header names. HAProxy only appends columns, so these hold.
  */
 export const statColumns = { pxname: 0, svname: 1, scur: 4, stot: 7, status: 17, check_status: 36, addr: 73 } as const;
+
+/**
+ * option httplog's line, with the request line's URL replaced by txn.log_url: the http frontend's path
+ * and query keys (`/p?token&x` for `/p?token=secret&x=1`). HAProxy's own errors (400, 408) carry no URL: "-".
+ * The node's user-data must stay under 16 KB, hence the terse comments in the rendered file.
+ */
+const keysOnlyLogFormat =
+  '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs \\"%HM %[var(txn.log_url)] %HV\\"';
 
 // Methods RFC 9110 calls idempotent: the only ones replayed after the request reached a server.
 const idempotentMethods = "GET HEAD OPTIONS PUT DELETE";
@@ -256,7 +276,8 @@ ${i.user !== undefined ? `    user ${i.user}\n    group ${i.group}\n` : ""}
 defaults
     mode http
     log global
-    option httplog
+${i.logFullUrl ? "    option httplog" : `    # httplog, but the query's keys only (no values)
+    log-format "${keysOnlyLogFormat}"`}
     option dontlognull
     option log-health-checks
     option forwardfor
@@ -284,7 +305,12 @@ frontend stats
 
 frontend http
     bind ${i.frontend.address}:${i.frontend.port}
-    default_backend ${i.backendName}
+${i.logFullUrl ? "" : `    http-request set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]" if { query -m found }
+    http-request set-var(txn.log_url) path unless { query -m found }
+`}    # after-response: HAProxy's own answers (e.g. 503) too
+    http-after-response set-header X-Content-Type-Options nosniff
+${i.https ? `    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
+` : ""}    default_backend ${i.backendName}
 
 backend ${i.backendName}
     balance leastconn

@@ -31,12 +31,16 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Self-signed CA and a server certificate named 127.0.0.1, made with certtool. */
-export function makePki(dir: string): { ca: string; cert: string; key: string } {
+/** The receiver's name as the sender checks it; its certificate is a wildcard for the domain, as Papertrail's. */
+export const receiverHost = "logs3.papertrail.test";
+export const receiverCertName = "*.papertrail.test";
+
+/** Self-signed CA and a server certificate named `name` (CN and DNS SAN), made with certtool. */
+export function makePki(dir: string, name = receiverCertName): { ca: string; cert: string; key: string } {
   const f = (n: string) => path.join(dir, n);
   const certtool = tool("certtool");
   fs.writeFileSync(f("ca.tmpl"), 'cn = "pipeline test CA"\nca\ncert_signing_key\nexpiration_days = 2\n');
-  fs.writeFileSync(f("srv.tmpl"), 'cn = "127.0.0.1"\ndns_name = "127.0.0.1"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n');
+  fs.writeFileSync(f("srv.tmpl"), `cn = "${name}"\ndns_name = "${name}"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n`);
   const steps = [
     ["--generate-privkey", "--key-type=ecdsa", "--outfile", f("ca.key")],
     ["--generate-self-signed", "--load-privkey", f("ca.key"), "--template", f("ca.tmpl"), "--outfile", f("ca.pem")],
@@ -93,6 +97,8 @@ export class Rsyslogd {
 export interface PipelineOptions {
   input: HostInput;
   forward: boolean;
+  /** Edits the rendered Papertrail action before the sender reads it. */
+  editAction?: (action: string) => string;
 }
 
 /** The rendered pipeline in a temp dir: sender (rendered rules), optional TLS receiver, logrotate. */
@@ -130,7 +136,10 @@ export class Pipeline {
       const certs = makePki(pki);
       i = { ...i, logs: { ...i.logs, caFile: certs.ca } };
       const recvPort = await freePort();
-      fs.writeFileSync(include, renderPapertrailAction(i, { host: "127.0.0.1", port: recvPort }));
+      // Rendered for the receiver's name; no name resolves to loopback here, so the sender connects to
+      // 127.0.0.1 and checks the certificate against what the rendering permits for that name.
+      const action = renderPapertrailAction(i, { host: receiverHost, port: recvPort }).replace(`target="${receiverHost}"`, 'target="127.0.0.1"');
+      fs.writeFileSync(include, this.opts.editAction ? this.opts.editAction(action) : action);
       const rconf = path.join(rdir, "rsyslog.conf");
       // What the receiver accepted it keeps: on SIGTERM rsyslog stops reading, then its main queue
       // drains into the file (timeoutShutdown long enough for any backlog here; the save to the spool
