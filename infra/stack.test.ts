@@ -250,5 +250,11 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
     expect(outputs.serviceUrl).toMatch(/^https:\/\//);
+    // The node boot reads its SecureStrings: the node role decrypts them with the secrets key, through SSM only.
+    const nodePolicy = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-node-params").inputs.policy).Statement;
+    expect(nodePolicy).toContainEqual(expect.objectContaining({
+      Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:123456789012:key/sample-api-key-0000",
+      Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+    }));
   });
 });

@@ -131,7 +131,7 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
     amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });

@@ -110,6 +110,15 @@ describe("HaproxyTier resource graph", () => {
     expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
   });
 
+  it("node role: reads the boot parameters and decrypts them with the secrets key, through SSM only", async () => {
+    const kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/secrets-0000";
+    await build({ ...prod(), kmsKeyArn });
+    const policy = mocks.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "tier-node-params")!;
+    expect(JSON.parse(policy.inputs.policy).Statement).toContainEqual(expect.objectContaining({
+      Action: "kms:Decrypt", Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+    }));
+  });
+
   it("rollout: SSM association by fleet tag, one host at a time, stops at the first error, re-runs on new parameters", async () => {
     await build({ ...prod(), version: "v2", bundleSha256: "b".repeat(64) });
     const a = mocks.one("aws:ssm/association:Association").inputs;

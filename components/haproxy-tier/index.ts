@@ -63,6 +63,11 @@ export interface HaproxyTierArgs {
 
   /** ARNs of the SSM parameters the HAProxy nodes read at boot (Datadog API key, Papertrail destination). */
   nodeParameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The KMS key encrypting those parameters (Secrets.keyArn): the nodes may decrypt with it, only through SSM.
+   * Default none: the parameters are under the AWS managed key aws/ssm.
+   */
+  kmsKeyArn?: pulumi.Input<string>;
   /** Who may reach the NLB. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
   /** ACM certificate: TLS on 443 at the NLB. Default none: plain TCP on 80 (dev). */
@@ -164,6 +169,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     const nodes = haproxyNodes(name, {
       ...host, count: args.nodeCount ?? 1, instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
       userData: args.nodeUserData, serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns,
+      kmsKeyArn: args.kmsKeyArn,
     }, this);
     const nlb = tierNlb(name, {
       vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, nodes, listenPort,

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ec2Role } from "../_shared/ec2Role";
 import { TierHostArgs, tierHost } from "./hosts";
+import { nodePolicy } from "./rules";
 
 export interface HaproxyNodesArgs extends Omit<TierHostArgs, "instanceProfileName"> {
   count: number;
@@ -13,16 +14,17 @@ export interface HaproxyNodesArgs extends Omit<TierHostArgs, "instanceProfileNam
   fleetTag: string;
   /** The SSM parameters a node reads at boot (Datadog API key, Papertrail destination). */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /** The key encrypting them; undefined: the AWS managed key aws/ssm. */
+  kmsKeyArn: pulumi.Input<string> | undefined;
 }
 
 /** The role and profile `<name>-node` and `count` nodes named `<name>-node-<i>`. */
 export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): aws.ec2.Instance[] {
+  const region = aws.getRegionOutput({}, { parent });
   const { profile } = ec2Role(`${name}-node`, {
     description: `HAProxy nodes of ${a.serviceName} (${a.env}): SSM Session Manager and their own boot parameters`,
-    policy: pulumi.jsonStringify({
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: a.parameterArns }],
-    }),
+    policy: pulumi.all([a.parameterArns, a.kmsKeyArn, region.region])
+      .apply(([parameterArns, kmsKeyArn, r]) => nodePolicy({ parameterArns, kmsKeyArn, region: r })),
     tags: a.tags,
     // The names these resources had before the shared builder: a stack that holds them keeps them.
     names: { ssmCore: `${name}-node-ssm`, policy: `${name}-node-params` },

@@ -2,6 +2,22 @@
 import type { Problem } from "../../contract/problem";
 import type { HaproxyTierArgs } from "./index";
 
+/**
+ * The HAProxy nodes' inline policy: read their own boot parameters and, when the parameters are under the
+ * stack's own key, decrypt them with it only in calls SSM makes for the node (`kms:ViaService`), never
+ * directly. Without `kmsKeyArn` the parameters are under the AWS managed key aws/ssm, whose key policy
+ * already lets the account's principals use it through SSM.
+ */
+export function nodePolicy(a: { parameterArns: string[]; kmsKeyArn?: string; region: string }): string {
+  const statements: object[] = [{ Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: a.parameterArns }];
+  if (a.kmsKeyArn !== undefined)
+    statements.push({
+      Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: a.kmsKeyArn,
+      Condition: { StringEquals: { "kms:ViaService": `ssm.${a.region}.amazonaws.com` } },
+    });
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
 /** The length of a list given as a plain array; undefined while it is still an Output. */
 function knownLength(list: unknown): number | undefined {
   return Array.isArray(list) ? list.length : undefined;

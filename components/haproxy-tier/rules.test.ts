@@ -1,0 +1,28 @@
+// Pure rules of the HaproxyTier: what the HAProxy nodes' role may do.
+import { describe, expect, it } from "vitest";
+import { nodePolicy } from "./rules";
+
+const parameterArns = ["arn:aws:ssm:eu-west-1:123456789012:parameter/sample-api/prod/datadog-api-key"];
+const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/0000";
+
+describe("nodePolicy", () => {
+  it("reads the node's own parameters and decrypts them with the secrets key through SSM only", () => {
+    // The parameters are SecureStrings under the stack's own key (components/secrets): GetParameter
+    // --with-decryption needs kms:Decrypt on that key from the caller; kms:ViaService limits it to calls SSM
+    // makes for the role (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service,
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html).
+    const s = JSON.parse(nodePolicy({ parameterArns, kmsKeyArn, region: "eu-west-1" })).Statement;
+    expect(s).toContainEqual(expect.objectContaining({ Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: parameterArns }));
+    expect(s).toContainEqual({
+      Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: kmsKeyArn,
+      Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+    });
+    // Nothing on every key.
+    for (const st of s) if (JSON.stringify(st.Action).includes("kms:")) expect(st.Resource).toBe(kmsKeyArn);
+  });
+
+  it("without a key (parameters under the AWS managed aws/ssm key) grants no kms action", () => {
+    const s = JSON.parse(nodePolicy({ parameterArns, region: "eu-west-1" })).Statement;
+    expect(JSON.stringify(s)).not.toContain("kms:");
+  });
+});
