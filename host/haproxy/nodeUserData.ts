@@ -17,6 +17,12 @@ import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
 /** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
 export const VPC_RESOLVER = "169.254.169.253:53";
 
+/**
+ * The NLB's health check of a node: HAProxy answers `path` on `port` of every address itself, 200 while at
+ * least one service host is usable and 503 when none is (config.ts healthFrontend).
+ */
+export const nodeHealthCheck = { port: 8405, path: "/haproxy-health" } as const;
+
 /** What the tier's haproxy.cfg depends on: all plain values known before anything is created. */
 export interface TierConfigInput {
   service: ServiceSettings;
@@ -26,12 +32,15 @@ export interface TierConfigInput {
   serverSlots: number;
   /** HAProxy's HTTP port on the node, the NLB target port. */
   listenPort: number;
+  /** Port of the NLB's health check on the node. Default nodeHealthCheck.port. */
+  healthPort?: number;
 }
 
 function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
   return {
     service: i.service,
     frontend: { address: "0.0.0.0", port: i.listenPort },
+    health: { address: "0.0.0.0", port: i.healthPort ?? nodeHealthCheck.port, uri: nodeHealthCheck.path },
     serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
     log: "journal",
   };
@@ -58,7 +67,9 @@ export function statsUrl(stats: { address: string; port: number }): string {
 
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
-  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80 };
+  const tier: TierConfigInput = {
+    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80, healthPort: o.healthPort,
+  };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   // Both check the service settings: each of their problems is said once.
   const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)].map(formatProblem))];
