@@ -96,6 +96,17 @@ describe("HaproxyTier resource graph", () => {
     expect(out.associationId).toBeDefined();
   });
 
+  it("NLB health check: HTTP on the node's health URI, which fails when the node has no usable service host", async () => {
+    // NLB target groups take HTTP checks with a path and a 200 matcher
+    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html);
+    // the URI is HAProxy's monitor-uri (host/haproxy/config.ts healthFrontend).
+    await build(prod());
+    const tg = mocks.one("aws:lb/targetGroup:TargetGroup").inputs;
+    expect(tg).toMatchObject({ protocol: "TCP", port: 80 });
+    expect(tg.healthCheck).toMatchObject({ protocol: "HTTP", port: "8405", path: "/haproxy-health", matcher: "200" });
+    expect(tg.healthCheck.timeout).toBeLessThan(tg.healthCheck.interval);
+  });
+
   it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
     await build(prod());
     const all = mocks.ofType("aws:ec2/instance:Instance");
@@ -164,7 +175,13 @@ describe("HaproxyTier resource graph", () => {
     const egress = mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
     for (const r of [...ingress, ...egress]) expect(r.description, JSON.stringify(r)).toMatch(/\S{3}/);
     const into = (sg: string) => ingress.filter((r) => r.securityGroupId === sgId(sg));
-    expect(into("node")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 80, toPort: 80 })]);
+    expect(into("node")).toEqual([
+      expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 80, toPort: 80 }),
+      expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8405, toPort: 8405 }),
+    ]);
+    expect(egress.filter((r) => r.securityGroupId === sgId("nlb")).map((r) => [r.referencedSecurityGroupId, r.fromPort])).toEqual([
+      [sgId("node"), 80], [sgId("node"), 8405],
+    ]);
     expect(into("fleet")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 })]);
     expect(into("nlb").map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
     expect(into("nlb")[0]).toMatchObject({ fromPort: 80, toPort: 80 });

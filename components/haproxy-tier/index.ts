@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { fleetDnsNames } from "../../contract/layout";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
-import { renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
+import { nodeHealthCheck, renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { discovery } from "./discovery";
 import { tierNlb } from "./nlb";
@@ -47,6 +47,11 @@ export interface HaproxyTierArgs {
   nodeUserData: pulumi.Input<string>;
   /** HAProxy's port on the nodes. Plain: it is part of haproxy.cfg. Default 80. */
   listenPort?: number;
+  /**
+   * Port of the NLB's health check on the nodes, HAProxy's health URI (nodeHealthCheck.path): 200 while a
+   * service host is usable, 503 when none is. Plain: part of haproxy.cfg; give nodeUserData the same. Default 8405.
+   */
+  healthPort?: number;
 
   /** Service hosts behind HAProxy (fixed, known at deploy time). Plain: one instance each. */
   fleetInstanceCount: number;
@@ -140,6 +145,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     const env = args.env;
     const highAvailability = args.highAvailability ?? false;
     const listenPort = args.listenPort ?? 80;
+    const healthPort = args.healthPort ?? nodeHealthCheck.port;
     const dns = fleetDnsNames(service.name, env);
     const fleetTag = `${service.name}-${env}`;
     const tags = { Service: service.name, Env: env };
@@ -155,11 +161,11 @@ export class HaproxyTier extends pulumi.ComponentResource {
 
     this.fleetDnsName = dns.fleet;
     this.haproxyConfig = renderTierHaproxyConfig({
-      service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort,
+      service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort, healthPort,
     });
     const sgs = tierSecurityGroups(name, {
       vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,
-      servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
+      healthPort, servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
     }, this);
     const fleet = serviceHosts(name, {
       ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,
@@ -173,6 +179,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     }, this);
     const nlb = tierNlb(name, {
       vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, nodes, listenPort,
+      health: { port: healthPort, path: nodeHealthCheck.path },
       deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
       deletionProtection: args.deletionProtection ?? false, tags,
     }, this);

@@ -1,5 +1,6 @@
 // The internet-facing NLB in front of the HAProxy nodes: TLS on 443 with a certificate (plain TCP on 80
-// without), cross-zone, every node registered in one TCP target group checked on HAProxy's port.
+// without), cross-zone, every node registered in one TCP target group whose health check asks HAProxy's
+// health URI over HTTP: 503 there when the node has no usable service host, so such a node leaves the NLB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultSslPolicy } from "../alb/rules";
@@ -9,8 +10,10 @@ export interface TierNlbArgs {
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   securityGroupId: pulumi.Input<string>;
   nodes: aws.ec2.Instance[];
-  /** HAProxy's port on the nodes: target and health-check port. */
+  /** HAProxy's port on the nodes: the target port. */
   listenPort: number;
+  /** The health URI on the nodes (host/haproxy/nodeUserData.ts nodeHealthCheck). */
+  health: { port: number; path: string };
   /** Connections in flight to a replaced node get this long to finish. */
   deregistrationDelaySec: number;
   certificateArn: pulumi.Input<string> | undefined;
@@ -37,7 +40,15 @@ export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): 
     port: a.listenPort,
     deregistrationDelay: a.deregistrationDelaySec,
     connectionTermination: false,
-    healthCheck: { protocol: "TCP", port: String(a.listenPort), interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+    // HTTP check on the node's health URI, answered 200/503 by HAProxy itself (NLB HTTP checks: path and a
+    // 200 matcher, timeout below the interval:
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html). With
+    // every node unhealthy the NLB fails open and sends to all of them (same page), so a fleet-wide outage
+    // still reaches HAProxy's own 503.
+    healthCheck: {
+      protocol: "HTTP", port: String(a.health.port), path: a.health.path, matcher: "200",
+      interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2,
+    },
     tags: a.tags,
   }, opts);
   a.nodes.forEach((node, i) => {
