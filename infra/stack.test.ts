@@ -220,19 +220,22 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     const { rec, outputs } = await run("dev", bundleFile("haproxy flavor\n"), { loadBalancer: "haproxy" });
     const counts = countByType(rec);
     expect(counts).toMatchObject({ "node-service-aws:index:HaproxyTier": 1, "node-service-aws:index:Bundle": 1, "node-service-aws:index:Secrets": 1, "node-service-aws:index:Observability": 1 });
-    for (const absent of ["node-service-aws:index:Alb", "node-service-aws:index:Fleet", "aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate"]) expect(counts[absent]).toBeUndefined();
+    for (const absent of ["node-service-aws:index:Alb", "node-service-aws:index:Fleet"]) expect(counts[absent]).toBeUndefined();
+    // One Auto Scaling group and launch template: the HAProxy nodes'.
+    expect(counts).toMatchObject({ "aws:autoscaling/group:Group": 1, "aws:ec2/launchTemplate:LaunchTemplate": 1 });
     const profile = named(rec, "aws:iam/instanceProfile:InstanceProfile", "sample-api-hosts-profile");
     const hosts = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile === `${profile.name}-x1`);
     expect(hosts.length).toBe(1); // fleetInstanceCount = minSize of dev
     const userData = hosts[0]!.inputs.userData as string;
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain("/sample-api/dev/datadog-api-key");
-    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));
-    expect(nodes.length).toBe(1);
-    expect(nodes[0]!.inputs.userData).toContain("fleet.sample-api.dev.internal");
+    expect(rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"))).toEqual([]);
+    expect(rec.one("aws:autoscaling/group:Group").inputs).toMatchObject({ minSize: 1, maxSize: 1 });
+    const nodeUserData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+    expect(nodeUserData).toContain("fleet.sample-api.dev.internal");
     // The node's own logging, Datadog check and secrets (host/haproxy/nodeUserData.ts).
     for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])
-      expect(nodes[0]!.inputs.userData).toContain(part);
+      expect(nodeUserData).toContain(part);
     for (const key of secretKeys) {
       const leaks = rec.resources.flatMap((r) => clearTextPaths(r.wire, secretMarker(key)).map((p) => `${r.type} ${r.name} ${p}`));
       expect(leaks).toEqual([]);
@@ -245,8 +248,9 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
 describe("stack prod, HAProxy flavor, under mocks", () => {
   it("makes the prod decisions the tier no longer makes itself: two HAProxy nodes in two AZs, a protected NLB, TLS", async () => {
     const { rec, outputs } = await run("prod", bundleFile("haproxy prod\n"), { loadBalancer: "haproxy" });
-    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.tags?.Role === "haproxy");
-    expect(nodes.map((n) => n.inputs.subnetId)).toEqual(["sample-api-private-0-id", "sample-api-private-1-id"]);
+    const nodes = rec.one("aws:autoscaling/group:Group").inputs;
+    expect(nodes).toMatchObject({ minSize: 2, maxSize: 2, healthCheckType: "ELB" });
+    expect([...nodes.vpcZoneIdentifiers].sort()).toEqual(["sample-api-private-0-id", "sample-api-private-1-id", "sample-api-private-2-id"]);
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
     expect(outputs.serviceUrl).toMatch(/^https:\/\//);

@@ -50,7 +50,7 @@ async function build(args: HaproxyTierArgs) {
   const out = {
     nlbDnsName: await valueOf(tier.nlbDnsName),
     url: await valueOf(tier.url),
-    nodeInstanceIds: await valueOf(tier.nodeInstanceIds),
+    nodeGroupName: await valueOf(tier.nodeGroupName),
     fleetInstanceIds: await valueOf(tier.fleetInstanceIds),
     fleetPrivateIps: await valueOf(tier.fleetPrivateIps),
     associationId: await valueOf(tier.associationId),
@@ -64,15 +64,15 @@ async function build(args: HaproxyTierArgs) {
 
 const count = (type: string) => mocks.ofType(type).length;
 const nodes = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Role === "haproxy");
+const nodeGroup = () => mocks.one("aws:autoscaling/group:Group").inputs;
 const fleet = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Fleet !== undefined);
 
 describe("HaproxyTier resource graph", () => {
   it("dev: one HAProxy node behind the NLB (same shape as prod, one node)", async () => {
     const out = await build(base("dev"));
-    expect(nodes()).toHaveLength(1);
+    expect(nodeGroup()).toMatchObject({ minSize: 1, maxSize: 1, desiredCapacity: 1 });
     expect(fleet()).toHaveLength(3);
     expect(count("aws:lb/loadBalancer:LoadBalancer")).toBe(1);
-    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(1);
     expect(count("aws:ssm/association:Association")).toBe(1);
     expect(count("aws:route53/record:Record")).toBe(1);
     expect(out.url).toBe(`http://${out.nlbDnsName}`);
@@ -82,16 +82,15 @@ describe("HaproxyTier resource graph", () => {
 
   it("prod: two HAProxy nodes in two AZs behind an internet-facing cross-zone NLB", async () => {
     const out = await build({ ...prod(), certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x" });
-    expect(nodes()).toHaveLength(2);
-    expect(nodes().map((n) => n.inputs.subnetId).sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
+    expect(nodeGroup()).toMatchObject({ minSize: 2, maxSize: 2, desiredCapacity: 2 });
+    expect([...nodeGroup().vpcZoneIdentifiers].sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
     const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
     expect(nlb).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true, enableDeletionProtection: true });
     expect(nlb.subnets).toEqual(["subnet-pub-a", "subnet-pub-b"]);
-    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(2);
     const listener = mocks.one("aws:lb/listener:Listener").inputs;
     expect(listener).toMatchObject({ port: 443, protocol: "TLS" });
     expect(out.url).toMatch(/^https:\/\//);
-    expect(out.nodeInstanceIds).toHaveLength(2);
+    expect(out.nodeGroupName).toBe("tier-nodes-x1");
     expect(out.fleetInstanceIds).toHaveLength(3);
     expect(out.associationId).toBeDefined();
   });
@@ -107,10 +106,37 @@ describe("HaproxyTier resource graph", () => {
     expect(tg.healthCheck.timeout).toBeLessThan(tg.healthCheck.interval);
   });
 
+  it("HAProxy nodes: an Auto Scaling group in the NLB's target group; a replaced node leaves only after its successor is healthy there", async () => {
+    // Launch before terminate: the instance maintenance policy and the refresh keep 100% of the nodes healthy
+    // and launch the new one first (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html,
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html); health is the NLB's
+    // check (healthCheckType ELB), which the health URI fails while the node reaches no service host.
+    await build(prod());
+    const g = nodeGroup();
+    expect(nodes()).toEqual([]);
+    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(0);
+    expect(g.targetGroupArns).toEqual([expect.stringContaining("targetgroup/tier-haproxy/")]);
+    expect(g).toMatchObject({ healthCheckType: "ELB", minElbCapacity: 2 });
+    expect(g.healthCheckGracePeriod).toBeGreaterThanOrEqual(300);
+    expect(g.instanceMaintenancePolicy).toEqual({ minHealthyPercentage: 100, maxHealthyPercentage: 150 });
+    expect(g.instanceRefresh).toMatchObject({ strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 150, skipMatching: false } });
+    // A config or image change is a new launch template version: the group rolls it, nothing replaces the nodes outright.
+    const lt = mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(g.launchTemplate).toEqual({ id: "tier-node-id", version: "1" });
+    expect(lt).toMatchObject({ imageId: "ami-0123456789abcdef0", instanceType: "t3.small", updateDefaultVersion: true });
+    expect(Buffer.from(lt.userData, "base64").toString("utf8")).toBe("#cloud-config\n{}\n");
+    expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(lt.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false", securityGroups: ["tier-node-id"] });
+    expect(lt.blockDeviceMappings[0]).toMatchObject({ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", encrypted: "true" } });
+    expect(lt.iamInstanceProfile).toEqual({ arn: "arn:aws:iam::123456789012:instance-profile/tier-node-x1" });
+    const tags = Object.fromEntries(g.tags.map((t: { key: string; value: string; propagateAtLaunch: boolean }) => [t.key, [t.value, t.propagateAtLaunch]]));
+    expect(tags).toMatchObject({ Name: ["sample-api-prod-haproxy", true], Role: ["haproxy", true], Env: ["prod", true] });
+  });
+
   it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
     await build(prod());
     const all = mocks.ofType("aws:ec2/instance:Instance");
-    expect(all).toHaveLength(5);
+    expect(all).toHaveLength(3);
     for (const i of all) {
       expect(i.inputs.metadataOptions, i.name).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
       expect(i.inputs.rootBlockDevice, i.name).toMatchObject({ volumeType: "gp3", encrypted: true });

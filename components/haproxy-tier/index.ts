@@ -1,6 +1,6 @@
 // The HAProxy flavor on AWS, wired from its parts: security groups (securityGroups.ts), the service hosts
-// (serviceHosts.ts) and their discovery record (discovery.ts), the HAProxy nodes (nodes.ts), the NLB
-// (nlb.ts) and the SSM rollout (rollout.ts). Every part is created with this component as its parent.
+// (serviceHosts.ts) and their discovery record (discovery.ts), the NLB (nlb.ts), the HAProxy nodes' Auto
+// Scaling group in its target group (nodes.ts) and the SSM rollout (rollout.ts). Every part is created with this component as its parent.
 import * as pulumi from "@pulumi/pulumi";
 import { fleetDnsNames } from "../../contract/layout";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
@@ -30,13 +30,15 @@ export interface HaproxyTierArgs {
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Debian 12 image of both kinds of host (the stack looks it up and pins it in prod). */
   amiId: pulumi.Input<string>;
+  /** Root device name of that image (getAmi's rootDeviceName), for the nodes' launch template. Default /dev/xvda (Debian's). */
+  rootDeviceName?: pulumi.Input<string>;
   /**
    * Refuse a tier one failure takes down: fewer than 2 HAProxy nodes, 2 private subnets (AZs) or 2 service
    * hosts. Default false; the stack sets it in prod.
    */
   highAvailability?: boolean;
 
-  /** HAProxy nodes. Plain: one instance each. Default 1. */
+  /** HAProxy nodes: the size of their Auto Scaling group. Plain: it decides the group's replacement percentages. Default 1. */
   nodeCount?: number;
   /** Instance type of the HAProxy nodes. Default t3.small. */
   nodeInstanceType?: pulumi.Input<string>;
@@ -45,6 +47,11 @@ export interface HaproxyTierArgs {
    * settings, fleet DNS name, slots and port as here.
    */
   nodeUserData: pulumi.Input<string>;
+  /**
+   * Time a new HAProxy node has to boot and pass the NLB's check, seconds: its group's health check grace
+   * period and warm-up. Default 600.
+   */
+  nodeBootSec?: pulumi.Input<number>;
   /** HAProxy's port on the nodes. Plain: it is part of haproxy.cfg. Default 80. */
   listenPort?: number;
   /**
@@ -116,8 +123,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
   public readonly nlbArnSuffix: pulumi.Output<string>;
   /** https://<nlb> with a certificate, http://<nlb> without. */
   public readonly url: pulumi.Output<string>;
-  /** Instance ids of the HAProxy nodes. */
-  public readonly nodeInstanceIds: pulumi.Output<string[]>;
+  /** Name of the HAProxy nodes' Auto Scaling group. */
+  public readonly nodeGroupName: pulumi.Output<string>;
   /** Instance ids of the service hosts. */
   public readonly fleetInstanceIds: pulumi.Output<string[]>;
   /** Private IPs of the service hosts: what the discovery record holds. */
@@ -172,16 +179,16 @@ export class HaproxyTier extends pulumi.ComponentResource {
       instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag,
     }, this);
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
-    const nodes = haproxyNodes(name, {
-      ...host, count: args.nodeCount ?? 1, instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
-      userData: args.nodeUserData, serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns,
-      kmsKeyArn: args.kmsKeyArn,
-    }, this);
-    const nlb = tierNlb(name, {
-      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, nodes, listenPort,
+    const { nlb, targetGroup } = tierNlb(name, {
+      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, listenPort,
       health: { port: healthPort, path: nodeHealthCheck.path },
       deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
       deletionProtection: args.deletionProtection ?? false, tags,
+    }, this);
+    const nodes = haproxyNodes(name, {
+      ...host, count: args.nodeCount ?? 1, rootDeviceName: args.rootDeviceName ?? "/dev/xvda", instanceType: args.nodeInstanceType ?? "t3.small",
+      securityGroupId: sgs.node.id, userData: args.nodeUserData, targetGroupArn: targetGroup.arn, bootSec: args.nodeBootSec ?? 600,
+      serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns, kmsKeyArn: args.kmsKeyArn,
     }, this);
     const { document, association } = rollout(name, {
       service, fleetTag, hosts: fleet, bundleUrl: args.bundleUrl, bundleSha256: args.bundleSha256, version: args.version,
@@ -191,7 +198,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.nlbDnsName = nlb.dnsName;
     this.nlbArnSuffix = nlb.arnSuffix;
     this.url = pulumi.interpolate`${args.certificateArn !== undefined ? "https" : "http"}://${nlb.dnsName}`;
-    this.nodeInstanceIds = pulumi.all(nodes.map((n) => n.id));
+    this.nodeGroupName = nodes.name;
     this.fleetInstanceIds = pulumi.all(fleet.map((f) => f.id));
     this.fleetPrivateIps = pulumi.all(fleet.map((f) => f.privateIp));
     this.associationId = association.id;
@@ -202,7 +209,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
       nlbDnsName: this.nlbDnsName,
       nlbArnSuffix: this.nlbArnSuffix,
       url: this.url,
-      nodeInstanceIds: this.nodeInstanceIds,
+      nodeGroupName: this.nodeGroupName,
       fleetInstanceIds: this.fleetInstanceIds,
       fleetPrivateIps: this.fleetPrivateIps,
       fleetDnsName: this.fleetDnsName,

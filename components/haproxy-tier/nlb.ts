@@ -9,7 +9,6 @@ export interface TierNlbArgs {
   vpcId: pulumi.Input<string>;
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   securityGroupId: pulumi.Input<string>;
-  nodes: aws.ec2.Instance[];
   /** HAProxy's port on the nodes: the target port. */
   listenPort: number;
   /** The health URI on the nodes (host/haproxy/nodeUserData.ts nodeHealthCheck). */
@@ -21,8 +20,11 @@ export interface TierNlbArgs {
   tags: Record<string, string>;
 }
 
-/** The NLB and its listener `<name>-nlb`, the target group `<name>-haproxy`, one attachment `<name>-node-<i>` per node. */
-export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): aws.lb.LoadBalancer {
+/**
+ * The NLB and its listener `<name>-nlb` and the target group `<name>-haproxy`, which the nodes' Auto Scaling
+ * group registers them in (nodes.ts).
+ */
+export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): { nlb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
   const opts = { parent };
   const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
     loadBalancerType: "network",
@@ -51,12 +53,9 @@ export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): 
     },
     tags: a.tags,
   }, opts);
-  a.nodes.forEach((node, i) => {
-    new aws.lb.TargetGroupAttachment(`${name}-node-${i}`, { targetGroupArn: tg.arn, targetId: node.id, port: a.listenPort }, opts);
-  });
   const forward = [{ type: "forward", targetGroupArn: tg.arn }];
   new aws.lb.Listener(`${name}-nlb`, a.certificateArn !== undefined
     ? { loadBalancerArn: nlb.arn, port: 443, protocol: "TLS", certificateArn: a.certificateArn, sslPolicy: defaultSslPolicy, defaultActions: forward }
     : { loadBalancerArn: nlb.arn, port: 80, protocol: "TCP", defaultActions: forward }, opts);
-  return nlb;
+  return { nlb, targetGroup: tg };
 }

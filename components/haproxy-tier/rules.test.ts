@@ -1,6 +1,6 @@
 // Pure rules of the HaproxyTier: what the HAProxy nodes' role may do.
 import { describe, expect, it } from "vitest";
-import { nodePolicy } from "./rules";
+import { nodePolicy, oneAtATimeMaxHealthyPercentage } from "./rules";
 
 const parameterArns = ["arn:aws:ssm:eu-west-1:123456789012:parameter/sample-api/prod/datadog-api-key"];
 const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/0000";
@@ -24,5 +24,16 @@ describe("nodePolicy", () => {
   it("without a key (parameters under the AWS managed aws/ssm key) grants no kms action", () => {
     const s = JSON.parse(nodePolicy({ parameterArns, region: "eu-west-1" })).Statement;
     expect(JSON.stringify(s)).not.toContain("kms:");
+  });
+});
+
+describe("oneAtATimeMaxHealthyPercentage", () => {
+  it("lets the group run one node above its size while it replaces one, never more", () => {
+    // Max healthy percentage is of the desired capacity, 100-200, at most 100 above the minimum
+    // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstanceMaintenancePolicy.html).
+    for (const [count, pct] of [[1, 200], [2, 150], [3, 134], [4, 125], [10, 110]] as const) {
+      expect(oneAtATimeMaxHealthyPercentage(count)).toBe(pct);
+      expect(Math.floor((count * oneAtATimeMaxHealthyPercentage(count)) / 100)).toBe(count + 1);
+    }
   });
 });

@@ -18,6 +18,15 @@ export function nodePolicy(a: { parameterArns: string[]; kmsKeyArn?: string; reg
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
 
+/**
+ * Max healthy percentage that lets an Auto Scaling group of `count` nodes run exactly one node above its size
+ * while it replaces one (launch before terminate, one node at a time): 100 + ceil(100 / count), so that
+ * floor(count * pct / 100) = count + 1. AWS takes 100-200 (API_InstanceMaintenancePolicy).
+ */
+export function oneAtATimeMaxHealthyPercentage(count: number): number {
+  return Math.min(200, 100 + Math.ceil(100 / count));
+}
+
 /** The length of a list given as a plain array; undefined while it is still an Output. */
 function knownLength(list: unknown): number | undefined {
   return Array.isArray(list) ? list.length : undefined;
