@@ -22,7 +22,14 @@ beforeAll(async () => {
     if (args.type === "aws:ec2/instance:Instance") r.state.privateIp = `10.0.${Math.floor(n / 250)}.${(n++ % 250) + 4}`;
     return r;
   };
+  // Resource options travel in the register request: keep each resource's ignoreChanges.
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    ignored.set(req.getName(), req.getIgnorechangesList());
+    return register(req, cb);
+  };
 });
+const ignored = new Map<string, string[]>();
 beforeEach(() => {
   mocks.clear();
 });
@@ -131,6 +138,20 @@ describe("HaproxyTier resource graph", () => {
     expect(lt.iamInstanceProfile).toEqual({ arn: "arn:aws:iam::123456789012:instance-profile/tier-node-x1" });
     const tags = Object.fromEntries(g.tags.map((t: { key: string; value: string; propagateAtLaunch: boolean }) => [t.key, [t.value, t.propagateAtLaunch]]));
     expect(tags).toMatchObject({ Name: ["sample-api-prod-haproxy", true], Role: ["haproxy", true], Env: ["prod", true] });
+  });
+
+  it("service hosts: a new image never replaces them all at once; fleetImageRolloutHosts moves the listed ones to it", async () => {
+    // ignoreChanges keeps the value the stack state holds for an existing resource, even for a replace
+    // (pulumi/pulumi pkg/resource/deploy/step_generator.go: processIgnoreChanges on every resource with old
+    // state), so a host leaves its image only while it is listed here.
+    await build(prod());
+    for (const i of [0, 1, 2]) expect(ignored.get(`tier-fleet-${i}`)?.sort(), `host ${i}`).toEqual(["ami", "userData"]);
+    mocks.clear();
+    ignored.clear();
+    await build({ ...prod(), fleetImageRolloutHosts: [1] });
+    expect(ignored.get("tier-fleet-0")?.sort()).toEqual(["ami", "userData"]);
+    expect(ignored.get("tier-fleet-1")).toEqual(["userData"]);
+    expect(ignored.get("tier-fleet-2")?.sort()).toEqual(["ami", "userData"]);
   });
 
   it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
@@ -305,6 +326,8 @@ describe("HaproxyTier: bad input", () => {
     [{ env: "prod", highAvailability: true, nodeCount: 2, privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 with highAvailability; at least 2"],
     [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
     [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
+    [{ env: "dev", fleetImageRolloutHosts: [0, 1, 2] }, "fleetImageRolloutHosts: 3 of 3 hosts at once; leave at least one serving"],
+    [{ env: "dev", fleetImageRolloutHosts: [3] }, "fleetImageRolloutHosts: 3 is not a host index (0-2)"],
   ])("refuses %j", async (extra, message) => {
       const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
       expect(make).toThrow(message);

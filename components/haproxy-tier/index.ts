@@ -62,6 +62,14 @@ export interface HaproxyTierArgs {
 
   /** Service hosts behind HAProxy (fixed, known at deploy time). Plain: one instance each. */
   fleetInstanceCount: number;
+  /**
+   * Service hosts, by index, whose image follows `amiId` on this update: each is replaced (the new host is
+   * created and joins the discovery record; the old one is deleted at the end of the update). Every other
+   * existing host keeps the image it was created with, so a new or floating `amiId` never replaces the fleet
+   * at once. Roll an image one host per `pulumi up`: [0], then [1], ...; fewer than all hosts at once. Plain:
+   * it decides resource options. Default none.
+   */
+  fleetImageRolloutHosts?: number[];
   /** server-template slots, room to grow without a config change. Plain: part of haproxy.cfg. Default 2x fleetInstanceCount. */
   serverSlots?: number;
   /** Instance type of the service hosts. Default t3.small. */
@@ -176,7 +184,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     }, this);
     const fleet = serviceHosts(name, {
       ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,
-      instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag,
+      instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag, imageRolloutHosts: args.fleetImageRolloutHosts ?? [],
     }, this);
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
     const { nlb, targetGroup } = tierNlb(name, {

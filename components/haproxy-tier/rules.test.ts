@@ -1,6 +1,7 @@
 // Pure rules of the HaproxyTier: what the HAProxy nodes' role may do.
 import { describe, expect, it } from "vitest";
-import { nodePolicy, oneAtATimeMaxHealthyPercentage } from "./rules";
+import { checkHaproxyTierArgs, nodePolicy, oneAtATimeMaxHealthyPercentage } from "./rules";
+import type { HaproxyTierArgs } from "./index";
 
 const parameterArns = ["arn:aws:ssm:eu-west-1:123456789012:parameter/sample-api/prod/datadog-api-key"];
 const kmsKeyArn = "arn:aws:kms:eu-west-1:123456789012:key/0000";
@@ -35,5 +36,19 @@ describe("oneAtATimeMaxHealthyPercentage", () => {
       expect(oneAtATimeMaxHealthyPercentage(count)).toBe(pct);
       expect(Math.floor((count * oneAtATimeMaxHealthyPercentage(count)) / 100)).toBe(count + 1);
     }
+  });
+});
+
+describe("checkHaproxyTierArgs: fleetImageRolloutHosts", () => {
+  const args = (fleetImageRolloutHosts: number[]) =>
+    ({ env: "prod", fleetInstanceCount: 3, fleetImageRolloutHosts, privateSubnetIds: ["a", "b"], publicSubnetIds: ["c"] }) as unknown as HaproxyTierArgs;
+  it("takes host indexes, fewer than the whole fleet", () => {
+    expect(checkHaproxyTierArgs(args([]))).toEqual([]);
+    expect(checkHaproxyTierArgs(args([2]))).toEqual([]);
+    expect(checkHaproxyTierArgs(args([0, 1]))).toEqual([]);
+    expect(checkHaproxyTierArgs(args([0, 1, 2])).map((p) => p.field)).toEqual(["fleetImageRolloutHosts"]);
+    expect(checkHaproxyTierArgs(args([-1, 1.5, 3])).map((p) => p.message)).toEqual([
+      "-1 is not a host index (0-2)", "1.5 is not a host index (0-2)", "3 is not a host index (0-2)", "3 of 3 hosts at once; leave at least one serving",
+    ]);
   });
 });

@@ -54,6 +54,12 @@ export function checkHaproxyTierArgs(a: HaproxyTierArgs): Problem[] {
   if (!Number.isInteger(a.fleetInstanceCount) || a.fleetInstanceCount < 1)
     errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} must be a positive integer` });
   if (highAvailability && a.fleetInstanceCount < 2) errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} with highAvailability; at least 2` });
+  const rolling = a.fleetImageRolloutHosts ?? [];
+  for (const i of rolling)
+    if (!Number.isInteger(i) || i < 0 || i >= a.fleetInstanceCount)
+      errors.push({ field: "fleetImageRolloutHosts", message: `${i} is not a host index (0-${a.fleetInstanceCount - 1})` });
+  if (new Set(rolling).size >= a.fleetInstanceCount && rolling.length > 0)
+    errors.push({ field: "fleetImageRolloutHosts", message: `${new Set(rolling).size} of ${a.fleetInstanceCount} hosts at once; leave at least one serving` });
   const slots = a.serverSlots ?? 2 * a.fleetInstanceCount;
   if (slots < a.fleetInstanceCount) errors.push({ field: "serverSlots", message: `${slots} must be at least fleetInstanceCount (${a.fleetInstanceCount})` });
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(a.env)) errors.push({ field: "env", message: `"${a.env}" must be lowercase letters, digits or dashes` });
