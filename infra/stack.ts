@@ -88,8 +88,8 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
   const observability = new Observability(name, {
     service, env: c.env,
     albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
-    expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails, datadogNotifyHandles: c.datadogNotifyHandles,
-    datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
+    expectedHealthyHosts: c.minSize, hostBootSec: c.healthCheckGracePeriodSec, notificationEmails: c.alertEmails,
+    datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
 
   const fleet = new Fleet(name, {

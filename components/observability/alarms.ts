@@ -4,7 +4,7 @@
 // Datadog monitors. Every resource is a child of the Observability component (`parent`), under its name.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ObservabilityThresholds } from "./thresholds";
+import { ObservabilityThresholds, healthyHostsAlarmWindow } from "./thresholds";
 
 /** The ALB and target group whose CloudWatch metrics the ALB flavor watches. */
 export interface AlbTarget {
@@ -25,6 +25,8 @@ export interface AlarmsInput {
   alb?: AlbTarget;
   /** With it, the fleet's average-CPU alarm (it notifies, it does not roll back). */
   asgName?: pulumi.Input<string>;
+  /** Time a new host has to boot and pass its load balancer's check, seconds: the healthy-hosts alarms wait longer. */
+  hostBootSec: pulumi.Input<number>;
 }
 
 export interface Alarms {
@@ -200,16 +202,24 @@ function loadBalancerAlarms(
       metricName: "HealthyHostCount",
       dimensions: dims,
       statistic: "Minimum",
-      period: 60,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
+      ...healthyWindow(a.hostBootSec),
       comparisonOperator: "LessThanThreshold",
       threshold: a.expectedHealthyHosts,
-      // No data means the target group or its metrics are gone: that is an outage, not quiet.
-      treatMissingData: "breaching",
       ...actions,
     },
     { parent },
   );
   return [errors, latency, healthy];
+}
+
+/**
+ * A healthy-hosts alarm's evaluation: every minute of a window longer than a host's boot below the level
+ * (thresholds.ts healthyHostsAlarmWindow), and missing data left missing: a new stack's load balancer reports
+ * nothing at first, which puts the alarm in INSUFFICIENT_DATA, and that state has no action here
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+ * A target group that stops reporting is caught by the Datadog hosts-reporting monitor's no-data alert.
+ */
+function healthyWindow(bootSec: pulumi.Input<number>) {
+  const w = pulumi.output(bootSec).apply(healthyHostsAlarmWindow);
+  return { period: 60, evaluationPeriods: w.evaluationPeriods, datapointsToAlarm: w.datapointsToAlarm, treatMissingData: "missing" };
 }

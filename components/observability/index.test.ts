@@ -144,7 +144,7 @@ describe("Observability (ALB flavor)", () => {
     expect(dashboardUrl).toMatch(/^https:\/\/app\.datadoghq\.com\/dashboard\/\S+$/);
   });
 
-  it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts breaching on missing data, ASG CPU", async () => {
+  it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts over a window longer than a boot, ASG CPU", async () => {
     const { rollback, alarms, topicArn } = await build({ thresholds: { minRequests: 50 } });
     const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
     expect(mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).toHaveLength(4);
@@ -161,7 +161,14 @@ describe("Observability (ALB flavor)", () => {
     const p99 = byName("obs-p99");
     expect(p99).toMatchObject({ metricName: "TargetResponseTime", extendedStatistic: "p99", threshold: 2 });
     const healthy = byName("obs-healthy-hosts");
-    expect(healthy).toMatchObject({ metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "breaching" });
+    // A new stack's first minutes (no data yet, then targets still booting) do not page: missing data leaves the
+    // alarm in INSUFFICIENT_DATA, which has no action here, and it needs every minute of a window longer than
+    // the hosts' boot budget below the level (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+    expect(healthy).toMatchObject({
+      metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "missing",
+      period: 60, evaluationPeriods: 6, datapointsToAlarm: 6,
+    });
+    expect(healthy.insufficientDataActions ?? []).toEqual([]);
     const cpu = byName("obs-asg-cpu");
     expect(cpu).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-asg" } });
 

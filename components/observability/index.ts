@@ -31,6 +31,12 @@ export interface ObservabilityArgs {
   /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
   /**
+   * Time a new host has to boot and pass its load balancer's check, seconds (the group's health check grace
+   * period): the healthy-hosts alarms need a window longer than this below their level, so a new stack's first
+   * boot does not page. Default 300.
+   */
+  hostBootSec?: pulumi.Input<number>;
+  /**
    * Healthy targets the fleet must keep (its minimum size), a positive integer. Required. Plain number: it
    * decides the healthy-hosts monitor's warning and critical levels, checked before anything is created.
    */
@@ -161,7 +167,7 @@ ${notify}`,
       name,
       {
         service: args.service.name, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
-        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName,
+        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName, hostBootSec: args.hostBootSec ?? 300,
       },
       this,
     );
