@@ -254,6 +254,15 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
     expect(outputs.serviceUrl).toMatch(/^https:\/\//);
+    // Alarms on the NLB's view of the nodes, to the alarm topic (a node with no usable service host fails the check).
+    const alarms = rec.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => a.name).sort()).toEqual(["sample-api-nlb-healthy-nodes", "sample-api-nlb-unhealthy-nodes"]);
+    for (const a of alarms) {
+      expect(a.inputs.dimensions).toEqual({ LoadBalancer: "app/sample-api-nlb/50dc6c495c0c9188", TargetGroup: "targetgroup/sample-api-haproxy/73e2d6bc24d8a067" });
+      expect(a.inputs.alarmActions).toEqual(["arn:aws:sns:us-east-1:123456789012:sample-api-alarms"]);
+      expect(a.inputs.evaluationPeriods * 60).toBeGreaterThan(600);
+    }
+    expect(alarms.find((a) => a.name === "sample-api-nlb-healthy-nodes")!.inputs.threshold).toBe(2);
     // The node boot reads its SecureStrings: the node role decrypts them with the secrets key, through SSM only.
     const nodePolicy = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-node-params").inputs.policy).Statement;
     expect(nodePolicy).toContainEqual(expect.objectContaining({

@@ -122,6 +122,9 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   const highAvailability = c.env === "prod";
   const serverSlots = 2 * c.minSize;
   const listenPort = 80;
+  const nodeCount = highAvailability ? 2 : 1;
+  // A node boots (apt, HAProxy, Datadog) and passes the NLB's check only once a service host is ready too.
+  const nodeBootSec = 600;
   // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
   // so a new release does not replace the nodes.
   const nodeUserData = region.apply((r) => renderNodeUserData({
@@ -129,7 +132,7 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   }));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
-    amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
+    amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
     rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
@@ -137,6 +140,7 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   });
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
+    nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };

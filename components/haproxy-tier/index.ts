@@ -129,6 +129,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
   public readonly nlbDnsName: pulumi.Output<string>;
   /** `net/<name>/<id>`: the LoadBalancer dimension of the NLB's CloudWatch metrics. */
   public readonly nlbArnSuffix: pulumi.Output<string>;
+  /** `targetgroup/<name>/<id>`: the TargetGroup dimension of the nodes' NLB metrics (healthy and unhealthy hosts). */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
   /** https://<nlb> with a certificate, http://<nlb> without. */
   public readonly url: pulumi.Output<string>;
   /** Name of the HAProxy nodes' Auto Scaling group. */
@@ -205,6 +207,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
 
     this.nlbDnsName = nlb.dnsName;
     this.nlbArnSuffix = nlb.arnSuffix;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
     this.url = pulumi.interpolate`${args.certificateArn !== undefined ? "https" : "http"}://${nlb.dnsName}`;
     this.nodeGroupName = nodes.name;
     this.fleetInstanceIds = pulumi.all(fleet.map((f) => f.id));
@@ -216,6 +219,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
       nlbArnSuffix: this.nlbArnSuffix,
+      targetGroupArnSuffix: this.targetGroupArnSuffix,
       url: this.url,
       nodeGroupName: this.nodeGroupName,
       fleetInstanceIds: this.fleetInstanceIds,

@@ -241,12 +241,41 @@ describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
   });
 });
 
+describe("Observability (HAProxy flavor with its NLB)", () => {
+  it("alarms on the NLB's view of the HAProxy nodes: fewer healthy than expected, any unhealthy; none rolls anything back", async () => {
+    // A node fails the NLB's check when it reaches no usable service host (health URI, host/haproxy/config.ts),
+    // so "no healthy backend" shows here as a node gone unhealthy. NLB metrics: AWS/NetworkELB, dimensions
+    // LoadBalancer and TargetGroup (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html).
+    const { rollback, alarms, topicArn } = await build({
+      albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "prod",
+      nlbArnSuffix: "net/sample-nlb/50dc6c495c0c9188", nlbTargetGroupArnSuffix: "targetgroup/sample-haproxy/73e2d6bc24d8a067",
+      expectedHealthyNodes: 2, hostBootSec: 600,
+    });
+    const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
+    const dims = { LoadBalancer: "net/sample-nlb/50dc6c495c0c9188", TargetGroup: "targetgroup/sample-haproxy/73e2d6bc24d8a067" };
+    const window = { period: 60, evaluationPeriods: 11, datapointsToAlarm: 11, treatMissingData: "missing" };
+    expect(byName("obs-nlb-healthy-nodes")).toMatchObject({
+      namespace: "AWS/NetworkELB", metricName: "HealthyHostCount", dimensions: dims, statistic: "Minimum",
+      comparisonOperator: "LessThanThreshold", threshold: 2, ...window,
+    });
+    expect(byName("obs-nlb-unhealthy-nodes")).toMatchObject({
+      namespace: "AWS/NetworkELB", metricName: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum",
+      comparisonOperator: "GreaterThanThreshold", threshold: 0, ...window,
+    });
+    for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
+    expect(alarms).toEqual(["obs-nlb-healthy-nodes-x1", "obs-nlb-unhealthy-nodes-x1"]);
+    expect(rollback).toEqual([]);
+  });
+});
+
 describe("Observability: bad input", () => {
   it.each([
     [{ thresholds: { cpuWarningPercent: 95 } }, "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
     [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "thresholds.errorRateCritical: 5 is a share of requests, 0-1"],
     [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
+    [{ albArnSuffix: undefined, targetGroupArnSuffix: undefined, nlbArnSuffix: "net/x/1" }, "nlbArnSuffix and nlbTargetGroupArnSuffix: give both"],
+    [{ nlbArnSuffix: "net/x/1", nlbTargetGroupArnSuffix: "targetgroup/x/1" }, "one load balancer: the ALB's suffixes or the NLB's, not both"],
   ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
     const refusal = build(extra);
     await expect(refusal).rejects.toThrow(message);

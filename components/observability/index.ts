@@ -28,6 +28,12 @@ export interface ObservabilityArgs {
   albArnSuffix?: pulumi.Input<string>;
   /** `targetgroup/<name>/<id>` of the service's target group; given exactly when `albArnSuffix` is. Default none. */
   targetGroupArnSuffix?: pulumi.Input<string>;
+  /** `net/<name>/<id>` of the HAProxy flavor's NLB; given exactly when `nlbTargetGroupArnSuffix` is. Default none: no node alarms. */
+  nlbArnSuffix?: pulumi.Input<string>;
+  /** `targetgroup/<name>/<id>` of the HAProxy nodes' target group. Default none. */
+  nlbTargetGroupArnSuffix?: pulumi.Input<string>;
+  /** HAProxy nodes the NLB must see healthy (the node count). Default 1. */
+  expectedHealthyNodes?: pulumi.Input<number>;
   /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
   /**
@@ -79,7 +85,7 @@ export class Observability extends pulumi.ComponentResource {
   public readonly topicArn: pulumi.Output<string>;
   /** Names of the alarms that fail and roll back an instance refresh. Empty in the HAProxy flavor. */
   public readonly rollbackAlarmNames: pulumi.Output<string[]>;
-  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without `asgName`. */
+  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without the NLB's suffixes. */
   public readonly alarmNames: pulumi.Output<string[]>;
   /** The dashboard's address on the Datadog site. Always set. */
   public readonly dashboardUrl: pulumi.Output<string>;
@@ -97,6 +103,10 @@ export class Observability extends pulumi.ComponentResource {
     ];
     if ((args.albArnSuffix === undefined) !== (args.targetGroupArnSuffix === undefined))
       problems.push("albArnSuffix and targetGroupArnSuffix: give both (ALB flavor) or neither (HAProxy flavor)");
+    if ((args.nlbArnSuffix === undefined) !== (args.nlbTargetGroupArnSuffix === undefined))
+      problems.push("nlbArnSuffix and nlbTargetGroupArnSuffix: give both (HAProxy flavor) or neither");
+    if (args.albArnSuffix !== undefined && args.nlbArnSuffix !== undefined)
+      problems.push("albArnSuffix and nlbArnSuffix: one load balancer: the ALB's suffixes or the NLB's, not both");
     // RunError: `pulumi up` prints the message alone, without a stack trace.
     if (problems.length > 0) throw new pulumi.RunError(`Observability ${name}: ${problems.join("; ")}`);
 
@@ -168,6 +178,9 @@ ${notify}`,
       {
         service: args.service.name, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
         notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName, hostBootSec: args.hostBootSec ?? 300,
+        nlb: args.nlbArnSuffix !== undefined && args.nlbTargetGroupArnSuffix !== undefined
+          ? { loadBalancer: args.nlbArnSuffix, targetGroup: args.nlbTargetGroupArnSuffix, expectedHealthy: args.expectedHealthyNodes ?? 1 }
+          : undefined,
       },
       this,
     );
