@@ -104,6 +104,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     expect(Boolean(asg.inputs.warmPool)).toBe(e.warmPool);
     expect(options.get("aws:autoscaling/group:Group::sample-api-asg")?.ignoreChanges).toContain("desiredCapacity");
 
+    // The fleet's CPU alarm watches the ASG by its name, which exists only once the ASG does, while the ASG's
+    // refresh needs the rollback alarms first: no cycle, the CPU alarm is not a rollback alarm.
+    const cpu = named(rec, "aws:cloudwatch/metricAlarm:MetricAlarm", "sample-api-asg-cpu");
+    expect(cpu.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-api-asg-x1" } });
+    expect(prefs.alarmSpecification.alarms).not.toContain("sample-api-asg-cpu-x1");
+
     const policy = rec.one("aws:autoscaling/policy:Policy");
     expect(policy.inputs.policyType).toBe("TargetTrackingScaling");
     expect(policy.inputs.targetTrackingConfiguration.predefinedMetricSpecification).toEqual({

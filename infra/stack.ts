@@ -83,10 +83,14 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
   }, stateful);
-  // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
-  // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
+  // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
+  // needs the ASG's name: the name reaches Observability as a deferred output, resolved (with its dependency on
+  // the ASG) once the Fleet is built. Resource by resource there is no cycle: the rollback alarms, then the
+  // ASG, then the CPU alarm, which is not a rollback alarm. No version: a new bundle must change the launch
+  // template and nothing else (hosts tag their metrics with DD_VERSION).
+  const [asgName, resolveAsgName] = pulumi.deferredOutput<string>();
   const observability = new Observability(name, {
-    service, env: c.env,
+    service, env: c.env, asgName,
     albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
     expectedHealthyHosts: c.minSize, hostBootSec: c.healthCheckGracePeriodSec, notificationEmails: c.alertEmails,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
@@ -103,6 +107,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
   });
+  resolveAsgName(fleet.autoScalingGroupName);
 
   return {
     serviceUrl: alb.url,
