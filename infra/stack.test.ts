@@ -125,7 +125,10 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       expect.objectContaining({ Action: "s3:GetObject", Resource: `${bucketArn}/releases/*` }),
       expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: [`arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/datadog-api-key`, `arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/papertrail-destination`] }),
       expect.objectContaining({ Action: "kms:Decrypt", Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } }),
+      // The Datadog agent's collect_ec2_tags falls back to the EC2 API when metadata has no tags.
+      expect.objectContaining({ Action: "ec2:DescribeTags", Resource: "*" }),
     ]);
+    expect(lt.inputs.metadataOptions.instanceMetadataTags).toBe("enabled");
 
     // Security groups: instances take the service port from the LB SG only; the LB takes 80/443 from the allowed CIDRs; all described.
     const ingress = rec.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
@@ -269,6 +272,12 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
       expect(a.inputs.evaluationPeriods * 60).toBeGreaterThan(600);
     }
     expect(alarms.find((a) => a.name === "sample-api-nlb-healthy-nodes")!.inputs.threshold).toBe(2);
+    // The Datadog agent's collect_ec2_tags: tags in instance metadata, and ec2:DescribeTags as its fallback, on every host.
+    expect(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.metadataOptions.instanceMetadataTags).toBe("enabled");
+    for (const host of rec.ofType("aws:ec2/instance:Instance")) expect(host.inputs.metadataOptions.instanceMetadataTags, host.name).toBe("enabled");
+    for (const role of ["sample-api-node-params", "sample-api-hosts-service"])
+      expect(JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", role).inputs.policy).Statement, role).toContainEqual(
+        expect.objectContaining({ Action: "ec2:DescribeTags", Resource: "*" }));
     // The node boot reads its SecureStrings: the node role decrypts them with the secrets key, through SSM only.
     const nodePolicy = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-node-params").inputs.policy).Statement;
     expect(nodePolicy).toContainEqual(expect.objectContaining({

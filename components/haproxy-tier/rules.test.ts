@@ -22,6 +22,12 @@ describe("nodePolicy", () => {
     for (const st of s) if (JSON.stringify(st.Action).includes("kms:")) expect(st.Resource).toBe(kmsKeyArn);
   });
 
+  it("reads the instance's tags for the Datadog agent's collect_ec2_tags (no resource-level scope exists for it)", () => {
+    // ec2:DescribeTags supports no resource ARN or condition key (Service Authorization Reference, Amazon EC2).
+    const s = JSON.parse(nodePolicy({ parameterArns, region: "eu-west-1" })).Statement;
+    expect(s).toContainEqual({ Sid: "ReadInstanceTags", Effect: "Allow", Action: "ec2:DescribeTags", Resource: "*" });
+  });
+
   it("without a key (parameters under the AWS managed aws/ssm key) grants no kms action", () => {
     const s = JSON.parse(nodePolicy({ parameterArns, region: "eu-west-1" })).Statement;
     expect(JSON.stringify(s)).not.toContain("kms:");

@@ -9,7 +9,11 @@ import type { HaproxyTierArgs } from "./index";
  * already lets the account's principals use it through SSM.
  */
 export function nodePolicy(a: { parameterArns: string[]; kmsKeyArn?: string; region: string }): string {
-  const statements: object[] = [{ Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: a.parameterArns }];
+  const statements: object[] = [
+    { Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: a.parameterArns },
+    // The Datadog agent's collect_ec2_tags falls back to the EC2 API; the action takes no resource scope.
+    { Sid: "ReadInstanceTags", Effect: "Allow", Action: "ec2:DescribeTags", Resource: "*" },
+  ];
   if (a.kmsKeyArn !== undefined)
     statements.push({
       Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: a.kmsKeyArn,
