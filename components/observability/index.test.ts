@@ -221,6 +221,19 @@ describe("Observability: Datadog AWS integration", () => {
   });
 });
 
+describe("Observability: reusing an account's existing Datadog AWS integration", () => {
+  it("creates nothing and reports the existing integration's role; the creating stack lists every region", async () => {
+    const existing = `arn:aws:iam::${ACCOUNT_ID}:role/DatadogIntegrationRole`;
+    const { integrationRoleArn } = await build({ datadogIntegrationRoleArn: existing });
+    expect(integrationRoleArn).toBe(existing);
+    expect(mocks.ofType("datadog:aws/integrationAccount:IntegrationAccount")).toHaveLength(0);
+    expect(mocks.ofType("aws:iam/role:Role")).toHaveLength(0);
+    mocks.clear();
+    await build({ createDatadogIntegration: true, datadogRegions: ["us-east-1", "eu-west-1"] });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({ includeOnlies: ["us-east-1", "eu-west-1"] });
+  });
+});
+
 describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
   it("keeps host and app monitors, skips ALB monitors and alarms, has no rollback alarms", async () => {
     const { rollback, alarms } = await build({ albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "dev", expectedHealthyHosts: 1 });
@@ -276,6 +289,7 @@ describe("Observability: bad input", () => {
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
     [{ albArnSuffix: undefined, targetGroupArnSuffix: undefined, nlbArnSuffix: "net/x/1" }, "nlbArnSuffix and nlbTargetGroupArnSuffix: give both"],
     [{ nlbArnSuffix: "net/x/1", nlbTargetGroupArnSuffix: "targetgroup/x/1" }, "one load balancer: the ALB's suffixes or the NLB's, not both"],
+    [{ createDatadogIntegration: true, datadogIntegrationRoleArn: "arn:aws:iam::1:role/x" }, "datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false"],
   ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
     const refusal = build(extra);
     await expect(refusal).rejects.toThrow(message);

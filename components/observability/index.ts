@@ -68,6 +68,17 @@ export interface ObservabilityArgs {
   datadogAwsAccountId?: pulumi.Input<string>;
   /** With `createDatadogIntegration`: the CloudWatch namespaces it crawls. Default defaultDatadogNamespaces. */
   datadogNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * With `createDatadogIntegration`: the AWS regions it crawls, every region a stack of this account runs in.
+   * Default this stack's region.
+   */
+  datadogRegions?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Without `createDatadogIntegration`: the role of the account's existing integration (made by another stack,
+   * the Datadog UI or CloudFormation), reported as `integrationRoleArn`; nothing is created for it.
+   * Default none. See components/datadog-integration/README.md for the deploy order.
+   */
+  datadogIntegrationRoleArn?: pulumi.Input<string>;
   /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
   runbookUrl?: pulumi.Input<string>;
 }
@@ -91,7 +102,10 @@ export class Observability extends pulumi.ComponentResource {
   public readonly dashboardUrl: pulumi.Output<string>;
   /** Ids of the Datadog monitors, in table order. Always set (7 monitors). */
   public readonly monitorIds: pulumi.Output<string[]>;
-  /** ARN of the role Datadog's AWS integration assumes. Undefined unless `createDatadogIntegration`. */
+  /**
+   * ARN of the role Datadog's AWS integration assumes: the one created with `createDatadogIntegration`, else
+   * `datadogIntegrationRoleArn`. Undefined when neither is given.
+   */
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -105,6 +119,8 @@ export class Observability extends pulumi.ComponentResource {
       problems.push("albArnSuffix and targetGroupArnSuffix: give both (ALB flavor) or neither (HAProxy flavor)");
     if ((args.nlbArnSuffix === undefined) !== (args.nlbTargetGroupArnSuffix === undefined))
       problems.push("nlbArnSuffix and nlbTargetGroupArnSuffix: give both (HAProxy flavor) or neither");
+    if (args.createDatadogIntegration === true && args.datadogIntegrationRoleArn !== undefined)
+      problems.push("datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false");
     if (args.albArnSuffix !== undefined && args.nlbArnSuffix !== undefined)
       problems.push("albArnSuffix and nlbArnSuffix: one load balancer: the ALB's suffixes or the NLB's, not both");
     // RunError: `pulumi up` prints the message alone, without a stack trace.
@@ -118,11 +134,11 @@ export class Observability extends pulumi.ComponentResource {
     const parent = { parent: this };
     const runbook = pulumi.output(args.runbookUrl ?? "the README's runbook section");
 
-    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(args.datadogIntegrationRoleArn);
     if (args.createDatadogIntegration === true) {
       const integration = new DatadogIntegration(
         name,
-        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces },
+        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces, datadogRegions: args.datadogRegions },
         // Its resources were this component's own children: `this` for stacks already under the current type
         // token, the former URN for stacks last updated before it (the engine also maps `this` to it).
         { parent: this, formerParents: [this, pulumi.createUrn(name, formerType, opts?.parent)] },
