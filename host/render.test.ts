@@ -84,6 +84,10 @@ describe("files", () => {
       logs_enabled: true,
     });
     expect(main).not.toHaveProperty("api_key");
+    // EC2 tags as host tags: from instance metadata first (the hosts' metadata options expose tags), then the
+    // EC2 API (their roles grant ec2:DescribeTags). Datadog agent pkg/util/ec2 fetchEc2Tags:
+    // collect_ec2_tags_use_imds tries IMDS and falls back to the API.
+    expect(main).toMatchObject({ collect_ec2_tags: true, collect_ec2_tags_use_imds: true });
     const journald = parse(files.find((f) => f.path.includes("journald.d"))!.content);
     expect(journald.logs[0]).toMatchObject({ type: "journald", include_units: ["sample-api.service"], service: "sample-api" });
   });

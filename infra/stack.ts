@@ -84,13 +84,17 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
   }, stateful);
-  // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
-  // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
+  // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
+  // needs the ASG's name: the name reaches Observability as a deferred output, resolved (with its dependency on
+  // the ASG) once the Fleet is built. Resource by resource there is no cycle: the rollback alarms, then the
+  // ASG, then the CPU alarm, which is not a rollback alarm. No version: a new bundle must change the launch
+  // template and nothing else (hosts tag their metrics with DD_VERSION).
+  const [asgName, resolveAsgName] = pulumi.deferredOutput<string>();
   const observability = new Observability(name, {
-    service, env: c.env,
+    service, env: c.env, asgName,
     albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
-    expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails, datadogNotifyHandles: c.datadogNotifyHandles,
-    datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
+    expectedHealthyHosts: c.minSize, hostBootSec: c.healthCheckGracePeriodSec, notificationEmails: c.alertEmails,
+    datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
 
   const fleet = new Fleet(name, {
@@ -104,6 +108,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
   });
+  resolveAsgName(fleet.autoScalingGroupName);
 
   return {
     serviceUrl: alb.url,
@@ -124,6 +129,9 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   const serverSlots = 2 * c.minSize;
   // HAProxy's port on the nodes: >= 1024, as haproxy.service gives HAProxy no capability (host/haproxy/unit.ts).
   const listenPort = defaultListenPort;
+  const nodeCount = highAvailability ? 2 : 1;
+  // A node boots (apt, HAProxy, Datadog) and passes the NLB's check only once a service host is ready too.
+  const nodeBootSec = 600;
   // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
   // so a new release does not replace the nodes.
   const nodeUserData = region.apply((r) => renderNodeUserData({
@@ -132,14 +140,15 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   }));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
-    amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
+    amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
+    nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };

@@ -52,6 +52,7 @@ describe("Fleet", () => {
       { Sid: "ReadReleases", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::bundles/releases/*" },
       { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: minimal.parameterArns },
       { Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: minimal.kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
+      { Sid: "ReadInstanceTags", Effect: "Allow", Action: "ec2:DescribeTags", Resource: "*" },
     ]);
     expect(JSON.parse(mocks.one("aws:iam/role:Role").inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "ec2.amazonaws.com" });
     expect(mocks.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");

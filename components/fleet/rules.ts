@@ -15,6 +15,9 @@ export function instancePolicy(a: { bundleBucketArn: string; parameterArns: stri
         Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: a.kmsKeyArn,
         Condition: { StringEquals: { "kms:ViaService": `ssm.${a.region}.amazonaws.com` } },
       },
+      // The Datadog agent's collect_ec2_tags (host/datadog.ts) falls back to the EC2 API when instance metadata
+      // has no tags; ec2:DescribeTags takes no resource ARN or condition key, hence "*".
+      { Sid: "ReadInstanceTags", Effect: "Allow", Action: "ec2:DescribeTags", Resource: "*" },
     ],
   });
 }

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import http from "node:http";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -129,6 +129,88 @@ describe("renderHaproxyConfig", () => {
     bad({ ...fixed, hardStopAfterMs: 3_600_000 }, /hardStopAfterMs/);
     bad({ ...fixed, user: "haproxy" }, /group: is missing: give both user and group, or neither/);
     bad({ serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } }, /count: 0[\s\S]*dnsName[\s\S]*nameserver/);
+  });
+});
+
+// The load balancer's health check of a node (HAProxy 2.6 manual: `monitor-uri` answers 200 itself,
+// `monitor fail` turns it into 503 when its condition holds; `nbsrv(<backend>)` is the number of usable
+// servers of that backend: https://docs.haproxy.org/2.6/configuration.html#4-monitor%20fail,
+// #7.3.2-nbsrv). A node that can reach no service host must fail the check, not pass it as a TCP check does.
+describe("health frontend", () => {
+  it("answers the health URI itself and fails it when the backend has no usable server; haproxy -c accepts it", () => {
+    const text = renderHaproxyConfig(opts({ ...fixed, health: { address: "0.0.0.0", port: 8405, uri: "/haproxy-health" } }));
+    const r = check(text);
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).not.toMatch(/WARNING|ALERT/);
+    expect(text).toMatch(/frontend health\n\s+bind 0\.0\.0\.0:8405\n/);
+    expect(text).toMatch(/^\s+monitor-uri \/haproxy-health$/m);
+    expect(text).toMatch(/^\s+monitor fail if \{ nbsrv\(app\) lt 1 \}$/m);
+    expect(renderHaproxyConfig(opts(fixed))).not.toContain("frontend health");
+  });
+
+  it("refuses a health frontend on the traffic port or with a bad URI", () => {
+    const bad = (health: { address: string; port: number; uri: string }, re: RegExp) =>
+      expect(() => renderHaproxyConfig({ ...fixed, health })).toThrow(re);
+    bad({ address: "0.0.0.0", port: 8080, uri: "/h" }, /health.port: 8080 is the frontend's port/);
+    bad({ address: "0.0.0.0", port: 8405, uri: "h x" }, /health.uri/);
+    bad({ address: "nowhere", port: 8405, uri: "/h" }, /health.address/);
+  });
+
+  it("real HAProxy on loopback: 200 while one server is UP, 503 once every server is DOWN, 200 again when one is back", async () => {
+    const ports = { frontend: await freePort(), stats: await freePort(), health: await freePort(), a: await freePort(), b: await freePort() };
+    const serve = (port: number) =>
+      new Promise<http.Server>((resolve) => {
+        const s = http.createServer((_req, res) => res.end("ready\n"));
+        s.listen(port, "127.0.0.1", () => resolve(s));
+      });
+    const close = (s: http.Server) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); });
+    const o = opts({
+      servers: [{ name: "a", address: "127.0.0.1", port: ports.a }, { name: "b", address: "127.0.0.1", port: ports.b }],
+      log: "stdout",
+      frontend: { address: "127.0.0.1", port: ports.frontend },
+      stats: { address: "127.0.0.1", port: ports.stats },
+      health: { address: "127.0.0.1", port: ports.health, uri: "/haproxy-health" },
+      check: { intervalMs: 100, fall: 1, rise: 1, timeoutMs: 100 },
+    });
+    const cfg = path.join(dir, "health.cfg");
+    fs.writeFileSync(cfg, renderHaproxyConfig(o));
+    let a = await serve(ports.a);
+    let b: http.Server | undefined = await serve(ports.b);
+    const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: "ignore" });
+    const status = (p = "/haproxy-health") =>
+      new Promise<number>((resolve) => {
+        const req = http.get({ host: "127.0.0.1", port: ports.health, path: p, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", () => resolve(0));
+      });
+    const until = async (want: number) => {
+      let last = 0;
+      for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+        last = await status();
+        if (last === want) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return last;
+    };
+    try {
+      expect(await until(200)).toBe(200);
+      expect(await status("/anything-else")).toBe(404);
+      await close(b);
+      b = undefined;
+      // One server left UP: still healthy.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await status()).toBe(200);
+      await close(a);
+      expect(await until(503)).toBe(503);
+      a = await serve(ports.a);
+      expect(await until(200)).toBe(200);
+    } finally {
+      proc.kill("SIGTERM");
+      await close(a);
+      if (b) await close(b);
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
-// /readyz, a loopback-only stats endpoint (Datadog's HAProxy check) and an admin socket for
-// drain/ready. The timing rules that make a rolling deploy lossless are enforced here.
+// /readyz, a loopback-only stats endpoint (Datadog's HAProxy check), an admin socket for
+// drain/ready, and optionally a health frontend for the load balancer in front of the node. The timing rules that make a rolling deploy lossless are enforced here.
 import { withDefaults } from "../../contract/defaults";
 import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
@@ -32,6 +32,11 @@ export interface HaproxyConfigInput {
   frontend: { address: string; port: number };
   /** Loopback only: HTML/CSV stats at /stats and a liveness answer at /healthz. */
   stats: { address: string; port: number };
+  /**
+   * The load balancer's health check of this node: `uri` answers 200 while at least one server of the
+   * backend is usable and 503 when none is, any other path 404. Undefined: no such frontend.
+   */
+  health?: HealthFrontend;
   /** Unix socket, admin level: `set server <backend>/<name> state drain|ready|maint`. */
   adminSocket: string;
   /** Written from `show servers state` before each reload, read at start. */
@@ -59,6 +64,13 @@ export interface HaproxyConfigInput {
   /** Drop privileges after binding; leave undefined when the service manager already runs it unprivileged. */
   user?: string;
   group?: string;
+}
+
+export interface HealthFrontend {
+  address: string;
+  port: number;
+  /** Path the load balancer asks, e.g. /haproxy-health. */
+  uri: string;
 }
 
 export interface HealthCheckTiming {
@@ -175,6 +187,14 @@ export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
   if (!isPort(i.stats.port)) problem("stats.port", `${i.stats.port} must be an integer 1-65535`);
   if (i.stats.port === i.frontend.port && i.stats.address === i.frontend.address)
     problem("stats.port", `${i.stats.port} is the frontend's port`);
+  const h = i.health;
+  if (h !== undefined) {
+    if (!ipv4Re.test(h.address)) problem("health.address", `"${h.address}" must be an IPv4 address`);
+    if (!isPort(h.port)) problem("health.port", `${h.port} must be an integer 1-65535`);
+    for (const [other, p] of [["frontend", i.frontend.port], ["stats", i.stats.port]] as const)
+      if (h.port === p) problem("health.port", `${h.port} is the ${other}'s port`);
+    if (!/^\/[A-Za-z0-9._~\/-]*$/.test(h.uri)) problem("health.uri", `"${h.uri}" must be a path: / then letters, digits, . _ ~ / -`);
+  }
   for (const [k, v] of [["adminSocket", i.adminSocket], ["serverStateFile", i.serverStateFile]] as const)
     if (!v.startsWith("/") || /\s/.test(v)) problem(k, `"${v}" must be an absolute path without spaces`);
   if (i.adminSocket.length > 100) problem("adminSocket", `"${i.adminSocket}" is longer than a unix socket path may be (100)`);
@@ -303,7 +323,7 @@ frontend stats
     stats refresh 10s
     monitor-uri /healthz
 
-frontend http
+${i.health !== undefined ? healthFrontend(i.health, i.backendName) : ""}frontend http
     bind ${i.frontend.address}:${i.frontend.port}
 ${i.logFullUrl ? "" : `    http-request set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]" if { query -m found }
     http-request set-var(txn.log_url) path unless { query -m found }
@@ -327,5 +347,21 @@ backend ${i.backendName}
     http-reuse safe
     default-server check inter ${ms(c.intervalMs)} fastinter ${ms(c.intervalMs)} downinter ${ms(c.intervalMs)} fall ${c.fall} rise ${c.rise} pool-purge-delay ${ms(i.poolPurgeDelayMs)}
 ${servers.join("\n")}
+`;
+}
+
+/**
+ * The load balancer's check of this node: HAProxy answers `monitor-uri` itself (200), or 503 while
+ * `monitor fail` holds, here: no usable server in the backend. A node that reaches no service host
+ * so leaves the load balancer instead of passing a TCP check and answering 503 to clients.
+ */
+function healthFrontend(h: HealthFrontend, backend: string): string {
+  return `frontend health
+    bind ${h.address}:${h.port}
+    option dontlog-normal
+    monitor-uri ${h.uri}
+    monitor fail if { nbsrv(${backend}) lt 1 }
+    http-request deny deny_status 404
+
 `;
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { HostInputError, renderPapertrailAction, userDataLimitBytes, withHostBaseDefaults } from "..";
 import { gtlsDriverPresent, run, tempDir, tool } from "../../test/support/tools";
-import { NodeUserDataOptions, haproxyCheckPath, renderNodeUserData } from "./nodeUserData";
+import { NodeUserDataOptions, haproxyCheckPath, nodeHealthCheck, renderNodeUserData } from "./nodeUserData";
 
 const dir = tempDir("haproxy-node");
 const procs: ChildProcess[] = [];
@@ -67,6 +67,11 @@ describe("HAProxy node user-data", () => {
   it("haproxy -c accepts the embedded haproxy.cfg; a broken one is rejected", () => {
     const cfg = file("/etc/haproxy/haproxy.cfg");
     expect(cfg).toContain(`server-template app 6 ${options.fleetDnsName}:3000`);
+    // The NLB's health check (components/haproxy-tier/nlb.ts): on every address, fails with no usable service host.
+    expect(cfg).toMatch(new RegExp(`frontend health\\n\\s+bind 0\\.0\\.0\\.0:${nodeHealthCheck.port}\\n`));
+    expect(cfg).toContain(`monitor-uri ${nodeHealthCheck.path}\n`);
+    expect(cfg).toContain("monitor fail if { nbsrv(app) lt 1 }");
+    expect(renderNodeUserData({ ...options, healthPort: 9000 })).toContain("bind 0.0.0.0:9000");
     const ok = run("haproxy", ["-c", "-f", write("haproxy.cfg", cfg)]);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     const bad = run("haproxy", ["-c", "-f", write("haproxy.cfg", `${cfg}\nbackend broken\n    server x\n`)]);

@@ -20,6 +20,12 @@ export const defaultListenPort = 8080;
 /** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
 export const VPC_RESOLVER = "169.254.169.253:53";
 
+/**
+ * The NLB's health check of a node: HAProxy answers `path` on `port` of every address itself, 200 while at
+ * least one service host is usable and 503 when none is (config.ts healthFrontend).
+ */
+export const nodeHealthCheck = { port: 8405, path: "/haproxy-health" } as const;
+
 /** What the tier's haproxy.cfg depends on: all plain values known before anything is created. */
 export interface TierConfigInput {
   service: ServiceSettings;
@@ -36,6 +42,8 @@ export interface TierConfigInput {
   https?: boolean;
   /** Log whole URLs, query values included (default: path and query keys only). */
   logFullUrl?: boolean;
+  /** Port of the NLB's health check on the node. Default nodeHealthCheck.port. */
+  healthPort?: number;
 }
 
 function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
@@ -44,6 +52,7 @@ function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
     https: i.https,
     logFullUrl: i.logFullUrl,
     frontend: { address: "0.0.0.0", port: i.listenPort },
+    health: { address: "0.0.0.0", port: i.healthPort ?? nodeHealthCheck.port, uri: nodeHealthCheck.path },
     serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
     log: "journal",
   };
@@ -71,7 +80,7 @@ export function statsUrl(stats: { address: string; port: number }): string {
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
   const tier: TierConfigInput = {
-    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort, https: o.https, logFullUrl: o.logFullUrl,
+    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort, https: o.https, logFullUrl: o.logFullUrl, healthPort: o.healthPort,
   };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   // Both check the service settings: each of their problems is said once.
