@@ -82,6 +82,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
+    internetConnectivity: network.internetConnectivityEstablished,
   }, stateful);
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
   // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
@@ -102,6 +103,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
+    listenerArns: alb.listenerArns, privateEgress: network.privateEgressEstablished,
   });
 
   return {

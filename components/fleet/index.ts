@@ -66,9 +66,26 @@ export interface FleetArgs {
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
   /** The key that encrypts the parameters; decryption only through SSM. */
   kmsKeyArn: pulumi.Input<string>;
+  /**
+   * ARNs of the listeners forwarding to targetGroupArn (Alb.listenerArns): the group and its request-count policy
+   * are created after them, when the target group is attached to the load balancer. Default none.
+   */
+  listenerArns?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Ids of what gives the private subnets their egress (Network.privateEgressEstablished: NAT gateways, routes):
+   * the group launches no instance before them. Default none (an existing VPC's routes are there already).
+   */
+  privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
   /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * `dependsOn` for the resources the given ids were computed from: an Output's own resources are dependencies
+ * too (@pulumi/pulumi runtime/dependsOn.ts, gatherExplicitDependencies).
+ */
+const after = (...ids: (pulumi.Input<pulumi.Input<string>[]> | undefined)[]) =>
+  pulumi.all(ids.map((i) => pulumi.output(i ?? []))).apply((): pulumi.Resource[] => []);
 
 export class Fleet extends pulumi.ComponentResource {
   /** Name of the Auto Scaling group. */
@@ -152,7 +169,7 @@ export class Fleet extends pulumi.ComponentResource {
       terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
       waitForCapacityTimeout: "15m",
       tags: tagList,
-    }, { parent: this, ignoreChanges: ["desiredCapacity"] });
+    }, { parent: this, ignoreChanges: ["desiredCapacity"], dependsOn: after(args.listenerArns, args.privateEgress) });
 
     new aws.autoscaling.Policy(`${name}-requests`, {
       autoscalingGroupName: asg.name,
@@ -164,7 +181,7 @@ export class Fleet extends pulumi.ComponentResource {
         },
         targetValue: args.requestsPerTarget ?? 1000,
       },
-    }, { parent: this });
+    }, { parent: this, dependsOn: after(args.listenerArns) });
 
     this.autoScalingGroupName = asg.name;
     this.launchTemplateId = lt.id;
