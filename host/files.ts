@@ -5,6 +5,7 @@ import { formatProblem } from "../contract/problem";
 import { HostInput, checkHostInput } from "./input";
 import { renderBootScript } from "./bootScript";
 import { renderDatadog } from "./datadog";
+import { renderLifecycleFiles } from "./lifecycle";
 import { renderLogrotate } from "./logrotate";
 import { renderRsyslog } from "./rsyslog";
 import { renderUnit } from "./unit";
@@ -50,5 +51,6 @@ export function renderHostFiles(i: HostInput): HostFile[] {
     conf("/etc/systemd/system/logrotate.timer.d/hourly.conf", renderLogrotateTimer()),
     ...renderDatadog(i).map((f) => conf(f.path, f.content)),
     { path: p.bootScript, content: renderBootScript(i), owner: "root:root", mode: "0755" },
+    ...renderLifecycleFiles(i).map((f) => ({ ...f, owner: "root:root" })),
   ];
 }
