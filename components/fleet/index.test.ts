@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MOCK_AMI_ID, MockRecorder, RecordedResource, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
+import { MOCK_AMI_ID, MockRecorder, RecordedResource, runProgram, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
 import { explicitDependencies } from "../../test/support/dependencies";
 import { launchHookName } from "../../host/lifecycle";
 import { Fleet, FleetArgs, debianOwnerId, fleetTagKey } from "./index";
@@ -105,7 +105,22 @@ describe("Fleet", () => {
     expect(await explicitDependencies(options.get("aws:autoscaling/group:Group::svc-asg"))).toContain("aws:iam/rolePolicy:RolePolicy::svc-launch-hook");
   });
 
+  it("pulumi up waits for the instance refresh of each release, and never lets an update cancel one still running", async () => {
+    let fleet: Fleet | undefined;
+    const { options } = await runProgram(() => ({ released: (fleet = new Fleet("svc", { ...minimal, refreshTimeoutSec: 2400 })).releasedLaunchTemplateVersion }));
+    const waiter = mocks.one("pulumi-nodejs:dynamic:InstanceRefreshWaiter");
+    expect(waiter.inputs).toMatchObject({
+      region: "us-east-1", autoScalingGroupName: "svc-asg-x1", launchTemplateId: "svc-lt-id", launchTemplateVersion: "1", timeoutSec: 2400, pollSec: 15,
+    });
+    expect(await explicitDependencies(options.get("pulumi-nodejs:dynamic:InstanceRefreshWaiter::svc-refresh"))).toContain("aws:autoscaling/group:Group::svc-asg");
+    const guard = mocks.one("pulumi-nodejs:dynamic:InstanceRefreshGuard");
+    expect(guard.inputs).toMatchObject({ region: "us-east-1", tagKey: fleetTagKey, tagValue: "node-service-aws/test/svc", launchTemplateVersion: "1", timeoutSec: 2400 });
+    expect(await explicitDependencies(options.get("aws:autoscaling/group:Group::svc-asg"))).toContain("pulumi-nodejs:dynamic:InstanceRefreshGuard::svc-refresh-guard");
+    expect(await valueOf(fleet!.releasedLaunchTemplateVersion)).toBe("1");
+  });
+
   it.each([
+    [{ refreshTimeoutSec: 600, checkpointPercentages: [34, 67, 100] }, /refreshTimeoutSec: 600 is shorter than the refresh's own pauses and waits: 3 checkpoints × 300 s \+ 120 s warm-up \+ 600 s launch hook = 1620 s/],
     [{ lifecycleHookTimeoutSec: 20 }, /lifecycleHookTimeoutSec: 20 must be a whole number of seconds from 30 to 7200/],
     [{ warmPool: true, warmPoolMaxPreparedCapacity: 0 }, /warmPoolMaxPreparedCapacity: 0 must be a whole number above 0/],
   ])("refuses %o", (extra, message) => {

@@ -10,8 +10,9 @@ import { launchHookName } from "../../host/lifecycle";
 import { formatProblem } from "../../contract/problem";
 import { serviceHostRole } from "./hostRole";
 import { debianImage } from "./image";
-import { checkFleetArgs, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy } from "./rules";
-export { checkFleetArgs, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy };
+import { InstanceRefreshGuard, InstanceRefreshWaiter } from "./refresh";
+import { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy } from "./rules";
+export { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy };
 
 export interface FleetArgs {
   /** VPC of the instances' security group. */
@@ -56,6 +57,11 @@ export interface FleetArgs {
   checkpointDelaySec?: pulumi.Input<number>;
   /** Max healthy percentage during a refresh, above 100 so new instances start first. Default 200. */
   maxHealthyPercentage?: pulumi.Input<number>;
+  /**
+   * Seconds `pulumi up` waits for the instance refresh a release starts (and, before changing the group, for one an
+   * earlier update left running) before it fails; the refresh keeps going. Default 3600.
+   */
+  refreshTimeoutSec?: pulumi.Input<number>;
   /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
   rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
   /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
@@ -114,12 +120,21 @@ export class Fleet extends pulumi.ComponentResource {
   public readonly imageId: pulumi.Output<string>;
   /** Name of the group's launch lifecycle hook, which every instance completes once it is ready. */
   public readonly launchHookName: pulumi.Output<string>;
+  /**
+   * The launch template version the group runs: resolves only once the instance refresh of it succeeded (or the group
+   * was created with it). An update whose refresh fails or rolls back fails, and this keeps the last released version.
+   */
+  public readonly releasedLaunchTemplateVersion: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Fleet"), name, {}, withFormerType("node-service:fleet:Fleet", opts));
     if (Array.isArray(args.subnetIds) && args.subnetIds.length < 2)
       throw new pulumi.RunError(`Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`);
-    const problems = checkFleetArgs(args);
+    const refreshTimeoutSec = args.refreshTimeoutSec ?? 3600;
+    const problems = [...checkFleetArgs(args), ...checkRefreshTimeout({
+      refreshTimeoutSec, checkpointPercentages: args.checkpointPercentages ?? [50, 100], checkpointDelaySec: args.checkpointDelaySec ?? 300,
+      instanceWarmupSec: args.instanceWarmupSec ?? 120, lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? 600,
+    })];
     if (problems.length) throw new pulumi.RunError(`Fleet ${name}: ${problems.map(formatProblem).join("; ")}`);
     const service = args.service ?? serviceDefaults;
     const port = service.port;
@@ -177,6 +192,10 @@ export class Fleet extends pulumi.ComponentResource {
     };
     const minSize = args.minSize ?? 2;
     const warmPoolMinSize = args.warmPoolMinSize ?? 1;
+    // Before the group's update starts a new refresh (which would cancel a running one): wait while one is active.
+    const version = lt.latestVersion.apply(String);
+    const refresh = { region: region.region, timeoutSec: refreshTimeoutSec, pollSec: 15 };
+    const guard = new InstanceRefreshGuard(`${name}-refresh-guard`, { ...refresh, tagKey: fleetTagKey, tagValue: fleet, launchTemplateVersion: version }, { parent: this });
     const asg = new aws.autoscaling.Group(`${name}-asg`, {
       vpcZoneIdentifiers: args.subnetIds,
       minSize,
@@ -186,7 +205,7 @@ export class Fleet extends pulumi.ComponentResource {
       initialLifecycleHooks: [hook],
       // A numbered version (not $Latest): every change is a new desired configuration that
       // instance refresh rolls out and can roll back.
-      launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
+      launchTemplate: { id: lt.id, version },
       targetGroupArns: [args.targetGroupArn],
       healthCheckType: "ELB",
       healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? 300,
@@ -216,11 +235,15 @@ export class Fleet extends pulumi.ComponentResource {
       parent: this,
       // initialLifecycleHooks is ForceNew and applied at creation only: the LifecycleHook below owns the hook after.
       ignoreChanges: ["desiredCapacity", "initialLifecycleHooks"],
-      dependsOn: after(args.listenerArns, args.privateEgress).apply((d) => [...d, hookPolicy]),
+      dependsOn: after(args.listenerArns, args.privateEgress).apply((d) => [...d, hookPolicy, guard]),
     });
     // The same hook as its own resource: a group created before the hook gets it, and timeout changes reach it
     // (PutLifecycleHook creates or updates: terraform-provider-aws lifecycle_hook.go).
     const launchHook = new aws.autoscaling.LifecycleHook(`${name}-launch`, { autoscalingGroupName: asg.name, ...hook }, { parent: this });
+    // After it: the update succeeds only when the refresh it started did.
+    const waiter = new InstanceRefreshWaiter(`${name}-refresh`, {
+      ...refresh, autoScalingGroupName: asg.name, launchTemplateId: lt.id, launchTemplateVersion: version,
+    }, { parent: this, dependsOn: [asg] });
 
     new aws.autoscaling.Policy(`${name}-requests`, {
       autoscalingGroupName: asg.name,
@@ -241,9 +264,11 @@ export class Fleet extends pulumi.ComponentResource {
     this.roleName = role.name;
     this.imageId = image.id;
     this.launchHookName = launchHook.name;
+    this.releasedLaunchTemplateVersion = waiter.launchTemplateVersion;
     this.registerOutputs({
       autoScalingGroupName: this.autoScalingGroupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion,
       securityGroupId: this.securityGroupId, roleName: this.roleName, imageId: this.imageId, launchHookName: this.launchHookName,
+      releasedLaunchTemplateVersion: this.releasedLaunchTemplateVersion,
     });
   }
 }

@@ -59,3 +59,20 @@ export function checkFleetArgs(a: { lifecycleHookTimeoutSec?: unknown; warmPoolM
     problems.push({ field: "warmPoolMaxPreparedCapacity", message: `${a.warmPoolMaxPreparedCapacity} must be a whole number above 0 (in-service plus warm instances)` });
   return problems;
 }
+
+/**
+ * The waiter's timeout must outlast what the refresh spends by design: every checkpoint's pause, a warm-up, and a
+ * launch hook's full timeout (an instance that never gets ready is abandoned only then). Only when all are known.
+ */
+export function checkRefreshTimeout(a: {
+  refreshTimeoutSec: unknown; checkpointPercentages: unknown; checkpointDelaySec: unknown; instanceWarmupSec: unknown; lifecycleHookTimeoutSec: unknown;
+}): Problem[] {
+  const { refreshTimeoutSec: t, checkpointPercentages: c, checkpointDelaySec: d, instanceWarmupSec: w, lifecycleHookTimeoutSec: h } = a;
+  if (typeof t !== "number" || !Array.isArray(c) || typeof d !== "number" || typeof w !== "number" || typeof h !== "number") return [];
+  const floor = c.length * d + w + h;
+  if (Number.isInteger(t) && t >= floor) return [];
+  return [{
+    field: "refreshTimeoutSec",
+    message: `${t} is shorter than the refresh's own pauses and waits: ${c.length} checkpoints × ${d} s + ${w} s warm-up + ${h} s launch hook = ${floor} s; give at least that`,
+  }];
+}
