@@ -18,14 +18,21 @@ import { hostPaths } from "../contract/layout";
 import { renderHostFiles, renderUnit } from "./index";
 import { withHostDefaults } from "./input";
 import {
-  LifecycleSite, launchHookName, lifecyclePaths, renderLifecycleDropIn, renderLifecycleScript, renderLifecycleUnit,
+  LifecycleSite,
+  launchHookName,
+  lifecyclePaths,
+  renderLifecycleDropIn,
+  renderLifecycleScript,
+  renderLifecycleUnit,
 } from "./lifecycle";
 import { run, tempDir } from "../test/support/tools";
 
 const dir = tempDir("lifecycle");
 const bundle = "console.log('release v1')\n";
 const input = withHostDefaults({
-  env: "prod", version: "v1", bundle: { url: "s3://bundles/releases/x.js", sha256: createHash("sha256").update(bundle).digest("hex") },
+  env: "prod",
+  version: "v1",
+  bundle: { url: "s3://bundles/releases/x.js", sha256: createHash("sha256").update(bundle).digest("hex") },
 });
 const group = "sample-api-asg-0a1b2c3";
 const instanceId = "i-0123456789abcdef0";
@@ -36,7 +43,8 @@ let target: string | undefined;
 const imdsRequests: string[] = [];
 const imds = http.createServer((req, res) => {
   imdsRequests.push(`${req.method} ${req.url}`);
-  if (req.method === "PUT" && req.url === "/latest/api/token" && req.headers["x-aws-ec2-metadata-token-ttl-seconds"]) return res.end(token);
+  if (req.method === "PUT" && req.url === "/latest/api/token" && req.headers["x-aws-ec2-metadata-token-ttl-seconds"])
+    return res.end(token);
   if (req.headers["x-aws-ec2-metadata-token"] !== token) return res.writeHead(401).end();
   const answers: Record<string, string | undefined> = {
     "/latest/meta-data/autoscaling/target-lifecycle-state": target,
@@ -48,7 +56,8 @@ const imds = http.createServer((req, res) => {
 });
 let ready = true;
 const service = http.createServer((req, res) => res.writeHead(req.url === "/readyz" && ready ? 200 : 503).end());
-const listen = (s: http.Server) => new Promise<number>((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
+const listen = (s: http.Server) =>
+  new Promise<number>((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
 
 let site: LifecycleSite;
 const bin = path.join(dir, "bin");
@@ -60,12 +69,19 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, "releases", "v1", "server.js"), bundle);
   fs.writeFileSync(path.join(dir, "releases", "v0", "server.js"), "console.log('release v0')\n");
   site = {
-    imds: `http://127.0.0.1:${imdsPort}/latest`, readyUrl: `http://127.0.0.1:${servicePort}/readyz`,
-    current: path.join(dir, "current"), release: path.join(dir, "releases", "v1"), pollSec: 0.2,
+    imds: `http://127.0.0.1:${imdsPort}/latest`,
+    readyUrl: `http://127.0.0.1:${servicePort}/readyz`,
+    current: path.join(dir, "current"),
+    release: path.join(dir, "releases", "v1"),
+    pollSec: 0.2,
   };
   fs.mkdirSync(bin);
   // Stand-ins: `aws` logs its arguments and names the group; `cloud-init status --wait` logs and returns.
-  fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\necho "aws $*" >> '${calls}'\n[ "$2" = describe-auto-scaling-instances ] && echo '${group}'\nexit 0\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(bin, "aws"),
+    `#!/bin/bash\necho "aws $*" >> '${calls}'\n[ "$2" = describe-auto-scaling-instances ] && echo '${group}'\nexit 0\n`,
+    { mode: 0o755 },
+  );
   fs.writeFileSync(path.join(bin, "cloud-init"), `#!/bin/bash\necho "cloud-init $*" >> '${calls}'\n`, { mode: 0o755 });
   fs.writeFileSync(path.join(dir, "lifecycle.sh"), renderLifecycleScript(input, site), { mode: 0o755 });
 });
@@ -80,8 +96,14 @@ function runScript(timeoutMs = 20_000): Promise<{ code: number | null; stderr: s
     const child = spawn("bash", [path.join(dir, "lifecycle.sh")], { env: { PATH: `${bin}:/usr/bin:/bin` } });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`script still running after ${timeoutMs} ms: ${stderr}`)); }, timeoutMs);
-    child.on("exit", (code) => { clearTimeout(timer); resolve({ code, stderr }); });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`script still running after ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
   });
 }
 const callsMade = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : []);
@@ -147,7 +169,10 @@ describe("lifecycle script against stand-ins on 127.0.0.1", () => {
     const closed = http.createServer();
     const port = await listen(closed);
     await new Promise((r) => closed.close(r));
-    fs.writeFileSync(path.join(dir, "lifecycle.sh"), renderLifecycleScript(input, { ...site, imds: `http://127.0.0.1:${port}/latest` }));
+    fs.writeFileSync(
+      path.join(dir, "lifecycle.sh"),
+      renderLifecycleScript(input, { ...site, imds: `http://127.0.0.1:${port}/latest` }),
+    );
     try {
       const r = await runScript();
       expect(r).toMatchObject({ code: 0, stderr: expect.stringMatching(/no IMDS/) });
@@ -178,7 +203,11 @@ describe("lifecycle files", () => {
     const ok = run("shellcheck", ["-s", "bash", write("check/lifecycle.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
-    const bad = run("shellcheck", ["-s", "bash", write("check/lifecycle-bad.sh", script.replace(`--instance-ids "$i"`, "--instance-ids $i"))]);
+    const bad = run("shellcheck", [
+      "-s",
+      "bash",
+      write("check/lifecycle-bad.sh", script.replace(`--instance-ids "$i"`, "--instance-ids $i")),
+    ]);
     expect(bad.stdout).toMatch(/SC2086/);
   });
 
@@ -188,7 +217,10 @@ describe("lifecycle files", () => {
     // verify checks that executables exist: the copies point at this test's node and script.
     write(`units/sample-api.service`, renderUnit(input).replaceAll("/usr/bin/node ", `${process.execPath} `));
     write(`units/sample-api.service.d/lifecycle.conf`, renderLifecycleDropIn(input));
-    const unit = write(`units/sample-api-lifecycle.service`, renderLifecycleUnit(input).replace(p.script, path.join(dir, "lifecycle.sh")));
+    const unit = write(
+      `units/sample-api-lifecycle.service`,
+      renderLifecycleUnit(input).replace(p.script, path.join(dir, "lifecycle.sh")),
+    );
     const ok = run("systemd-analyze", ["verify", unit, path.join(units, "sample-api.service")]);
     expect(ok.stderr.trim()).toBe("");
     expect(ok.status).toBe(0);

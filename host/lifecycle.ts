@@ -54,8 +54,11 @@ export interface LifecycleSite {
 export function productionLifecycleSite(i: HostInput): LifecycleSite {
   const p = hostPaths(i.service.name);
   return {
-    imds: "http://169.254.169.254/latest", readyUrl: `http://127.0.0.1:${i.service.port}/readyz`,
-    current: p.current, release: `${p.releases}/${i.version}`, pollSec: 5,
+    imds: "http://169.254.169.254/latest",
+    readyUrl: `http://127.0.0.1:${i.service.port}/readyz`,
+    current: p.current,
+    release: `${p.releases}/${i.version}`,
+    pollSec: 5,
   };
 }
 

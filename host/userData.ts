@@ -17,7 +17,12 @@ export function renderUserData(i: HostInput): string {
  * The files, then the boot script (one of them) run once they are written. `renderer` names the caller; `yaml`
  * layout options leave the document the same (an HAProxy node's user-data stays byte for byte as it was).
  */
-export function renderCloudConfig(files: HostFile[], bootScript: string, renderer = "host/userData.ts", yaml: { indentSeq?: boolean } = {}): string {
+export function renderCloudConfig(
+  files: HostFile[],
+  bootScript: string,
+  renderer = "host/userData.ts",
+  yaml: { indentSeq?: boolean } = {},
+): string {
   const doc = {
     write_files: files.map((f) => ({ path: f.path, owner: f.owner, permissions: f.mode, content: f.content })),
     runcmd: [[bootScript]],

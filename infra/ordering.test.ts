@@ -17,7 +17,10 @@ import { stackFileConfig, tempBundle } from "./testkit";
 const bundle = tempBundle("console.log('ordering')\n");
 afterAll(() => bundle.dispose());
 
-describe.each([["dev", 2, 1, false], ["prod", 3, 3, true]] as const)("stack %s (ALB flavor)", (stack, azs, nats, https) => {
+describe.each([
+  ["dev", 2, 1, false],
+  ["prod", 3, 3, true],
+] as const)("stack %s (ALB flavor)", (stack, azs, nats, https) => {
   it("creates the load balancer after the internet route, and the group and its scaling policy after the listener and the NAT routes", async () => {
     const { config, secretKeys } = stackFileConfig(stack, { loadBalancer: "alb" });
     await setupMocks({ config, secretKeys, stack });
@@ -25,16 +28,22 @@ describe.each([["dev", 2, 1, false], ["prod", 3, 3, true]] as const)("stack %s (
     const range = (n: number) => [...Array(n).keys()];
 
     const internet = [
-      "aws:ec2/internetGateway:InternetGateway::sample-api-igw", "aws:ec2/routeTable:RouteTable::sample-api-public",
+      "aws:ec2/internetGateway:InternetGateway::sample-api-igw",
+      "aws:ec2/routeTable:RouteTable::sample-api-public",
       ...range(azs).map((i) => `aws:ec2/routeTableAssociation:RouteTableAssociation::sample-api-public-${i}`),
     ];
     const lb = await explicitDependencies(options.get("aws:lb/loadBalancer:LoadBalancer::sample-api"));
     for (const d of [...internet, "aws:s3/bucketPolicy:BucketPolicy::sample-api-logs"]) expect(lb).toContain(d);
 
-    const listeners = (https ? ["sample-api-http", "sample-api-https"] : ["sample-api-http"]).map((n) => `aws:lb/listener:Listener::${n}`);
+    const listeners = (https ? ["sample-api-http", "sample-api-https"] : ["sample-api-http"]).map(
+      (n) => `aws:lb/listener:Listener::${n}`,
+    );
     const egress = [
       ...range(nats).map((i) => `aws:ec2/natGateway:NatGateway::sample-api-nat-${i}`),
-      ...range(azs).flatMap((i) => [`aws:ec2/routeTable:RouteTable::sample-api-private-${i}`, `aws:ec2/routeTableAssociation:RouteTableAssociation::sample-api-private-${i}`]),
+      ...range(azs).flatMap((i) => [
+        `aws:ec2/routeTable:RouteTable::sample-api-private-${i}`,
+        `aws:ec2/routeTableAssociation:RouteTableAssociation::sample-api-private-${i}`,
+      ]),
     ];
     const asg = await explicitDependencies(options.get("aws:autoscaling/group:Group::sample-api-asg"));
     for (const d of [...listeners, ...egress]) expect(asg).toContain(d);

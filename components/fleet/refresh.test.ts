@@ -10,16 +10,42 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runProgram, setupMocks } from "../../test/support/pulumi-mocks";
 import {
-  GuardInputs, InstanceRefreshWaiter, RefreshDeps, RefreshView, WaiterInputs, refreshOf, refreshProvider, waitForRefresh, waitUntilNoActiveRefresh,
+  GuardInputs,
+  InstanceRefreshWaiter,
+  RefreshDeps,
+  RefreshView,
+  WaiterInputs,
+  refreshOf,
+  refreshProvider,
+  waitForRefresh,
+  waitUntilNoActiveRefresh,
 } from "./refresh";
 
 const lt = { id: "lt-0abc", version: "7" };
-const waiter: WaiterInputs = { region: "us-east-1", autoScalingGroupName: "svc-asg-x1", launchTemplateId: lt.id, launchTemplateVersion: lt.version, timeoutSec: 600, pollSec: 15 };
-const guard: GuardInputs = { region: "us-east-1", tagKey: "node-service-aws:fleet", tagValue: "p/s/svc", launchTemplateVersion: "7", timeoutSec: 600, pollSec: 15 };
+const waiter: WaiterInputs = {
+  region: "us-east-1",
+  autoScalingGroupName: "svc-asg-x1",
+  launchTemplateId: lt.id,
+  launchTemplateVersion: lt.version,
+  timeoutSec: 600,
+  pollSec: 15,
+};
+const guard: GuardInputs = {
+  region: "us-east-1",
+  tagKey: "node-service-aws:fleet",
+  tagValue: "p/s/svc",
+  launchTemplateVersion: "7",
+  timeoutSec: 600,
+  pollSec: 15,
+};
 
 const refresh = (id: string, status: string, version = lt.version, extra: Partial<RefreshView> = {}): RefreshView => ({
-  InstanceRefreshId: id, Status: status, StartTime: new Date(`2026-01-0${id.length % 9 + 1}T00:00:00Z`), PercentageComplete: 50,
-  DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: lt.id, Version: version } }, ...extra,
+  InstanceRefreshId: id,
+  Status: status,
+  StartTime: new Date(`2026-01-0${(id.length % 9) + 1}T00:00:00Z`),
+  PercentageComplete: 50,
+  DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: lt.id, Version: version } },
+  ...extra,
 });
 
 /** A client whose DescribeInstanceRefreshes answers the next page of `pages` each call (the last one repeats). */
@@ -33,13 +59,17 @@ function fake(pages: RefreshView[][], groups: string[] = ["svc-asg-x1"]) {
       return {
         async send(command: any) {
           sent.push({ command: command.constructor.name, input: command.input });
-          if (command.constructor.name === "DescribeAutoScalingGroupsCommand") return { AutoScalingGroups: groups.map((g) => ({ AutoScalingGroupName: g })) };
-          if (command.constructor.name === "DescribeInstanceRefreshesCommand") return { InstanceRefreshes: pages[Math.min(call++, pages.length - 1)] };
+          if (command.constructor.name === "DescribeAutoScalingGroupsCommand")
+            return { AutoScalingGroups: groups.map((g) => ({ AutoScalingGroupName: g })) };
+          if (command.constructor.name === "DescribeInstanceRefreshesCommand")
+            return { InstanceRefreshes: pages[Math.min(call++, pages.length - 1)] };
           throw new Error(`unexpected ${command.constructor.name}`);
         },
       };
     },
-    sleep: async (ms) => { clock += ms; },
+    sleep: async (ms) => {
+      clock += ms;
+    },
     now: () => clock,
   };
   return { deps, sent, elapsed: () => clock / 1000 };
@@ -56,21 +86,40 @@ describe("which refresh is this release's", () => {
 
 describe("InstanceRefreshWaiter's provider logic", () => {
   it("polls DescribeInstanceRefreshes until the refresh of this version is Successful", async () => {
-    const f = fake([[refresh("r-9", "Pending")], [refresh("r-9", "InProgress")], [refresh("r-9", "Baking")], [refresh("r-9", "Successful")]]);
+    const f = fake([
+      [refresh("r-9", "Pending")],
+      [refresh("r-9", "InProgress")],
+      [refresh("r-9", "Baking")],
+      [refresh("r-9", "Successful")],
+    ]);
     expect(await waitForRefresh(f.deps, waiter)).toEqual({ refreshId: "r-9", status: "Successful" });
     expect(f.sent).toHaveLength(4);
-    expect(f.sent[0]).toEqual({ command: "DescribeInstanceRefreshesCommand", input: { AutoScalingGroupName: "svc-asg-x1", NextToken: undefined } });
+    expect(f.sent[0]).toEqual({
+      command: "DescribeInstanceRefreshesCommand",
+      input: { AutoScalingGroupName: "svc-asg-x1", NextToken: undefined },
+    });
     expect(f.elapsed()).toBe(45);
   });
 
-  it.each(["Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"])("fails the update when it ends %s, naming the refresh and the status reason", async (status) => {
-    const f = fake([[refresh("r-9", "InProgress")], [refresh("r-9", status, "7", { StatusReason: "Alarm a5xx went into ALARM" })]]);
-    await expect(waitForRefresh(f.deps, waiter)).rejects.toThrow(
-      `instance refresh r-9 of svc-asg-x1 (launch template version 7) ended ${status}: Alarm a5xx went into ALARM. Version 7 is not released.`);
-  });
+  it.each(["Failed", "Cancelled", "RollbackSuccessful", "RollbackFailed"])(
+    "fails the update when it ends %s, naming the refresh and the status reason",
+    async (status) => {
+      const f = fake([
+        [refresh("r-9", "InProgress")],
+        [refresh("r-9", status, "7", { StatusReason: "Alarm a5xx went into ALARM" })],
+      ]);
+      await expect(waitForRefresh(f.deps, waiter)).rejects.toThrow(
+        `instance refresh r-9 of svc-asg-x1 (launch template version 7) ended ${status}: Alarm a5xx went into ALARM. Version 7 is not released.`,
+      );
+    },
+  );
 
   it("after an automatic rollback it says the group runs the previous version and how to bring the state back", async () => {
-    const f = fake([[refresh("r-9", "InProgress")], [refresh("r-9", "RollbackInProgress")], [refresh("r-9", "RollbackSuccessful")]]);
+    const f = fake([
+      [refresh("r-9", "InProgress")],
+      [refresh("r-9", "RollbackInProgress")],
+      [refresh("r-9", "RollbackSuccessful")],
+    ]);
     await expect(waitForRefresh(f.deps, waiter)).rejects.toThrow(/runs the previous version again: `pulumi refresh`/);
     expect(f.sent).toHaveLength(3);
   });
@@ -78,7 +127,8 @@ describe("InstanceRefreshWaiter's provider logic", () => {
   it("gives up after the timeout with the refresh id, status and progress, and leaves the refresh running", async () => {
     const f = fake([[refresh("r-9", "InProgress", "7", { PercentageComplete: 34 })]]);
     await expect(waitForRefresh(f.deps, { ...waiter, timeoutSec: 120 })).rejects.toThrow(
-      /^instance refresh r-9 of svc-asg-x1 \(launch template version 7\) is InProgress \(34% done\) after 120 s; it keeps running/);
+      /^instance refresh r-9 of svc-asg-x1 \(launch template version 7\) is InProgress \(34% done\) after 120 s; it keeps running/,
+    );
     expect(f.elapsed()).toBe(120);
     expect(f.sent.every((s) => s.command === "DescribeInstanceRefreshesCommand")).toBe(true);
   });
@@ -91,8 +141,20 @@ describe("InstanceRefreshWaiter's provider logic", () => {
 
   it("reads every page", async () => {
     const sent: any[] = [];
-    const pages = [{ InstanceRefreshes: [refresh("r-1", "Successful", "6")], NextToken: "t1" }, { InstanceRefreshes: [refresh("r-2", "Successful")] }];
-    const deps: RefreshDeps = { client: () => ({ send: async (c: any) => { sent.push(c.input); return pages[sent.length - 1]; } }), sleep: async () => {}, now: () => 0 };
+    const pages = [
+      { InstanceRefreshes: [refresh("r-1", "Successful", "6")], NextToken: "t1" },
+      { InstanceRefreshes: [refresh("r-2", "Successful")] },
+    ];
+    const deps: RefreshDeps = {
+      client: () => ({
+        send: async (c: any) => {
+          sent.push(c.input);
+          return pages[sent.length - 1];
+        },
+      }),
+      sleep: async () => {},
+      now: () => 0,
+    };
     expect(await waitForRefresh(deps, waiter)).toEqual({ refreshId: "r-2", status: "Successful" });
     expect(sent.map((i) => i.NextToken)).toEqual([undefined, "t1"]);
   });
@@ -102,7 +164,10 @@ describe("InstanceRefreshGuard's provider logic", () => {
   it("finds the fleet's group by its tag; with no active refresh it returns at once", async () => {
     const f = fake([[refresh("r-1", "Successful", "6")]]);
     expect(await waitUntilNoActiveRefresh(f.deps, guard)).toEqual({ waitedFor: "" });
-    expect(f.sent[0]).toEqual({ command: "DescribeAutoScalingGroupsCommand", input: { Filters: [{ Name: "tag:node-service-aws:fleet", Values: ["p/s/svc"] }], NextToken: undefined } });
+    expect(f.sent[0]).toEqual({
+      command: "DescribeAutoScalingGroupsCommand",
+      input: { Filters: [{ Name: "tag:node-service-aws:fleet", Values: ["p/s/svc"] }], NextToken: undefined },
+    });
     expect(f.elapsed()).toBe(0);
   });
 
@@ -113,7 +178,11 @@ describe("InstanceRefreshGuard's provider logic", () => {
   });
 
   it("waits for a refresh an earlier up left running instead of letting the update cancel it", async () => {
-    const f = fake([[refresh("r-5", "InProgress", "6")], [refresh("r-5", "RollbackInProgress", "6")], [refresh("r-5", "RollbackSuccessful", "6")]]);
+    const f = fake([
+      [refresh("r-5", "InProgress", "6")],
+      [refresh("r-5", "RollbackInProgress", "6")],
+      [refresh("r-5", "RollbackSuccessful", "6")],
+    ]);
     expect(await waitUntilNoActiveRefresh(f.deps, guard)).toEqual({ waitedFor: "r-5" });
     expect(f.elapsed()).toBe(30);
   });
@@ -121,13 +190,20 @@ describe("InstanceRefreshGuard's provider logic", () => {
   it("fails naming the refresh when it is still active at the timeout, and never cancels it", async () => {
     const f = fake([[refresh("r-5", "InProgress", "6")]]);
     await expect(waitUntilNoActiveRefresh(f.deps, { ...guard, timeoutSec: 60 })).rejects.toThrow(
-      /^instance refresh r-5 of svc-asg-x1 is still InProgress \(50% done\) after 60 s\. Updating the group now would cancel it/);
+      /^instance refresh r-5 of svc-asg-x1 is still InProgress \(50% done\) after 60 s\. Updating the group now would cancel it/,
+    );
     expect(f.sent.some((s) => /Cancel/.test(s.command))).toBe(false);
   });
 });
 
 describe("the dynamic provider", () => {
-  const unreachable: RefreshDeps = { client: () => { throw new Error("diff must not call AWS"); }, sleep: async () => {}, now: () => 0 };
+  const unreachable: RefreshDeps = {
+    client: () => {
+      throw new Error("diff must not call AWS");
+    },
+    sleep: async () => {},
+    now: () => 0,
+  };
 
   it("a preview calls no AWS API: no check, and diff only compares inputs (a new version is a change, a new timeout is not)", async () => {
     const p = refreshProvider("wait", unreachable);
@@ -140,8 +216,13 @@ describe("the dynamic provider", () => {
   it("create and update run the wait and keep the inputs in the outputs", async () => {
     const f = fake([[refresh("r-9", "Successful")]]);
     const p = refreshProvider("wait", f.deps);
-    expect(await p.create!(waiter)).toEqual({ id: "wait-svc-asg-x1", outs: { ...waiter, refreshId: "r-9", status: "Successful" } });
-    await expect(refreshProvider("wait", fake([[refresh("r-9", "Failed")]]).deps).update!("id", waiter, waiter)).rejects.toThrow(/ended Failed/);
+    expect(await p.create!(waiter)).toEqual({
+      id: "wait-svc-asg-x1",
+      outs: { ...waiter, refreshId: "r-9", status: "Successful" },
+    });
+    await expect(
+      refreshProvider("wait", fake([[refresh("r-9", "Failed")]]).deps).update!("id", waiter, waiter),
+    ).rejects.toThrow(/ended Failed/);
   });
 
   it("serializes under the mocks into a module that loads and runs on its own", async () => {
@@ -162,9 +243,16 @@ describe("the dynamic provider", () => {
         m.paths = M._nodeModulePaths(process.cwd()); m._compile(require("fs").readFileSync(${JSON.stringify(path.join(dir, "provider.js"))}, "utf8"), "provider.js");
         const p = m.exports.handler();
         p.diff("id", { launchTemplateVersion: "1" }, { launchTemplateVersion: "2" }).then((d) => console.log(JSON.stringify({ d, ops: ["create", "update", "delete"].map((k) => typeof p[k]) })));`;
-      const r = spawnSync(process.execPath, ["-e", probe], { cwd: path.resolve(__dirname, "../.."), encoding: "utf8", timeout: 30_000 });
+      const r = spawnSync(process.execPath, ["-e", probe], {
+        cwd: path.resolve(__dirname, "../.."),
+        encoding: "utf8",
+        timeout: 30_000,
+      });
       expect(r.stderr).toBe("");
-      expect(JSON.parse(r.stdout)).toEqual({ d: { changes: true, deleteBeforeReplace: false }, ops: ["function", "function", "function"] });
+      expect(JSON.parse(r.stdout)).toEqual({
+        d: { changes: true, deleteBeforeReplace: false },
+        ops: ["function", "function", "function"],
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

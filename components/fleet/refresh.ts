@@ -59,7 +59,11 @@ const startOf = (r: RefreshView) => new Date(r.StartTime ?? 0).getTime();
 /** The newest refresh whose desired configuration is this launch template version. */
 export function refreshOf(refreshes: RefreshView[], lt: { id: string; version: string }): RefreshView | undefined {
   return refreshes
-    .filter((r) => r.DesiredConfiguration?.LaunchTemplate?.LaunchTemplateId === lt.id && r.DesiredConfiguration?.LaunchTemplate?.Version === lt.version)
+    .filter(
+      (r) =>
+        r.DesiredConfiguration?.LaunchTemplate?.LaunchTemplateId === lt.id &&
+        r.DesiredConfiguration?.LaunchTemplate?.Version === lt.version,
+    )
     .sort((a, b) => startOf(b) - startOf(a))[0];
 }
 
@@ -70,10 +74,14 @@ export function judge(r: RefreshView, group: string, version: string): Verdict {
   if (r.Status === "Successful") return { state: "succeeded", message: `${what} succeeded` };
   if (r.Status !== undefined && ACTIVE.includes(r.Status))
     return { state: "running", message: `${what} is ${r.Status} (${r.PercentageComplete ?? 0}% done)${reason}` };
-  const back = r.Status === "RollbackSuccessful"
-    ? " The group runs the previous version again: `pulumi refresh` brings the state back to it."
-    : " Some instances may run either version; see the group's scaling activities.";
-  return { state: "failed", message: `${what} ended ${r.Status ?? "without a status"}${reason}. Version ${version} is not released.${back}` };
+  const back =
+    r.Status === "RollbackSuccessful"
+      ? " The group runs the previous version again: `pulumi refresh` brings the state back to it."
+      : " Some instances may run either version; see the group's scaling activities.";
+  return {
+    state: "failed",
+    message: `${what} ended ${r.Status ?? "without a status"}${reason}. Version ${version} is not released.${back}`,
+  };
 }
 
 async function describeRefreshes(client: Sender, group: string): Promise<RefreshView[]> {
@@ -81,7 +89,9 @@ async function describeRefreshes(client: Sender, group: string): Promise<Refresh
   const all: RefreshView[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, NextToken: token }));
+    const page = await client.send(
+      new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, NextToken: token }),
+    );
     all.push(...(page.InstanceRefreshes ?? []));
     token = page.NextToken;
   } while (token);
@@ -93,7 +103,9 @@ async function groupsTagged(client: Sender, key: string, value: string): Promise
   const names: string[] = [];
   let token: string | undefined;
   do {
-    const page = await client.send(new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], NextToken: token }));
+    const page = await client.send(
+      new DescribeAutoScalingGroupsCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], NextToken: token }),
+    );
     names.push(...(page.AutoScalingGroups ?? []).map((g: { AutoScalingGroupName: string }) => g.AutoScalingGroupName));
     token = page.NextToken;
   } while (token);
@@ -110,13 +122,19 @@ export interface WaiterInputs {
 }
 
 /** Waits for the refresh of this version; resolves with its id and status, throws when it did not succeed. */
-export async function waitForRefresh(deps: RefreshDeps, i: WaiterInputs): Promise<{ refreshId: string; status: string }> {
+export async function waitForRefresh(
+  deps: RefreshDeps,
+  i: WaiterInputs,
+): Promise<{ refreshId: string; status: string }> {
   const client = deps.client(i.region);
   const deadline = deps.now() + i.timeoutSec * 1000;
   let looks = 0;
   let last: Verdict | undefined;
   for (;;) {
-    const r = refreshOf(await describeRefreshes(client, i.autoScalingGroupName), { id: i.launchTemplateId, version: i.launchTemplateVersion });
+    const r = refreshOf(await describeRefreshes(client, i.autoScalingGroupName), {
+      id: i.launchTemplateId,
+      version: i.launchTemplateVersion,
+    });
     looks++;
     if (r === undefined) {
       // None after a second look (a refresh the provider started is listed at once): the group was created with
@@ -128,9 +146,11 @@ export async function waitForRefresh(deps: RefreshDeps, i: WaiterInputs): Promis
       if (last.state === "failed") throw new Error(last.message);
     }
     if (deps.now() >= deadline)
-      throw new Error(`${last?.message ?? `no instance refresh of ${i.autoScalingGroupName} for launch template version ${i.launchTemplateVersion}`}` +
-        ` after ${i.timeoutSec} s; it keeps running (aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${i.autoScalingGroupName}),` +
-        " and the next `pulumi up` waits for it before it changes the group.");
+      throw new Error(
+        `${last?.message ?? `no instance refresh of ${i.autoScalingGroupName} for launch template version ${i.launchTemplateVersion}`}` +
+          ` after ${i.timeoutSec} s; it keeps running (aws autoscaling describe-instance-refreshes --auto-scaling-group-name ${i.autoScalingGroupName}),` +
+          " and the next `pulumi up` waits for it before it changes the group.",
+      );
     await deps.sleep(i.pollSec * 1000);
   }
 }
@@ -152,13 +172,17 @@ export async function waitUntilNoActiveRefresh(deps: RefreshDeps, i: GuardInputs
   const waitedFor: string[] = [];
   for (const group of groups) {
     for (;;) {
-      const active = (await describeRefreshes(client, group)).find((r) => r.Status !== undefined && ACTIVE.includes(r.Status));
+      const active = (await describeRefreshes(client, group)).find(
+        (r) => r.Status !== undefined && ACTIVE.includes(r.Status),
+      );
       if (active === undefined) break;
       if (!waitedFor.includes(active.InstanceRefreshId ?? "")) waitedFor.push(active.InstanceRefreshId ?? "");
       if (deps.now() >= deadline)
-        throw new Error(`instance refresh ${active.InstanceRefreshId} of ${group} is still ${active.Status} (${active.PercentageComplete ?? 0}% done)` +
-          ` after ${i.timeoutSec} s. Updating the group now would cancel it: wait for it, or cancel it yourself` +
-          ` (aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${group}), then run \`pulumi up\` again.`);
+        throw new Error(
+          `instance refresh ${active.InstanceRefreshId} of ${group} is still ${active.Status} (${active.PercentageComplete ?? 0}% done)` +
+            ` after ${i.timeoutSec} s. Updating the group now would cancel it: wait for it, or cancel it yourself` +
+            ` (aws autoscaling cancel-instance-refresh --auto-scaling-group-name ${group}), then run \`pulumi up\` again.`,
+        );
       await deps.sleep(i.pollSec * 1000);
     }
   }
@@ -214,7 +238,14 @@ export class InstanceRefreshWaiter extends pulumi.dynamic.Resource {
   declare public readonly launchTemplateVersion: pulumi.Output<string>;
 
   constructor(name: string, args: In<WaiterInputs>, opts?: pulumi.CustomResourceOptions, provider = providers.wait) {
-    super(provider, name, { ...args, refreshId: undefined, status: undefined }, opts, undefined, "InstanceRefreshWaiter");
+    super(
+      provider,
+      name,
+      { ...args, refreshId: undefined, status: undefined },
+      opts,
+      undefined,
+      "InstanceRefreshWaiter",
+    );
   }
 }
 

@@ -12,5 +12,15 @@ const { gatherExplicitDependencies } = require("@pulumi/pulumi/runtime/dependsOn
 export async function explicitDependencies(opts: pulumi.ResourceOptions | undefined): Promise<string[]> {
   const resources = await gatherExplicitDependencies(opts?.dependsOn);
   const urns = await Promise.all(resources.map((r) => valueOf(r.urn)));
-  return [...new Set(urns.map((u) => u.split("::").slice(-2).map((p, i) => (i === 0 ? p.split("$").pop()! : p)).join("::")))].sort();
+  return [
+    ...new Set(
+      urns.map((u) =>
+        u
+          .split("::")
+          .slice(-2)
+          .map((p, i) => (i === 0 ? p.split("$").pop()! : p))
+          .join("::"),
+      ),
+    ),
+  ].sort();
 }
