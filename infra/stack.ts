@@ -83,6 +83,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
+    internetConnectivity: network.internetConnectivityEstablished,
   }, stateful);
   // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
   // needs the ASG's name: the name reaches Observability as a deferred output, resolved (with its dependency on
@@ -107,6 +108,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
+    listenerArns: alb.listenerArns, privateEgress: network.privateEgressEstablished,
   });
   resolveAsgName(fleet.autoScalingGroupName);
 
