@@ -74,7 +74,7 @@ export function checkHostInput(i: HostInput): Problem[] {
   const problem = (field: string, message: string) => problems.push({ field, message });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(i.version))
     problem("version", `"${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()\/-]+$/.test(i.bundle.url))
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()/-]+$/.test(i.bundle.url))
     problem("bundle.url", `"${i.bundle.url}" must be s3://<bucket>/<key>`);
   if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) problem("bundle.sha256", "must be 64 lowercase hex digits");
   if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)

@@ -3,7 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Flight, Pipeline, flightBytes, inFlight, logFiles, ranges, receiverCertName, receiverHost, sleep, waitForAll, writeLines } from "../test/support/logPipeline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Flight, flightBytes, inFlight, logFiles, ranges, waitForAll, writeLines } from "../test/support/logCount";
+import { Pipeline, receiverCertName, receiverHost } from "../test/support/logPipeline";
 import { sampleInput } from "../test/support/hostInput";
 
 const input = sampleInput();

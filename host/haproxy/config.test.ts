@@ -280,7 +280,7 @@ async function serve(o: HaproxyConfigOptions, paths: string[]): Promise<{ answer
         await get("/healthz-wait");
         break;
       } catch (e) {
-        if (i > 50 || proc.exitCode !== null) throw new Error(`haproxy did not start: ${String(e)}\n${log}`);
+        if (i > 50 || proc.exitCode !== null) throw new Error(`haproxy did not start: ${String(e)}\n${log}`, { cause: e });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
