@@ -111,8 +111,9 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       resourceLabel: expect.stringMatching(/^app\/sample-api\/\w+\/targetgroup\/sample-api-tg\/\w+$/),
     });
 
-    // Instance role: SSM core, only this bundle's releases, only these parameters, kms only via SSM.
-    expect(named(rec, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "sample-api-ssm-core").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    // Instance role: the SSM agent's own calls (no managed policy), only this bundle's releases, only these parameters, kms only via SSM.
+    expect(rec.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+    expect(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-ssm-agent").inputs.role).toBe("sample-api-role-id");
     const statements = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-service").inputs.policy).Statement;
     const bucketArn = `arn:aws:s3:::sample-api-bucket-a1b2c3`;
     expect(statements).toEqual([

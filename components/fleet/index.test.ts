@@ -46,14 +46,15 @@ describe("Fleet", () => {
       predefinedMetricSpecification: { predefinedMetricType: "ALBRequestCountPerTarget", resourceLabel: "app/lb/1/targetgroup/tg/1" }, targetValue: 1000,
     });
 
-    const policy = JSON.parse(mocks.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+    const policy = JSON.parse(mocks.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "svc-service")!.inputs.policy);
     expect(policy.Statement).toEqual([
       { Sid: "ReadReleases", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::bundles/releases/*" },
       { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: minimal.parameterArns },
       { Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: minimal.kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } },
     ]);
     expect(JSON.parse(mocks.one("aws:iam/role:Role").inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "ec2.amazonaws.com" });
-    expect(mocks.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    expect(mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+    expect(mocks.ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).sort()).toEqual(["svc-service", "svc-ssm-agent"]);
 
     const ingress = mocks.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     expect(ingress.inputs).toMatchObject({ securityGroupId: "svc-instances-id", referencedSecurityGroupId: "sg-lb", fromPort: 3000, toPort: 3000 });

@@ -25,7 +25,7 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
     }),
     tags: a.tags,
     // The names these resources had before the shared builder: a stack that holds them keeps them.
-    names: { ssmCore: `${name}-node-ssm`, policy: `${name}-node-params` },
+    names: { policy: `${name}-node-params` },
   }, { parent });
   return Array.from({ length: a.count }, (_, i) =>
     tierHost(`${name}-node-${i}`, i, { ...a, instanceProfileName: profile.name }, {
