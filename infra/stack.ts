@@ -53,13 +53,17 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const bundle = new Bundle(name, {
     bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
+  // The instance roles that read the secrets at boot come from the flavor, after the key they decrypt with is
+  // declared (the roles' own policies name the key and the parameters): each flavor resolves them once.
+  const [secretReaders, setSecretReaders] = pulumi.deferredOutput<string[]>();
   const secretParams = new Secrets(name, {
-    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
+    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination,
+    readerRoleArns: secretReaders, tags,
   }, stateful);
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, service, tags, network, bundle, secretParams, userData, region: region.region };
+  const shared = { c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -73,11 +77,13 @@ interface Shared {
   network: Network;
   bundle: Bundle;
   secretParams: Secrets;
+  /** Call once with the ARNs of the instance roles that read the secrets. */
+  setSecretReaders: (roleArns: pulumi.Output<string[]>) => void;
   userData: pulumi.Output<string>;
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, service, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
@@ -103,6 +109,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
   });
+  setSecretReaders(pulumi.all([roleArnOf(fleet.roleName)]));
 
   return {
     serviceUrl: alb.url,
@@ -115,7 +122,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
@@ -135,11 +142,18 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
+  setSecretReaders(pulumi.all([hosts.role.arn, tier.nodeRoleArn]));
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };
+}
+
+/** The ARN of a role this stack created (no path), from its name, in the looked-up partition and account. */
+function roleArnOf(roleName: pulumi.Input<string>): pulumi.Output<string> {
+  const partition = aws.getPartitionOutput().partition;
+  return pulumi.interpolate`arn:${partition}:iam::${aws.getCallerIdentityOutput().accountId}:role/${roleName}`;
 }
 
 /** Entry for the Pulumi CLI: a config mistake is one message, not a stack trace. */

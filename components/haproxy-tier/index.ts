@@ -124,6 +124,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
   public readonly nodeSecurityGroupId: pulumi.Output<string>;
   /** Security group of the service hosts. */
   public readonly fleetSecurityGroupId: pulumi.Output<string>;
+  /** ARN of the HAProxy nodes' role: the secrets key's policy lets it decrypt the nodes' boot parameters. */
+  public readonly nodeRoleArn: pulumi.Output<string>;
 
   constructor(name: string, args: HaproxyTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("HaproxyTier"), name, {}, withFormerType("node-service:haproxy:HaproxyTier", opts));
@@ -161,7 +163,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
       instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag,
     }, this);
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
-    const nodes = haproxyNodes(name, {
+    const { instances: nodes, role: nodeRole } = haproxyNodes(name, {
       ...host, count: args.nodeCount ?? 1, instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
       userData: args.nodeUserData, serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns,
     }, this);
@@ -185,6 +187,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.deployDocumentName = document.name;
     this.nodeSecurityGroupId = sgs.node.id;
     this.fleetSecurityGroupId = sgs.fleet.id;
+    this.nodeRoleArn = nodeRole.arn;
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
       nlbArnSuffix: this.nlbArnSuffix,
@@ -198,6 +201,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
       deployDocumentName: this.deployDocumentName,
       nodeSecurityGroupId: this.nodeSecurityGroupId,
       fleetSecurityGroupId: this.fleetSecurityGroupId,
+      nodeRoleArn: this.nodeRoleArn,
     });
   }
 }

@@ -16,8 +16,8 @@ export interface HaproxyNodesArgs extends Omit<TierHostArgs, "instanceProfileNam
 }
 
 /** The role and profile `<name>-node` and `count` nodes named `<name>-node-<i>`. */
-export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): aws.ec2.Instance[] {
-  const { profile } = ec2Role(`${name}-node`, {
+export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): { instances: aws.ec2.Instance[]; role: aws.iam.Role } {
+  const { role, profile } = ec2Role(`${name}-node`, {
     description: `HAProxy nodes of ${a.serviceName} (${a.env}): SSM Session Manager and their own boot parameters`,
     policy: pulumi.jsonStringify({
       Version: "2012-10-17",
@@ -27,7 +27,7 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
     // The names these resources had before the shared builder: a stack that holds them keeps them.
     names: { policy: `${name}-node-params` },
   }, { parent });
-  return Array.from({ length: a.count }, (_, i) =>
+  const instances = Array.from({ length: a.count }, (_, i) =>
     tierHost(`${name}-node-${i}`, i, { ...a, instanceProfileName: profile.name }, {
       // A config change replaces the nodes: Pulumi creates and attaches the new ones first and deletes the
       // old ones at the end of the update. The old ones may go before the new ones pass the NLB's check,
@@ -35,4 +35,5 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
       userDataReplaceOnChange: true,
       tags: { ...a.tags, Name: `${a.fleetTag}-haproxy-${i}`, Role: "haproxy" },
     }, { parent }));
+  return { instances, role };
 }

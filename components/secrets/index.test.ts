@@ -29,6 +29,21 @@ describe("Secrets", () => {
     expect(pulumi.Output.isInstance(s.keyArn)).toBe(true);
   });
 
+  it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {
+    mocks.resources.length = 0;
+    new Secrets("kp", { service: { ...serviceDefaults, name: "sample-api" }, env: "prod", datadogApiKey: "k", papertrailDestination: "d:1", readerRoleArns: ["arn:aws:iam::123456789012:role/hosts"] });
+    await settle();
+    const statements = JSON.parse(mocks.one("aws:kms/key:Key").inputs.policy).Statement;
+    const pattern = "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/prod/*";
+    expect(statements.find((s: any) => s.Sid === "HostsDecryptOwnParametersViaSsm")).toMatchObject({
+      Principal: { AWS: ["arn:aws:iam::123456789012:role/hosts"] },
+      Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern } },
+    });
+    // The mocks' caller is an IAM user: the default operator is that user.
+    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(["arn:aws:iam::123456789012:role/hosts", "arn:aws:iam::123456789012:user/test"]);
+    expect(mocks.calls.map((c) => c.token)).toEqual(expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]));
+  });
+
   it("refuses a key deletion window AWS would refuse, before anything is created", () => {
     const make = () => new Secrets("bad", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1", keyDeletionWindowDays: 5 });
     expect(make).toThrow("keyDeletionWindowDays: 5 must be an integer from 7 to 30");
