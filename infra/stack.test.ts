@@ -38,8 +38,8 @@ const countByType = (rec: MockRecorder) => {
 };
 
 const expected = {
-  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7 },
-  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365 },
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7, vpcPrivate: false },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true },
 } as const;
 
 describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
@@ -61,7 +61,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       "aws:s3/bucket:Bucket": 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2, "aws:s3/bucketVersioning:BucketVersioning": 1,
       "aws:s3/bucketObjectv2:BucketObjectv2": 1, "aws:ssm/parameter:Parameter": 2,
       "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": e.https ? 2 : 1,
-      "aws:ec2/securityGroup:SecurityGroup": 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1,
+      "aws:ec2/securityGroup:SecurityGroup": e.vpcPrivate ? 3 : 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1 + (e.vpcPrivate ? 1 : 0),
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
       "aws:ec2/launchTemplate:LaunchTemplate": 1, "aws:autoscaling/group:Group": 1, "aws:autoscaling/policy:Policy": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
@@ -71,6 +71,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
 
     // Network: private subnets for the fleet, no public IPs handed out.
     for (const s of rec.ofType("aws:ec2/subnet:Subnet")) expect(s.inputs.mapPublicIpOnLaunch ?? false).toBe(false);
+    // S3 through a gateway endpoint everywhere, an empty default SG; prod: the AWS APIs through interface endpoints, flow logs.
+    const endpoints = rec.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+    expect(endpoints.filter((x) => x.inputs.vpcEndpointType === "Gateway").map((x) => x.inputs.serviceName)).toEqual(["com.amazonaws.us-east-1.s3"]);
+    expect(endpoints.filter((x) => x.inputs.vpcEndpointType === "Interface")).toHaveLength(e.vpcPrivate ? 6 : 0);
+    expect(rec.ofType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")).toHaveLength(1);
+    expect(rec.ofType("aws:ec2/flowLog:FlowLog")).toHaveLength(e.vpcPrivate ? 1 : 0);
 
     // Launch template: IMDSv2 only with hop limit 1, encrypted gp3 root, no public IP, Debian image, user-data from the host renderers.
     const lt = named(rec, "aws:ec2/launchTemplate:LaunchTemplate", "sample-api-lt");
@@ -127,7 +133,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     const fromLb = ingress.filter((r) => r.inputs.referencedSecurityGroupId);
     expect(fromLb).toHaveLength(1);
     expect(fromLb[0]!.inputs).toMatchObject({ referencedSecurityGroupId: "sample-api-lb-id", securityGroupId: "sample-api-instances-id", fromPort: 3000, toPort: 3000 });
-    expect(ingress.filter((r) => r.inputs.cidrIpv4).map((r) => [r.inputs.securityGroupId, r.inputs.fromPort]).sort()).toEqual(
+    expect(ingress.filter((r) => r.inputs.cidrIpv4 && r.name !== "sample-api-endpoints-https").map((r) => [r.inputs.securityGroupId, r.inputs.fromPort]).sort()).toEqual(
       (e.https ? [["sample-api-lb-id", 443], ["sample-api-lb-id", 80]] : [["sample-api-lb-id", 80]]));
     for (const r of [...ingress, ...rec.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]) expect(r.inputs.description).toMatch(/\w{5,}/);
 

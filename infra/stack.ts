@@ -44,10 +44,13 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const tags = { service: c.serviceName, env: c.env, "managed-by": "pulumi" };
   const stateful: pulumi.ComponentResourceOptions = { protect: c.protect };
 
+  // Prod keeps the hosts' AWS traffic in the VPC and records its flows (review F9; Security Hub EC2.6, EC2.10).
+  const prod = c.env === "prod";
   const network = new Network(name, {
     ...(c.vpcId
       ? { vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds }
-      : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz }),
+      : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz, interfaceEndpoints: prod }),
+    flowLogs: prod,
     tags,
   });
   const bundle = new Bundle(name, {
