@@ -62,7 +62,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       "aws:s3/bucketObjectv2:BucketObjectv2": 1, "aws:ssm/parameter:Parameter": 2,
       "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": e.https ? 2 : 1,
       "aws:ec2/securityGroup:SecurityGroup": e.vpcPrivate ? 3 : 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1 + (e.vpcPrivate ? 1 : 0),
-      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 3,
       "aws:ec2/launchTemplate:LaunchTemplate": 1, "aws:autoscaling/group:Group": 1, "aws:autoscaling/policy:Policy": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
     });

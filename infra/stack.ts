@@ -109,7 +109,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setS
     loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
     checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
-    rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
+    rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize, papertrailPort: secretParams.papertrailPort,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
   });
   setSecretReaders(pulumi.all([roleArnOf(fleet.roleName)]));
@@ -141,7 +141,7 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
     amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs, papertrailPort: secretParams.papertrailPort,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });

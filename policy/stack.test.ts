@@ -6,6 +6,7 @@ import { Flavor, StackName, stackGraph, stackVariants } from "../test/support/st
 import type { GraphResource } from "./graph";
 import { checkNoWildcardSecretReads } from "./iam";
 import { checkKeyPolicies, checkParameterKeys } from "./kms";
+import { checkDefaultSecurityGroups, checkOpenEgress } from "./network";
 
 const graphs = new Map<string, GraphResource[]>();
 beforeAll(async () => {
@@ -21,6 +22,10 @@ describe.each(stackVariants)("%s, %s flavor", (stack: StackName, flavor: Flavor)
 
   it("every KMS key states its policy, none allows anyone or an unscoped service; the secrets key keeps decryption to SSM, the path, the hosts and the operators", () => {
     expect([...checkKeyPolicies(graph()), ...checkParameterKeys(graph())].map(formatProblem)).toEqual([]);
+  });
+
+  it("egress to anywhere is single TCP ports, never port 80; the created VPC's default security group has no rule", () => {
+    expect([...checkOpenEgress(graph()), ...checkDefaultSecurityGroups(graph())].map(formatProblem)).toEqual([]);
   });
 
   it("the secrets key names exactly the instance roles that read the parameters", () => {

@@ -23,6 +23,9 @@ const removedOnPurpose: Record<string, string> = {
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment::sample-api-ssm-core": "fleet role: managed SSM policy replaced by sample-api-ssm-agent",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment::sample-api-hosts-ssm-core": "HAProxy flavor's service hosts: replaced by sample-api-hosts-ssm-agent",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment::sample-api-node-ssm": "HAProxy nodes: replaced by sample-api-node-ssm-agent",
+  // HAProxy flavor: port 80 to anywhere (apt over HTTP) is no longer opened; apt reads its sources over HTTPS (F9).
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::sample-api-node-apt": "HAProxy nodes: no HTTP egress",
+  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::sample-api-fleet-apt": "HAProxy flavor's service hosts: no HTTP egress",
 };
 const ownTypeAndName = (urn: string) => {
   const [, , qualifiedType, name] = urn.split("::");

@@ -65,6 +65,8 @@ export interface HaproxyTierArgs {
   nodeParameterArns: pulumi.Input<pulumi.Input<string>[]>;
   /** Who may reach the NLB. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
+  /** TCP port of the Papertrail destination, the one port besides HTTPS the hosts may open outward. Default 443 (HTTPS, open anyway). */
+  papertrailPort?: pulumi.Input<number>;
   /** ACM certificate: TLS on 443 at the NLB. Default none: plain TCP on 80 (dev). */
   certificateArn?: pulumi.Input<string>;
   /** Refuse to delete the NLB. Default false. */
@@ -156,7 +158,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     });
     const sgs = tierSecurityGroups(name, {
       vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,
-      servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
+      servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"], papertrailPort: args.papertrailPort ?? 443,
     }, this);
     const fleet = serviceHosts(name, {
       ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,

@@ -27,6 +27,9 @@ describe("Secrets", () => {
     for (const p of params) expect(isSecretOnWire(p.wire, "value")).toBe(true);
     for (const r of mocks.resources) expect(clearTextPaths(r.wire, "MARKER")).toEqual([]);
     expect(pulumi.Output.isInstance(s.keyArn)).toBe(true);
+    // The destination's port, for the hosts' egress rule: a secret like the destination.
+    expect(await valueOf(s.papertrailPort)).toBe(1);
+    expect(await (s.papertrailPort as any).isSecret).toBe(true);
   });
 
   it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {

@@ -6,8 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ssmParameterNames } from "../../contract/layout";
 import { ServiceSettings } from "../../contract/service";
 import { typeToken, withFormerType } from "../_shared/typeToken";
-import { principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
-export { principalArnPatterns, secretsKeyPolicy, secretsParameterPattern };
+import { formatProblem } from "../../contract/problem";
+import { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
+export { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern };
 
 export interface SecretsArgs {
   /** Service settings (contract/service.ts): its name is part of the parameter names and the key alias. */
@@ -45,6 +46,8 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly datadogApiKeyParameter: pulumi.Output<string>;
   /** Name of the Papertrail destination parameter (contract/layout.ts ssmParameterNames). */
   public readonly papertrailDestinationParameter: pulumi.Output<string>;
+  /** TCP port of the Papertrail destination, a secret like it: the hosts' egress rule opens it (and only it, besides HTTPS). */
+  public readonly papertrailPort: pulumi.Output<number>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Secrets"), name, {}, withFormerType("node-service:secrets:Secrets", opts));
@@ -82,6 +85,11 @@ export class Secrets extends pulumi.ComponentResource {
     this.parameterArns = pulumi.all([dd.arn, pt.arn]);
     this.datadogApiKeyParameter = dd.name;
     this.papertrailDestinationParameter = pt.name;
-    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter });
+    this.papertrailPort = pulumi.secret(pulumi.output(args.papertrailDestination).apply((d) => {
+      const problems = checkPapertrailDestination(d);
+      if (problems.length > 0) throw new pulumi.RunError(`Secrets ${name}: ${problems.map(formatProblem).join("; ")}`);
+      return papertrailPortOf(d);
+    }));
+    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter, papertrailPort: this.papertrailPort });
   }
 }

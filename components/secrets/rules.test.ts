@@ -3,7 +3,7 @@
 // and kms:ViaService = ssm.<region>.amazonaws.com for calls SSM makes for a principal
 // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
 import { describe, expect, it } from "vitest";
-import { principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
+import { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
 
 const input = {
   partition: "aws", accountId: "111122223333", region: "eu-west-1",
@@ -56,5 +56,17 @@ describe("principalArnPatterns", () => {
     ["arn:aws:iam::111122223333:user/ops/jo", ["arn:aws:iam::111122223333:user/ops/jo"]],
   ])("%s -> %j", (caller, patterns) => {
     expect(principalArnPatterns(caller)).toEqual(patterns);
+  });
+});
+
+describe("the Papertrail destination's port", () => {
+  it("host:port as the boot script accepts it; the message never repeats the secret", () => {
+    expect(checkPapertrailDestination("logs5.papertrailapp.com:23456")).toEqual([]);
+    expect(papertrailPortOf("logs5.papertrailapp.com:23456")).toBe(23456);
+    for (const bad of ["logs5.papertrailapp.com", "logs5.papertrailapp.com:0", "logs5.papertrailapp.com:70000", "-x:1", "a b:1"]) {
+      const problems = checkPapertrailDestination(bad);
+      expect(problems.map((p) => p.field), bad).toEqual(["papertrailDestination"]);
+      expect(problems[0]!.message).not.toContain(bad);
+    }
   });
 });

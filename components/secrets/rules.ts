@@ -1,5 +1,5 @@
 // Pure rules of the Secrets component (no Pulumi import): the key policy of the key encrypting the service's
-// SSM SecureString parameters.
+// SSM SecureString parameters, and the Papertrail destination's port.
 //
 // Who may decrypt, and how (security review F6, F7):
 // - The account administers the key: its root principal holds kms:*, as in AWS's default key policy, so the key
@@ -19,6 +19,8 @@
 //   secret rotation or a refresh would fail with AccessDeniedException.
 // kms:ReEncryptFrom is denied with Decrypt: re-encrypting a parameter's ciphertext under another key is a way to
 // decrypt it. Encrypt (PutParameter) stays with the account's IAM policies.
+
+import type { Problem } from "../../contract/problem";
 
 /** A key policy statement. */
 export type KeyPolicyStatement = Record<string, unknown>;
@@ -78,4 +80,18 @@ export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
     },
   );
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/**
+ * Problems with a Papertrail destination: `host:port` as the boot script accepts it (host/bootScript.ts), port
+ * 1-65535. The message never repeats the value: it is a secret.
+ */
+export function checkPapertrailDestination(destination: string): Problem[] {
+  const m = /^[A-Za-z0-9][A-Za-z0-9.-]*:(\d{1,5})$/.exec(destination);
+  return m && Number(m[1]) >= 1 && Number(m[1]) <= 65535 ? [] : [{ field: "papertrailDestination", message: "must be host:port with a port from 1 to 65535, like logsN.papertrailapp.com:12345" }];
+}
+
+/** The port of a valid Papertrail destination (checkPapertrailDestination). */
+export function papertrailPortOf(destination: string): number {
+  return Number(destination.slice(destination.lastIndexOf(":") + 1));
 }

@@ -1,6 +1,7 @@
 // The resource graph of the real stack program under the Pulumi mocks, for the rules in policy/: every
 // resource of dev or prod, in either flavor, with its resolved inputs (test/support/pulumi-mocks.ts records
-// them the way the engine would send them to a provider).
+// them the way the engine would send them to a provider), secrets unwrapped to their values, as a policy pack's
+// stack validation sees them.
 import { createStack } from "../../infra/stack";
 import { stackFileConfig } from "../../infra/testkit";
 import { runProgram, setupMocks } from "./pulumi-mocks";
@@ -20,5 +21,19 @@ export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrid
   } finally {
     bundle.dispose();
   }
-  return rec.resources.map(({ type, name, inputs }) => ({ type, name, inputs }));
+  return rec.resources.map(({ type, name, inputs }) => ({ type, name, inputs: unwrapSecrets(inputs) }));
+}
+
+/** Pulumi's wire signature of a secret value (runtime/rpc.ts specialSigKey / specialSecretSig). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** `v` with every secret wrapper replaced by the value it wraps. */
+export function unwrapSecrets(v: any): any {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v && typeof v === "object") {
+    if (v[SIG_KEY] === SECRET_SIG) return unwrapSecrets(v.value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  }
+  return v;
 }
