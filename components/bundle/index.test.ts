@@ -32,7 +32,10 @@ describe("Bundle", () => {
     expect(mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     expect(mocks.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
     const policy = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
-    expect(policy.Statement).toEqual([expect.objectContaining({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } })]);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+      expect.objectContaining({ Effect: "Deny", Principal: "*", Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } }),
+    ]);
     expect(mocks.one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(false);
   });
 
