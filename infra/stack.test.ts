@@ -38,8 +38,8 @@ const countByType = (rec: MockRecorder) => {
 };
 
 const expected = {
-  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7, vpcPrivate: false },
-  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true },
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7, vpcPrivate: false, s3AccessLogs: false },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true, s3AccessLogs: true },
 } as const;
 
 describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
@@ -58,7 +58,9 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2 * e.azs, "aws:ec2/natGateway:NatGateway": e.nats, "aws:ec2/eip:Eip": e.nats,
       "aws:ec2/routeTable:RouteTable": 1 + e.azs, "aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * e.azs,
       "aws:ec2/internetGateway:InternetGateway": 1,
-      "aws:s3/bucket:Bucket": 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2, "aws:s3/bucketVersioning:BucketVersioning": 1,
+      // bundle, ALB access logs, and in prod the S3 server access log bucket; all versioned (S3.14)
+      "aws:s3/bucket:Bucket": e.s3AccessLogs ? 3 : 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": e.s3AccessLogs ? 3 : 2,
+      "aws:s3/bucketVersioning:BucketVersioning": e.s3AccessLogs ? 3 : 2,
       "aws:s3/bucketObjectv2:BucketObjectv2": 1, "aws:ssm/parameter:Parameter": 2,
       "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": e.https ? 2 : 1,
       "aws:ec2/securityGroup:SecurityGroup": e.vpcPrivate ? 3 : 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1 + (e.vpcPrivate ? 1 : 0),
@@ -158,7 +160,11 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     // Bundle: private, versioned, encrypted, TLS only, content-hashed key.
     const object = rec.one("aws:s3/bucketObjectv2:BucketObjectv2");
     expect(object.inputs.key).toBe(`releases/${sha}.js`);
-    expect(rec.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    expect(named(rec, "aws:s3/bucketVersioning:BucketVersioning", "sample-api-versioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    // SSE-KMS under the release key (S3.17); in prod the bundle and ALB log buckets send server access logs to the sink (S3.9).
+    expect(object.inputs).toMatchObject({ serverSideEncryption: "aws:kms", kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/sample-api-releases-0000" });
+    expect(rec.ofType("aws:s3/bucketLogging:BucketLogging").map((l) => [l.name, l.inputs.targetBucket]).sort()).toEqual(
+      e.s3AccessLogs ? [["sample-api-bucket", "sample-api-access-logs-a1b2c3"], ["sample-api-logs", "sample-api-access-logs-a1b2c3"]] : []);
     expect(named(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sample-api-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     expect(JSON.parse(named(rec, "aws:s3/bucketPolicy:BucketPolicy", "sample-api-tls-only").inputs.policy).Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
 

@@ -53,12 +53,14 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
     flowLogs: prod,
     tags,
   });
-  const bundle = new Bundle(name, {
-    bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
-  }, stateful);
-  // The instance roles that read the secrets at boot come from the flavor, after the key they decrypt with is
-  // declared (the roles' own policies name the key and the parameters): each flavor resolves them once.
+  // The instance roles that read the releases and the secrets come from the flavor, after the keys they decrypt
+  // with are declared (the roles' own policies name the bucket, the key and the parameters): each flavor sets them once.
+  const [releaseReaders, setReleaseReaders] = pulumi.deferredOutput<string[]>();
   const [secretReaders, setSecretReaders] = pulumi.deferredOutput<string[]>();
+  const bundle = new Bundle(name, {
+    bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect,
+    readerRoleArns: releaseReaders, accessLogs: prod, tags,
+  }, stateful);
   const secretParams = new Secrets(name, {
     service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination,
     readerRoleArns: secretReaders, tags,
@@ -66,7 +68,11 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData, region: region.region };
+  const setReaders = (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => {
+    setReleaseReaders(releases);
+    setSecretReaders(secrets);
+  };
+  const shared = { c, name, service, tags, network, bundle, secretParams, setReaders, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -80,17 +86,18 @@ interface Shared {
   network: Network;
   bundle: Bundle;
   secretParams: Secrets;
-  /** Call once with the ARNs of the instance roles that read the secrets. */
-  setSecretReaders: (roleArns: pulumi.Output<string[]>) => void;
+  /** Call once with the ARNs of the instance roles that fetch the releases, and of those that read the secrets. */
+  setReaders: (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => void;
   userData: pulumi.Output<string>;
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
-    deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
+    deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect,
+    serverAccessLogBucket: c.env === "prod" ? bundle.accessLogBucketName : undefined, tags,
   }, stateful);
   // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
   // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
@@ -112,7 +119,8 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setS
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize, papertrailPort: secretParams.papertrailPort,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
   });
-  setSecretReaders(pulumi.all([roleArnOf(fleet.roleName)]));
+  const fleetRole = pulumi.all([roleArnOf(fleet.roleName)]);
+  setReaders(fleetRole, fleetRole);
 
   return {
     serviceUrl: alb.url,
@@ -125,7 +133,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setS
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setSecretReaders, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
@@ -145,7 +153,8 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
-  setSecretReaders(pulumi.all([hosts.role.arn, tier.nodeRoleArn]));
+  // The HAProxy nodes read their boot parameters, not the releases.
+  setReaders(pulumi.all([hosts.role.arn]), pulumi.all([hosts.role.arn, tier.nodeRoleArn]));
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
