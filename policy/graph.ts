@@ -4,11 +4,12 @@
 // the same code runs in the tests over dev and prod in both flavors and, later, in a policy pack.
 import type { Problem } from "../contract/problem";
 
-/** One registered resource. `inputs` as resolved (unknown values absent). */
+/** One registered resource. `inputs` as resolved (unknown values absent); `id`, the provider's id, where known. */
 export interface GraphResource {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  id?: string;
 }
 
 export type Graph = readonly GraphResource[];

@@ -1,7 +1,7 @@
 // The resource graph of the real stack program under the Pulumi mocks, for the rules in policy/: every
 // resource of dev or prod, in either flavor, with its resolved inputs (test/support/pulumi-mocks.ts records
 // them the way the engine would send them to a provider), secrets unwrapped to their values, as a policy pack's
-// stack validation sees them.
+// stack validation sees them, and each with the id the mocks give it (`<name>-id`), by which other resources refer to it.
 import { createStack } from "../../infra/stack";
 import { stackFileConfig } from "../../infra/testkit";
 import { runProgram, setupMocks } from "./pulumi-mocks";
@@ -12,7 +12,7 @@ export type Flavor = "alb" | "haproxy";
 export const stackVariants: readonly [StackName, Flavor][] = [["dev", "alb"], ["dev", "haproxy"], ["prod", "alb"], ["prod", "haproxy"]];
 
 /** Every resource `pulumi up` of that stack file and flavor would register; `overrides` change config keys. */
-export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrides: Record<string, unknown> = {}): Promise<{ type: string; name: string; inputs: Record<string, any> }[]> {
+export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrides: Record<string, unknown> = {}): Promise<{ type: string; name: string; inputs: Record<string, any>; id: string }[]> {
   const { config, secretKeys } = stackFileConfig(stack, { loadBalancer, ...overrides });
   const rec = await setupMocks({ config, secretKeys, stack });
   const bundle = scratchBundle();
@@ -21,7 +21,7 @@ export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrid
   } finally {
     bundle.dispose();
   }
-  return rec.resources.map(({ type, name, inputs }) => ({ type, name, inputs: unwrapSecrets(inputs) }));
+  return rec.resources.map(({ type, name, inputs }) => ({ type, name, inputs: unwrapSecrets(inputs), id: `${name}-id` }));
 }
 
 /** Pulumi's wire signature of a secret value (runtime/rpc.ts specialSigKey / specialSecretSig). */
