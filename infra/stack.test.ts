@@ -39,8 +39,8 @@ const countByType = (rec: MockRecorder) => {
 };
 
 const expected = {
-  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7 },
-  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365 },
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7, vpcPrivate: false, s3AccessLogs: false },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true, s3AccessLogs: true },
 } as const;
 
 describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
@@ -59,11 +59,13 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       "aws:ec2/vpc:Vpc": 1, "aws:ec2/subnet:Subnet": 2 * e.azs, "aws:ec2/natGateway:NatGateway": e.nats, "aws:ec2/eip:Eip": e.nats,
       "aws:ec2/routeTable:RouteTable": 1 + e.azs, "aws:ec2/routeTableAssociation:RouteTableAssociation": 2 * e.azs,
       "aws:ec2/internetGateway:InternetGateway": 1,
-      "aws:s3/bucket:Bucket": 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 2, "aws:s3/bucketVersioning:BucketVersioning": 1,
+      // bundle, ALB access logs, and in prod the S3 server access log bucket; all versioned (S3.14)
+      "aws:s3/bucket:Bucket": e.s3AccessLogs ? 3 : 2, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": e.s3AccessLogs ? 3 : 2,
+      "aws:s3/bucketVersioning:BucketVersioning": e.s3AccessLogs ? 3 : 2,
       "aws:s3/bucketObjectv2:BucketObjectv2": 1, "aws:ssm/parameter:Parameter": 2,
       "aws:lb/loadBalancer:LoadBalancer": 1, "aws:lb/targetGroup:TargetGroup": 1, "aws:lb/listener:Listener": e.https ? 2 : 1,
-      "aws:ec2/securityGroup:SecurityGroup": 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1,
-      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
+      "aws:ec2/securityGroup:SecurityGroup": e.vpcPrivate ? 3 : 2, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (e.https ? 2 : 1) + 1 + (e.vpcPrivate ? 1 : 0),
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 3,
       "aws:ec2/launchTemplate:LaunchTemplate": 1, "aws:autoscaling/group:Group": 1, "aws:autoscaling/policy:Policy": 1,
       "aws:iam/instanceProfile:InstanceProfile": 1,
     });
@@ -72,6 +74,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
 
     // Network: private subnets for the fleet, no public IPs handed out.
     for (const s of rec.ofType("aws:ec2/subnet:Subnet")) expect(s.inputs.mapPublicIpOnLaunch ?? false).toBe(false);
+    // S3 through a gateway endpoint everywhere, an empty default SG; prod: the AWS APIs through interface endpoints, flow logs.
+    const endpoints = rec.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");
+    expect(endpoints.filter((x) => x.inputs.vpcEndpointType === "Gateway").map((x) => x.inputs.serviceName)).toEqual(["com.amazonaws.us-east-1.s3"]);
+    expect(endpoints.filter((x) => x.inputs.vpcEndpointType === "Interface")).toHaveLength(e.vpcPrivate ? 6 : 0);
+    expect(rec.ofType("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")).toHaveLength(1);
+    expect(rec.ofType("aws:ec2/flowLog:FlowLog")).toHaveLength(e.vpcPrivate ? 1 : 0);
 
     // Launch template: IMDSv2 only with hop limit 1, encrypted gp3 root, no public IP, Debian image, user-data from the host renderers.
     const lt = named(rec, "aws:ec2/launchTemplate:LaunchTemplate", "sample-api-lt");
@@ -121,8 +129,9 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       resourceLabel: expect.stringMatching(/^app\/sample-api\/\w+\/targetgroup\/sample-api-tg\/\w+$/),
     });
 
-    // Instance role: SSM core, only this bundle's releases, only these parameters, kms only via SSM.
-    expect(named(rec, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "sample-api-ssm-core").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    // Instance role: the SSM agent's own calls (no managed policy), only this bundle's releases, only these parameters, kms only via SSM.
+    expect(rec.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+    expect(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-ssm-agent").inputs.role).toBe("sample-api-role-id");
     const statements = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-service").inputs.policy).Statement;
     const bucketArn = `arn:aws:s3:::sample-api-bucket-a1b2c3`;
     expect(statements).toEqual([
@@ -139,7 +148,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     const fromLb = ingress.filter((r) => r.inputs.referencedSecurityGroupId);
     expect(fromLb).toHaveLength(1);
     expect(fromLb[0]!.inputs).toMatchObject({ referencedSecurityGroupId: "sample-api-lb-id", securityGroupId: "sample-api-instances-id", fromPort: 3000, toPort: 3000 });
-    expect(ingress.filter((r) => r.inputs.cidrIpv4).map((r) => [r.inputs.securityGroupId, r.inputs.fromPort]).sort()).toEqual(
+    expect(ingress.filter((r) => r.inputs.cidrIpv4 && r.name !== "sample-api-endpoints-https").map((r) => [r.inputs.securityGroupId, r.inputs.fromPort]).sort()).toEqual(
       (e.https ? [["sample-api-lb-id", 443], ["sample-api-lb-id", 80]] : [["sample-api-lb-id", 80]]));
     for (const r of [...ingress, ...rec.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")]) expect(r.inputs.description).toMatch(/\w{5,}/);
 
@@ -164,7 +173,11 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     // Bundle: private, versioned, encrypted, TLS only, content-hashed key.
     const object = rec.one("aws:s3/bucketObjectv2:BucketObjectv2");
     expect(object.inputs.key).toBe(`releases/${sha}.js`);
-    expect(rec.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    expect(named(rec, "aws:s3/bucketVersioning:BucketVersioning", "sample-api-versioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    // SSE-KMS under the release key (S3.17); in prod the bundle and ALB log buckets send server access logs to the sink (S3.9).
+    expect(object.inputs).toMatchObject({ serverSideEncryption: "aws:kms", kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/sample-api-releases-0000" });
+    expect(rec.ofType("aws:s3/bucketLogging:BucketLogging").map((l) => [l.name, l.inputs.targetBucket]).sort()).toEqual(
+      e.s3AccessLogs ? [["sample-api-bucket", "sample-api-access-logs-a1b2c3"], ["sample-api-logs", "sample-api-access-logs-a1b2c3"]] : []);
     expect(named(rec, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "sample-api-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     expect(JSON.parse(named(rec, "aws:s3/bucketPolicy:BucketPolicy", "sample-api-tls-only").inputs.policy).Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
 

@@ -44,23 +44,36 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const tags = { service: c.serviceName, env: c.env, "managed-by": "pulumi" };
   const stateful: pulumi.ComponentResourceOptions = { protect: c.protect };
 
+  // Prod keeps the hosts' AWS traffic in the VPC and records its flows (review F9; Security Hub EC2.6, EC2.10).
+  const prod = c.env === "prod";
   const network = new Network(name, {
     ...(c.vpcId
       ? { vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds }
-      : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz }),
+      : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz, interfaceEndpoints: prod }),
+    flowLogs: prod,
     tags,
   });
+  // The instance roles that read the releases and the secrets come from the flavor, after the keys they decrypt
+  // with are declared (the roles' own policies name the bucket, the key and the parameters): each flavor sets them once.
+  const [releaseReaders, setReleaseReaders] = pulumi.deferredOutput<string[]>();
+  const [secretReaders, setSecretReaders] = pulumi.deferredOutput<string[]>();
   // From the project root, never the working directory: the runtime runs this program in infra/ (Pulumi.yaml `main`).
   const bundle = new Bundle(name, {
-    bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
+    bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect,
+    readerRoleArns: releaseReaders, accessLogs: prod, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
-    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,
+    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination,
+    readerRoleArns: secretReaders, tags,
   }, stateful);
   const region = aws.getRegionOutput();
   const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
     renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
-  const shared = { c, name, service, tags, network, bundle, secretParams, userData, region: region.region };
+  const setReaders = (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => {
+    setReleaseReaders(releases);
+    setSecretReaders(secrets);
+  };
+  const shared = { c, name, service, tags, network, bundle, secretParams, setReaders, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
   return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
@@ -74,15 +87,18 @@ interface Shared {
   network: Network;
   bundle: Bundle;
   secretParams: Secrets;
+  /** Call once with the ARNs of the instance roles that fetch the releases, and of those that read the secrets. */
+  setReaders: (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => void;
   userData: pulumi.Output<string>;
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, service, tags, network, bundle, secretParams, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
-    deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
+    deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect,
+    serverAccessLogBucket: c.env === "prod" ? bundle.accessLogBucketName : undefined, tags,
     internetConnectivity: network.internetConnectivityEstablished,
   }, stateful);
   // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
@@ -106,11 +122,13 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
     checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
-    rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
+    rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize, papertrailPort: secretParams.papertrailPort,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
     listenerArns: alb.listenerArns, privateEgress: network.privateEgressEstablished,
   });
   resolveAsgName(fleet.autoScalingGroupName);
+  const fleetRole = pulumi.all([roleArnOf(fleet.roleName)]);
+  setReaders(fleetRole, fleetRole);
 
   return {
     serviceUrl: alb.url,
@@ -123,7 +141,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
@@ -145,15 +163,24 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
     rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
+    papertrailPort: secretParams.papertrailPort,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
+  // The HAProxy nodes read their boot parameters, not the releases.
+  setReaders(pulumi.all([hosts.role.arn]), pulumi.all([hosts.role.arn, tier.nodeRoleArn]));
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
     nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };
+}
+
+/** The ARN of a role this stack created (no path), from its name, in the looked-up partition and account. */
+function roleArnOf(roleName: pulumi.Input<string>): pulumi.Output<string> {
+  const partition = aws.getPartitionOutput().partition;
+  return pulumi.interpolate`arn:${partition}:iam::${aws.getCallerIdentityOutput().accountId}:role/${roleName}`;
 }
 
 /** Entry for the Pulumi CLI: a config mistake is one message, not a stack trace. */

@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
-import { privateBucket } from "./privateBucket";
+import { privateBucket, serverAccessLogDelivery } from "./privateBucket";
 
 let mocks: MockRecorder;
 beforeAll(async () => {
@@ -42,7 +42,10 @@ describe("privateBucket", () => {
     expect(policy.Statement).toEqual([
       { Sid: "Extra", Effect: "Allow", Principal: { Service: "x.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::logs-a1b2c3/*" },
       { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::logs-a1b2c3", "arn:aws:s3:::logs-a1b2c3/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } },
+      // TLS 1.2 or newer only (review F13).
+      { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::logs-a1b2c3", "arn:aws:s3:::logs-a1b2c3/*"], Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
     ]);
+    expect(mocks.ofType("aws:s3/bucketLogging:BucketLogging")).toEqual([]);
     expect(mocks.ofType("aws:s3/bucketVersioning:BucketVersioning")).toEqual([]);
   });
 
@@ -60,10 +63,31 @@ describe("privateBucket", () => {
       name: "b-bucket", inputs: { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
     });
     expect(mocks.one("aws:s3/bucketPolicy:BucketPolicy").name).toBe("b-tls-only");
-    expect(JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement.map((s: any) => s.Sid)).toEqual(["DenyInsecureTransport"]);
+    expect(JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy).Statement.map((s: any) => s.Sid)).toEqual(["DenyInsecureTransport", "DenyOutdatedTls"]);
     // Lifecycle rules on a versioned bucket wait for the versioning; the policy for the public-access block.
     const dependsOn = (key: string) => [options.get(key)?.dependsOn ?? []].flat().map((r: any) => r.__name);
     expect(dependsOn("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration::b-bucket")).toEqual(["b-versioning"]);
     expect(dependsOn("aws:s3/bucketPolicy:BucketPolicy::b-tls-only")).toEqual(["b-bucket"]);
+  });
+
+  it("SSE-KMS under a given key (Security Hub S3.17); server access logs to another bucket (S3.9)", async () => {
+    await runProgram(() => {
+      new Holder("h", (parent) => privateBucket("rel", {
+        lifecycleRules: [], kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k", bucketKeyEnabled: true,
+        accessLogs: { bucket: "sink", prefix: "s3/rel/" },
+      }, { parent }));
+      return {};
+    });
+    expect(mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:us-east-1:123456789012:key/k" }, bucketKeyEnabled: true },
+    ]);
+    expect(mocks.one("aws:s3/bucketLogging:BucketLogging")).toMatchObject({ name: "rel", inputs: { bucket: "rel-id", targetBucket: "sink", targetPrefix: "s3/rel/" } });
+  });
+
+  it("the log delivery statement a sink bucket takes: S3's logging service, for this account's buckets only", () => {
+    expect(serverAccessLogDelivery("arn:aws:s3:::sink", { partition: "aws", accountId: "123456789012", prefix: "s3/" })).toEqual({
+      Sid: "S3ServerAccessLogDelivery", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Resource: "arn:aws:s3:::sink/s3/*",
+      Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:s3:::*" } },
+    });
   });
 });

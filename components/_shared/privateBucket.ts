@@ -1,11 +1,14 @@
 // A private S3 bucket, hardened the same way wherever one is needed: the bucket owner owns every object
-// (no ACLs), all public access is blocked, objects are encrypted at rest by default, a lifecycle keeps
-// it from growing forever, and its policy refuses any request made without TLS.
+// (no ACLs), all public access is blocked, objects are encrypted at rest by default (SSE-S3, or SSE-KMS under a
+// given key: Security Hub S3.17), a lifecycle keeps it from growing forever, its policy refuses any request made
+// without TLS or with TLS older than 1.2 (security review F13; the s3:TlsVersion condition:
+// https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html#example-object-tls-version),
+// and on request its server access logs go to another bucket (S3.9).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The resources next to the bucket, each of which may keep a name of its own. */
-export type PrivateBucketPart = "ownership" | "publicAccessBlock" | "versioning" | "encryption" | "lifecycle" | "policy";
+export type PrivateBucketPart = "ownership" | "publicAccessBlock" | "versioning" | "encryption" | "lifecycle" | "policy" | "logging";
 
 export interface PrivateBucketArgs {
   /** Lifecycle rules: expiration, noncurrent versions, incomplete uploads. */
@@ -16,6 +19,10 @@ export interface PrivateBucketArgs {
   versioning?: boolean;
   /** Set S3 Bucket Keys on the default encryption rule. Default: not set. */
   bucketKeyEnabled?: boolean;
+  /** Encrypt new objects with SSE-KMS under this key instead of SSE-S3. Default none: SSE-S3 (AES256). */
+  kmsKeyArn?: pulumi.Input<string>;
+  /** Send the bucket's server access logs to this bucket under this prefix. Plain presence: it adds a resource. Default none. */
+  accessLogs?: { bucket: pulumi.Input<string>; prefix: pulumi.Input<string> };
   /** Let `pulumi destroy` empty the bucket. Default false. */
   forceDestroy?: pulumi.Input<boolean>;
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -44,6 +51,26 @@ export function denyInsecureTransport(bucketArn: string): object {
   };
 }
 
+/** The statement refusing every request made with TLS older than 1.2. */
+export function denyOutdatedTls(bucketArn: string): object {
+  return {
+    Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`], Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+  };
+}
+
+/**
+ * The statement letting S3 deliver server access logs into a bucket, only from this account's buckets
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general).
+ */
+export function serverAccessLogDelivery(sinkArn: string, a: { partition: string; accountId: string; prefix: string }): object {
+  return {
+    Sid: "S3ServerAccessLogDelivery", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject",
+    Resource: `${sinkArn}/${a.prefix}*`,
+    Condition: { StringEquals: { "aws:SourceAccount": a.accountId }, ArnLike: { "aws:SourceArn": `arn:${a.partition}:s3:::*` } },
+  };
+}
+
 /**
  * Creates the bucket and its hardening under `opts.parent`. `name` is the bucket's resource name and the
  * default name of every other part.
@@ -59,8 +86,8 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
   const versioning = args.versioning
     ? new aws.s3.BucketVersioning(named("versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent })
     : undefined;
-  // SSE-S3: the one kind every AWS service writing into a bucket (ALB access logs among them) supports.
-  const byDefault = { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } };
+  // SSE-S3 unless a key is given: the one kind every AWS service writing into a bucket (ALB access logs among them) supports.
+  const byDefault = { applyServerSideEncryptionByDefault: args.kmsKeyArn === undefined ? { sseAlgorithm: "AES256" } : { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn } };
   const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(named("encryption"), {
     bucket: bucket.id,
     rules: [args.bucketKeyEnabled === undefined ? byDefault : { ...byDefault, bucketKeyEnabled: args.bucketKeyEnabled }],
@@ -70,7 +97,9 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
   const policy = new aws.s3.BucketPolicy(named("policy"), {
     bucket: bucket.id,
     policy: bucket.arn.apply((arn) => pulumi.output(args.policyStatements?.(arn) ?? []).apply((statements) =>
-      JSON.stringify({ Version: "2012-10-17", Statement: [...statements, denyInsecureTransport(arn)] }))),
+      JSON.stringify({ Version: "2012-10-17", Statement: [...statements, denyInsecureTransport(arn), denyOutdatedTls(arn)] }))),
   }, { parent, dependsOn: [publicAccessBlock] });
+  if (args.accessLogs !== undefined)
+    new aws.s3.BucketLogging(named("logging"), { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix }, { parent });
   return { bucket, publicAccessBlock, versioning, encryption, lifecycle, policy };
 }

@@ -35,7 +35,7 @@ describe("Alb", () => {
     const logPolicy = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
     expect(logPolicy.Statement.map((s: any) => [s.Sid, s.Principal])).toEqual([
       ["ElbLogDelivery", { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }], ["ElbLogDeliveryLegacyRegion", { AWS: "arn:aws:iam::127311923021:root" }],
-      ["DenyInsecureTransport", "*"],
+      ["DenyInsecureTransport", "*"], ["DenyOutdatedTls", "*"],
     ]);
   });
 

@@ -47,6 +47,8 @@ export interface AlbArgs {
    * internet-facing load balancer is created after them. Default none (an existing VPC's route is there already).
    */
   internetConnectivity?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Bucket taking the access-log bucket's own S3 server access logs (Security Hub S3.9; Bundle.accessLogBucketName). Default none. */
+  serverAccessLogBucket?: pulumi.Input<string>;
   /** Tags of every resource. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -107,9 +109,16 @@ export class Alb extends pulumi.ComponentResource {
     const caller = aws.getCallerIdentityOutput({}, { parent: this });
     const partition = aws.getPartitionOutput({}, { parent: this });
 
+    // Versioned (Security Hub S3.14): a deleted or overwritten log stays a day. SSE-S3: ALB log delivery supports
+    // no other encryption (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
     const { bucket: logs, policy: logsPolicy } = privateBucket(`${name}-logs`, {
       forceDestroy: args.forceDestroyLogs ?? false,
-      lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 } }],
+      versioning: true,
+      lifecycleRules: [
+        { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 }, noncurrentVersionExpiration: { noncurrentDays: 1 } },
+        { id: "remove-expired-delete-markers", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } },
+      ],
+      accessLogs: args.serverAccessLogBucket === undefined ? undefined : { bucket: args.serverAccessLogBucket, prefix: `s3-access/${name}-logs/` },
       policyStatements: (arn) => pulumi.all([region.region, caller.accountId, partition.partition])
         .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
       tags: args.tags,

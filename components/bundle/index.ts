@@ -1,14 +1,15 @@
-// Service bundle: the built dist/app/server.js in a private, encrypted, versioned bucket under a
-// content-hashed key. Same content, same key: nothing changes. New content, new key: a new launch
-// template version and a rolling replacement.
+// Service bundle: the built dist/app/server.js in a private, versioned bucket encrypted with a key of its own
+// (SSE-KMS: Security Hub S3.17) under a content-hashed key. Same content, same key: nothing changes. New content,
+// new key: a new launch template version and a rolling replacement. On request, a bucket takes the S3 server
+// access logs of this bucket and of the stack's other buckets (S3.9).
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { sha256File } from "../../contract/digest";
-import { privateBucket } from "../_shared/privateBucket";
+import { privateBucket, serverAccessLogDelivery } from "../_shared/privateBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
-import { defaultBundlePath, releaseKey } from "./rules";
-export { defaultBundlePath, releaseKey };
+import { accessLogLifecycle, defaultBundlePath, releaseKey, releaseKeyPolicy } from "./rules";
+export { defaultBundlePath, releaseKey, releaseKeyPolicy };
 
 export interface BundleArgs {
   /** Local path of the bundle, relative to the project root (Pulumi.yaml's folder, not the working directory);
@@ -18,6 +19,16 @@ export interface BundleArgs {
   noncurrentVersionDays?: pulumi.Input<number>;
   /** Let `pulumi destroy` empty the bucket (dev); keep false in prod. Default false. */
   forceDestroy?: pulumi.Input<boolean>;
+  /** Instance roles that fetch releases: the release key lets them decrypt, through S3 only. Default none. */
+  readerRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * A bucket for S3 server access logs (Security Hub S3.9): the bundle bucket logs into it, and so may the stack's
+   * other buckets (accessLogBucketName). It does not log itself (AWS advises against a bucket logging into itself).
+   * Plain: it adds resources. Default false.
+   */
+  accessLogs?: boolean;
+  /** Days the server access logs are kept. Default 365. */
+  accessLogRetentionDays?: number;
   /** Tags of the bucket and the release object. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -52,6 +63,10 @@ export class Bundle extends pulumi.ComponentResource {
   public readonly sha256: pulumi.Output<string>;
   /** s3://bucket/releases/<sha256>.js, what the host fetches at boot. */
   public readonly url: pulumi.Output<string>;
+  /** ARN of the key the releases are encrypted with. */
+  public readonly keyArn: pulumi.Output<string>;
+  /** Name of the bucket taking S3 server access logs; "" without accessLogs. */
+  public readonly accessLogBucketName: pulumi.Output<string>;
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Bundle"), name, {}, withFormerType("node-service:bundle:Bundle", opts));
@@ -59,10 +74,32 @@ export class Bundle extends pulumi.ComponentResource {
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);
 
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const releaseKms = new aws.kms.Key(`${name}-releases`, {
+      description: `Encrypts the service releases of ${name}`,
+      enableKeyRotation: true,
+      deletionWindowInDays: 30,
+      policy: pulumi.all([partition, accountId, region, args.readerRoleArns ?? []])
+        .apply(([p, acct, r, readerRoleArns]) => releaseKeyPolicy({ partition: p, accountId: acct, region: r, readerRoleArns })),
+      tags: args.tags,
+    }, { parent: this });
+    const logs = args.accessLogs
+      ? privateBucket(`${name}-access-logs`, {
+        versioning: true,
+        lifecycleRules: accessLogLifecycle(args.accessLogRetentionDays ?? 365),
+        policyStatements: (arn) => pulumi.all([partition, accountId]).apply(([p, acct]) => [serverAccessLogDelivery(arn, { partition: p, accountId: acct, prefix: "" })]),
+        forceDestroy: args.forceDestroy ?? false,
+        tags: args.tags,
+      }, { parent: this }).bucket
+      : undefined;
     // Names from before the shared builder: a stack that holds these parts keeps them.
     const store = privateBucket(`${name}-bucket`, {
       versioning: true,
       bucketKeyEnabled: true,
+      kmsKeyArn: releaseKms.arn,
+      accessLogs: logs && { bucket: logs.bucket, prefix: `s3-access/${name}-bucket/` },
       lifecycleRules: [{ id: "expire-noncurrent", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
       forceDestroy: args.forceDestroy ?? false,
       tags: args.tags,
@@ -80,7 +117,7 @@ export class Bundle extends pulumi.ComponentResource {
     // Old releases are pruned outside Pulumi (scripts/release-prune.ts).
     const object = new aws.s3.BucketObjectv2(`${name}-release`, {
       bucket: bucket.id, key, source: new pulumi.asset.FileAsset(bundlePath),
-      contentType: "text/javascript", serverSideEncryption: "AES256", tags: args.tags,
+      contentType: "text/javascript", serverSideEncryption: "aws:kms", kmsKeyId: releaseKms.arn, bucketKeyEnabled: true, tags: args.tags,
     }, { parent: this, dependsOn: [sse, versioning], protect: false, retainOnDelete: true });
 
     this.bucketName = bucket.bucket;
@@ -88,6 +125,11 @@ export class Bundle extends pulumi.ComponentResource {
     this.key = object.key;
     this.sha256 = pulumi.output(sha256);
     this.url = pulumi.interpolate`s3://${bucket.bucket}/${object.key}`;
-    this.registerOutputs({ bucketName: this.bucketName, bucketArn: this.bucketArn, key: this.key, sha256: this.sha256, url: this.url });
+    this.keyArn = releaseKms.arn;
+    this.accessLogBucketName = logs?.bucket ?? pulumi.output("");
+    this.registerOutputs({
+      bucketName: this.bucketName, bucketArn: this.bucketArn, key: this.key, sha256: this.sha256, url: this.url, keyArn: this.keyArn,
+      accessLogBucketName: this.accessLogBucketName,
+    });
   }
 }

@@ -18,7 +18,7 @@ export interface ServiceHostRoleArgs {
 /**
  * The service hosts' role and instance profile: SSM Session Manager instead of SSH, read of the bundle's
  * releases/ prefix, of the service's own parameters, and decryption of them through SSM only. Resources are
- * named `<name>-role`, `-ssm-core`, `-service` and `-profile`.
+ * named `<name>-role`, `-ssm-agent`, `-service` and `-profile`.
  */
 export function serviceHostRole(name: string, a: ServiceHostRoleArgs, opts: { parent?: pulumi.Resource }): Ec2Role {
   const region = aws.getRegionOutput({}, opts);
@@ -26,6 +26,6 @@ export function serviceHostRole(name: string, a: ServiceHostRoleArgs, opts: { pa
     policy: pulumi.all([a.bundleBucketArn, a.parameterArns, a.kmsKeyArn, region.region])
       .apply(([bundleBucketArn, parameterArns, kmsKeyArn, r]) => instancePolicy({ bundleBucketArn, parameterArns, kmsKeyArn, region: r })),
     tags: a.tags,
-    names: { role: `${name}-role`, ssmCore: `${name}-ssm-core`, policy: `${name}-service`, profile: `${name}-profile` },
+    names: { role: `${name}-role`, policy: `${name}-service`, profile: `${name}-profile` },
   }, opts);
 }

@@ -63,7 +63,8 @@ describe("Fleet", () => {
       { Sid: "ReadInstanceTags", Effect: "Allow", Action: "ec2:DescribeTags", Resource: "*" },
     ]);
     expect(JSON.parse(mocks.one("aws:iam/role:Role").inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "ec2.amazonaws.com" });
-    expect(mocks.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn).toBe("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore");
+    expect(mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+    expect(mocks.ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).sort()).toEqual(["svc-launch-hook", "svc-service", "svc-ssm-agent"]);
 
     const ingress = mocks.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     expect(ingress.inputs).toMatchObject({ securityGroupId: "svc-instances-id", referencedSecurityGroupId: "sg-lb", fromPort: 3000, toPort: 3000 });

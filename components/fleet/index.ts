@@ -95,6 +95,11 @@ export interface FleetArgs {
    * the group launches no instance before them. Default none (an existing VPC's routes are there already).
    */
   privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * TCP port of the Papertrail destination the hosts send syslog over TLS to (Papertrail's ports are per account,
+   * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
+   */
+  papertrailPort?: pulumi.Input<number>;
   /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -158,9 +163,15 @@ export class Fleet extends pulumi.ComponentResource {
       securityGroupId: args.loadBalancerSecurityGroupId, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port,
       description: "Load balancer to the service port of the instances",
     }, { parent: this });
+    // Outbound: HTTPS (AWS APIs through the VPC endpoints or the NAT, Datadog, the package repositories, which the
+    // boot reads over HTTPS only) and the Papertrail port; nothing else (review F9).
     new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 1, toPort: 65535,
-      description: "Outbound TCP: packages, SSM, S3, Datadog, and Papertrail (whose port is part of a secret)",
+      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443,
+      description: "HTTPS: AWS APIs, Datadog, package repositories (apt over HTTPS)",
+    }, { parent: this });
+    new aws.vpc.SecurityGroupEgressRule(`${name}-egress-papertrail`, {
+      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: args.papertrailPort ?? 443, toPort: args.papertrailPort ?? 443,
+      description: "Syslog over TLS to Papertrail",
     }, { parent: this });
 
     const lt = new aws.ec2.LaunchTemplate(`${name}-lt`, {

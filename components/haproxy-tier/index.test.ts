@@ -164,8 +164,9 @@ describe("HaproxyTier resource graph", () => {
       expect(i.inputs.associatePublicIpAddress, i.name).toBe(false);
       expect(i.inputs.keyName, i.name).toBeUndefined();
     }
-    const attached = mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn);
-    expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+    // The node role: the SSM agent's own inline policy, no managed policy (AmazonSSMManagedInstanceCore reads every parameter).
+    expect(mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+    expect(mocks.ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).sort()).toEqual(["tier-node-params", "tier-node-ssm-agent"]);
   });
 
   it("node role: reads the boot parameters and decrypts them with the secrets key, through SSM only", async () => {

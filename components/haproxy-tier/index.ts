@@ -90,6 +90,8 @@ export interface HaproxyTierArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /** Who may reach the NLB. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
+  /** TCP port of the Papertrail destination, the one port besides HTTPS the hosts may open outward. Default 443 (HTTPS, open anyway). */
+  papertrailPort?: pulumi.Input<number>;
   /** ACM certificate: TLS on 443 at the NLB. Default none: plain TCP on 80 (dev). */
   certificateArn?: pulumi.Input<string>;
   /** Refuse to delete the NLB. Default false. */
@@ -151,6 +153,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
   public readonly nodeSecurityGroupId: pulumi.Output<string>;
   /** Security group of the service hosts. */
   public readonly fleetSecurityGroupId: pulumi.Output<string>;
+  /** ARN of the HAProxy nodes' role: the secrets key's policy lets it decrypt the nodes' boot parameters. */
+  public readonly nodeRoleArn: pulumi.Output<string>;
 
   constructor(name: string, args: HaproxyTierArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("HaproxyTier"), name, {}, withFormerType("node-service:haproxy:HaproxyTier", opts));
@@ -183,7 +187,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     });
     const sgs = tierSecurityGroups(name, {
       vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,
-      healthPort, servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
+      healthPort, servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"], papertrailPort: args.papertrailPort ?? 443,
     }, this);
     const fleet = serviceHosts(name, {
       ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,
@@ -196,7 +200,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
       deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
       deletionProtection: args.deletionProtection ?? false, tags,
     }, this);
-    const nodes = haproxyNodes(name, {
+    const { group: nodes, role: nodeRole } = haproxyNodes(name, {
       ...host, count: args.nodeCount ?? 1, rootDeviceName: args.rootDeviceName ?? "/dev/xvda", instanceType: args.nodeInstanceType ?? "t3.small",
       securityGroupId: sgs.node.id, userData: args.nodeUserData, targetGroupArn: targetGroup.arn, bootSec: args.nodeBootSec ?? 600,
       serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns, kmsKeyArn: args.kmsKeyArn,
@@ -217,6 +221,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.deployDocumentName = document.name;
     this.nodeSecurityGroupId = sgs.node.id;
     this.fleetSecurityGroupId = sgs.fleet.id;
+    this.nodeRoleArn = nodeRole.arn;
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
       nlbArnSuffix: this.nlbArnSuffix,
@@ -231,6 +236,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
       deployDocumentName: this.deployDocumentName,
       nodeSecurityGroupId: this.nodeSecurityGroupId,
       fleetSecurityGroupId: this.fleetSecurityGroupId,
+      nodeRoleArn: this.nodeRoleArn,
     });
   }
 }

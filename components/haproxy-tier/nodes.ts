@@ -43,15 +43,15 @@ export interface HaproxyNodesArgs {
 }
 
 /** The role and profile `<name>-node`, the launch template `<name>-node` and the group `<name>-nodes`. */
-export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): aws.autoscaling.Group {
+export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): { group: aws.autoscaling.Group; role: aws.iam.Role } {
   const region = aws.getRegionOutput({}, { parent });
-  const { profile } = ec2Role(`${name}-node`, {
+  const { role, profile } = ec2Role(`${name}-node`, {
     description: `HAProxy nodes of ${a.serviceName} (${a.env}): SSM Session Manager and their own boot parameters`,
     policy: pulumi.all([a.parameterArns, a.kmsKeyArn, region.region])
       .apply(([parameterArns, kmsKeyArn, r]) => nodePolicy({ parameterArns, kmsKeyArn, region: r })),
     tags: a.tags,
     // The names these resources had before the shared builder: a stack that holds them keeps them.
-    names: { ssmCore: `${name}-node-ssm`, policy: `${name}-node-params` },
+    names: { policy: `${name}-node-params` },
   }, { parent });
   const instanceTags = { ...a.tags, Name: `${a.fleetTag}-haproxy`, Role: "haproxy" };
   const lt = new aws.ec2.LaunchTemplate(`${name}-node`, {
@@ -66,7 +66,7 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
     tags: a.tags,
   }, { parent });
   const healthy = { minHealthyPercentage: 100, maxHealthyPercentage: oneAtATimeMaxHealthyPercentage(a.count) };
-  return new aws.autoscaling.Group(`${name}-nodes`, {
+  const group = new aws.autoscaling.Group(`${name}-nodes`, {
     vpcZoneIdentifiers: a.subnetIds,
     minSize: a.count,
     maxSize: a.count,
@@ -86,4 +86,5 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
     enabledMetrics: ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances"],
     tags: Object.entries(instanceTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
   }, { parent });
+  return { group, role };
 }

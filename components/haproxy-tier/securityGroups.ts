@@ -1,5 +1,6 @@
 // Who may talk to whom in the tier: clients -> NLB -> HAProxy's port (and its health URI's port) on the
-// nodes -> the service port on the fleet, nothing else inbound; both kinds of host reach AWS APIs, package mirrors and Papertrail.
+// nodes -> the service port on the fleet, nothing else inbound; both kinds of host reach HTTPS (AWS APIs,
+// Datadog, package repositories over HTTPS) and the Papertrail port, nothing else outbound (review F9).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -17,6 +18,8 @@ export interface TierSecurityGroupsArgs {
   servicePort: number;
   /** Who may reach the NLB: one ingress rule each. */
   allowedCidrs: pulumi.Input<string>[];
+  /** TCP port of the Papertrail destination (per account). */
+  papertrailPort: pulumi.Input<number>;
 }
 
 export interface TierSecurityGroups {
@@ -63,16 +66,14 @@ export function tierSecurityGroups(name: string, a: TierSecurityGroupsArgs, pare
     securityGroupId: fleet.id, referencedSecurityGroupId: node.id, ipProtocol: "tcp", fromPort: servicePort, toPort: servicePort,
     description: "Service port, from the HAProxy nodes only",
   }, opts);
-  // Both kinds of host reach AWS APIs (SSM, S3, Datadog, Papertrail) over HTTPS/TLS through the NAT.
+  // Both kinds of host reach AWS APIs (SSM, S3, KMS: through the VPC endpoints or the NAT), Datadog and the package
+  // repositories over HTTPS (no port 80: the boot reads apt sources over HTTPS only), and Papertrail on its port.
   for (const [sg, who] of [[node, "node"], [fleet, "fleet"]] as const) {
     new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-https`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS to AWS APIs, Datadog and package mirrors",
-    }, opts);
-    new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-apt`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 80, toPort: 80, description: "Debian package mirrors (apt over HTTP, signed)",
+      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS to AWS APIs, Datadog and package repositories",
     }, opts);
     new aws.vpc.SecurityGroupEgressRule(`${name}-${who}-syslog-tls`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 1024, toPort: 65535, description: "Syslog over TLS to Papertrail (its port is per account)",
+      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: a.papertrailPort, toPort: a.papertrailPort, description: "Syslog over TLS to Papertrail",
     }, opts);
   }
   return { nlb, node, fleet };

@@ -1,11 +1,15 @@
 // Network: either an existing VPC and its subnets, or a new VPC with one public and one private
-// subnet per AZ and NAT egress for the private ones.
+// subnet per AZ and NAT egress for the private ones. A created VPC also gets an S3 gateway endpoint, on request
+// interface endpoints (endpoints.ts), and its default security group emptied (no rule in or out: Security Hub
+// EC2.2, CIS 5.4; nothing here uses it). Either VPC may get flow logs (flowLogs.ts).
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { formatProblem } from "../../contract/problem";
 import { typeToken, withFormerType } from "../_shared/typeToken";
+import { defaultInterfaceEndpointServices, vpcEndpoints } from "./endpoints";
+import { flowLogs } from "./flowLogs";
 import { checkNetworkArgs, subnetCidr } from "./rules";
-export { checkNetworkArgs, subnetCidr };
+export { checkNetworkArgs, defaultInterfaceEndpointServices, subnetCidr };
 
 export interface NetworkArgs {
   /** Existing VPC; give publicSubnetIds and privateSubnetIds with it, and no cidrBlock. Default none: create one. */
@@ -20,6 +24,17 @@ export interface NetworkArgs {
   azCount?: number;
   /** One NAT gateway per AZ (survives an AZ outage) instead of a single shared one. Plain: it sets a count. Default false. */
   natGatewayPerAz?: boolean;
+  /**
+   * Interface endpoints with private DNS in the private subnets, so the hosts' AWS API calls stay in the VPC (one
+   * network interface per AZ and service, billed hourly). Created VPC only. Plain: it adds resources. Default false.
+   */
+  interfaceEndpoints?: boolean;
+  /** Services of the interface endpoints (`com.amazonaws.<region>.<service>`). Plain. Default defaultInterfaceEndpointServices. */
+  interfaceEndpointServices?: string[];
+  /** VPC flow logs of all traffic to a CloudWatch Logs group, for the created or the given VPC. Plain: it adds resources. Default false. */
+  flowLogs?: boolean;
+  /** Days the flow log group keeps events: a CloudWatch Logs retention value (Security Hub CloudWatch.16 asks 365+). Default 365. */
+  flowLogRetentionDays?: number;
   /** Tags of every resource created. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
@@ -64,6 +79,7 @@ export class Network extends pulumi.ComponentResource {
       const nats: aws.ec2.NatGateway[] = [];
       const internet: pulumi.Output<string>[] = [igw.id, publicRt.id];
       const egress: pulumi.Output<string>[] = [];
+      const privateRouteTableIds: pulumi.Output<string>[] = [];
       const perAz = args.natGatewayPerAz ?? false;
       for (let i = 0; i < azCount; i++) {
         const az = azs.names.apply((n) => {
@@ -84,13 +100,21 @@ export class Network extends pulumi.ComponentResource {
         const assoc = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { parent: this });
         egress.push(rt.id, assoc.id);
         privateIds.push(priv.id);
+        privateRouteTableIds.push(rt.id);
       }
+      vpcEndpoints(name, {
+        vpcId: vpc.id, vpcCidr: cidr, privateSubnetIds: privateIds, privateRouteTableIds, tags,
+        interfaceServices: args.interfaceEndpoints ? args.interfaceEndpointServices ?? defaultInterfaceEndpointServices : [],
+      }, this);
+      // Adopted with no rules: Pulumi removes every rule AWS gave it, and nothing can be launched into it by mistake.
+      new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, tags: withName(`${name}-default`) }, { parent: this });
       this.vpcId = vpc.id;
       this.publicSubnetIds = pulumi.all(publicIds);
       this.privateSubnetIds = pulumi.all(privateIds);
       this.internetConnectivityEstablished = pulumi.all(internet);
       this.privateEgressEstablished = pulumi.all([...nats.map((n) => n.id), ...egress]);
     }
+    if (args.flowLogs) flowLogs(name, { vpcId: this.vpcId, retentionDays: args.flowLogRetentionDays ?? 365, tags: args.tags }, this);
     this.registerOutputs({
       vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds,
       internetConnectivityEstablished: this.internetConnectivityEstablished, privateEgressEstablished: this.privateEgressEstablished,

@@ -2,6 +2,9 @@
 import { FieldNames, Problem, ownNames } from "../../contract/problem";
 import type { NetworkArgs } from "./index";
 
+/** The retention periods CloudWatch Logs accepts, days (PutRetentionPolicy). */
+export const logRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
 /**
  * Problems with a NetworkArgs combination, each with the argument to change and the fix.
  * `names` is how the caller names the arguments a message mentions (default: the NetworkArgs names).
@@ -19,6 +22,11 @@ export function checkNetworkArgs(a: NetworkArgs, names: FieldNames = ownNames): 
     problem(a.publicSubnetIds !== undefined ? "publicSubnetIds" : "privateSubnetIds",
       `needs ${vpcId}: give the VPC the subnets belong to, or drop ${publicIds}/${privateIds} to create a VPC`);
   if (existing && a.azCount !== undefined) problem("azCount", `applies only when creating a VPC: drop it when ${vpcId} is given`);
+  if (existing && (a.interfaceEndpoints || a.interfaceEndpointServices !== undefined))
+    problem(a.interfaceEndpoints ? "interfaceEndpoints" : "interfaceEndpointServices", `applies only when creating a VPC: a given VPC's route tables and endpoints are its owner's`);
+  const days = a.flowLogRetentionDays;
+  if (days !== undefined && !logRetentionDays.includes(days))
+    problem("flowLogRetentionDays", `${days} is not a CloudWatch Logs retention: one of ${logRetentionDays.join(", ")}`);
   if (a.azCount !== undefined && (!Number.isInteger(a.azCount) || a.azCount < 2 || a.azCount > 6))
     problem("azCount", `${a.azCount} must be an integer from 2 to 6 (an ASG across one AZ is not highly available)`);
   return problems;

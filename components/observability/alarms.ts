@@ -95,26 +95,7 @@ function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulu
       description: pulumi.interpolate`Encrypts the alarm topic of ${a.service} (${a.env})`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "AccountAdmin",
-            Effect: "Allow",
-            Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root` },
-            Action: "kms:*",
-            Resource: "*",
-          },
-          {
-            Sid: "CloudWatchAlarmsPublish",
-            Effect: "Allow",
-            Principal: { Service: "cloudwatch.amazonaws.com" },
-            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-            Resource: "*",
-            Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
-          },
-        ],
-      }),
+      policy: pulumi.all([partition.partition, identity.accountId, region.region]).apply(([p, accountId, r]) => alarmTopicKeyPolicy(p, accountId, r)),
     },
     { parent },
   );
@@ -147,6 +128,37 @@ function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulu
     new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
   });
   return topic.arn;
+}
+
+/**
+ * The alarm topic key's policy: the account administers it (kms:*, as AWS's default, so it never becomes
+ * unmanageable; publishing through IAM stays possible for the account's own tools), and CloudWatch may use it to
+ * publish alarm actions, which AWS documents as kms:Decrypt and kms:GenerateDataKey* for cloudwatch.amazonaws.com
+ * (https://repost.aws/knowledge-center/cloudwatch-configure-alarm-sns) - only for alarms of this account and
+ * region (aws:SourceAccount, aws:SourceArn: the confused-deputy guard, as AWS's key policy for a service publishing
+ * to an encrypted topic shows: https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html)
+ * and only for topics of this account and region (SNS asks KMS with the encryption context aws:sns:topicArn). The
+ * topic's own ARN cannot be named here: the topic is created with this key.
+ */
+export function alarmTopicKeyPolicy(partition: string, accountId: string, region: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "AccountAdmin", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "CloudWatchAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource: "*",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": accountId },
+          ArnLike: { "aws:SourceArn": `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:*` },
+          StringLike: { "kms:EncryptionContext:aws:sns:topicArn": `arn:${partition}:sns:${region}:${accountId}:*` },
+        },
+      },
+    ],
+  });
 }
 
 /** The ALB target group's failure signals, as alarms that also roll back an instance refresh. */

@@ -27,6 +27,24 @@ describe("Secrets", () => {
     for (const p of params) expect(isSecretOnWire(p.wire, "value")).toBe(true);
     for (const r of mocks.resources) expect(clearTextPaths(r.wire, "MARKER")).toEqual([]);
     expect(pulumi.Output.isInstance(s.keyArn)).toBe(true);
+    // The destination's port, for the hosts' egress rule: a secret like the destination.
+    expect(await valueOf(s.papertrailPort)).toBe(1);
+    expect(await (s.papertrailPort as any).isSecret).toBe(true);
+  });
+
+  it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {
+    mocks.resources.length = 0;
+    new Secrets("kp", { service: { ...serviceDefaults, name: "sample-api" }, env: "prod", datadogApiKey: "k", papertrailDestination: "d:1", readerRoleArns: ["arn:aws:iam::123456789012:role/hosts"] });
+    await settle();
+    const statements = JSON.parse(mocks.one("aws:kms/key:Key").inputs.policy).Statement;
+    const pattern = "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/prod/*";
+    expect(statements.find((s: any) => s.Sid === "HostsDecryptOwnParametersViaSsm")).toMatchObject({
+      Principal: { AWS: ["arn:aws:iam::123456789012:role/hosts"] },
+      Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern } },
+    });
+    // The mocks' caller is an IAM user: the default operator is that user.
+    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(["arn:aws:iam::123456789012:role/hosts", "arn:aws:iam::123456789012:user/test"]);
+    expect(mocks.calls.map((c) => c.token)).toEqual(expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]));
   });
 
   it("refuses a key deletion window AWS would refuse, before anything is created", () => {

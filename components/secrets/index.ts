@@ -1,11 +1,14 @@
 // Secrets: the Datadog API key and the Papertrail destination as SSM SecureString parameters,
-// encrypted with a customer managed key of this service, so the instance role can be given
-// kms:Decrypt on exactly that key and only through SSM.
+// encrypted with a customer managed key of this service whose key policy (rules.ts secretsKeyPolicy) lets only
+// the instance roles that read them, and the operators, decrypt: through SSM, and only these parameters.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ssmParameterNames } from "../../contract/layout";
 import { ServiceSettings } from "../../contract/service";
 import { typeToken, withFormerType } from "../_shared/typeToken";
+import { formatProblem } from "../../contract/problem";
+import { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
+export { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern };
 
 export interface SecretsArgs {
   /** Service settings (contract/service.ts): its name is part of the parameter names and the key alias. */
@@ -16,6 +19,18 @@ export interface SecretsArgs {
   datadogApiKey: pulumi.Input<string>;
   /** host:port of the Papertrail log destination; a secret, like the API key. */
   papertrailDestination: pulumi.Input<string>;
+  /**
+   * Instance roles that read the parameters at boot (the fleet's; the HAProxy flavor's service hosts and nodes):
+   * the key policy lets them decrypt through SSM, these parameters only. Default none.
+   */
+  readerRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Other IAM principals that may decrypt the same way (ARNs, or patterns as aws:PrincipalArn matches them): whoever
+   * runs `pulumi up` (the AWS provider reads a SecureString back decrypted after each change and on refresh) and
+   * break-glass admins. Everyone else is denied, whatever their IAM policies say. Default: the identity running the
+   * deployment (aws.getCallerIdentity; an assumed role as its role ARN, with or without a path).
+   */
+  operatorArns?: pulumi.Input<pulumi.Input<string>[]>;
   /** Days a deleted key waits before it is gone (7-30). Default 30. */
   keyDeletionWindowDays?: pulumi.Input<number>;
   /** Tags of the key and the parameters. Default none. */
@@ -31,6 +46,8 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly datadogApiKeyParameter: pulumi.Output<string>;
   /** Name of the Papertrail destination parameter (contract/layout.ts ssmParameterNames). */
   public readonly papertrailDestinationParameter: pulumi.Output<string>;
+  /** TCP port of the Papertrail destination, a secret like it: the hosts' egress rule opens it (and only it, besides HTTPS). */
+  public readonly papertrailPort: pulumi.Output<number>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Secrets"), name, {}, withFormerType("node-service:secrets:Secrets", opts));
@@ -39,8 +56,18 @@ export class Secrets extends pulumi.ComponentResource {
       throw new pulumi.RunError(`Secrets ${name}: keyDeletionWindowDays: ${window} must be an integer from 7 to 30`);
     const service = args.service.name;
     const names = pulumi.output(args.env).apply((e) => ssmParameterNames(service, e));
+    const caller = aws.getCallerIdentityOutput({}, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const operators = args.operatorArns ?? caller.arn.apply(principalArnPatterns);
+    const policy = pulumi.all([partition, caller.accountId, region, names, args.readerRoleArns ?? [], operators])
+      .apply(([p, accountId, r, n, readerRoleArns, operatorArnPatterns]) => secretsKeyPolicy({
+        partition: p, accountId, region: r, readerRoleArns, operatorArnPatterns,
+        parameterArnPattern: secretsParameterPattern({ partition: p, region: r, accountId, names: [n.datadogApiKey, n.papertrailDestination] }),
+      }));
     const key = new aws.kms.Key(`${name}-key`, {
       description: pulumi.interpolate`SSM parameters of ${service} (${args.env})`,
+      policy,
       enableKeyRotation: true,
       deletionWindowInDays: args.keyDeletionWindowDays ?? 30,
       tags: args.tags,
@@ -58,6 +85,11 @@ export class Secrets extends pulumi.ComponentResource {
     this.parameterArns = pulumi.all([dd.arn, pt.arn]);
     this.datadogApiKeyParameter = dd.name;
     this.papertrailDestinationParameter = pt.name;
-    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter });
+    this.papertrailPort = pulumi.secret(pulumi.output(args.papertrailDestination).apply((d) => {
+      const problems = checkPapertrailDestination(d);
+      if (problems.length > 0) throw new pulumi.RunError(`Secrets ${name}: ${problems.map(formatProblem).join("; ")}`);
+      return papertrailPortOf(d);
+    }));
+    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter, papertrailPort: this.papertrailPort });
   }
 }
