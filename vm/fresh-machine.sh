@@ -34,6 +34,16 @@ cp -a "$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")" "$root/usr/
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/bin/npx"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# What this kind of machine is given besides its packages: its CA certificates and npm's global settings
+# (the registry is reached through them), and the variables that point tools at that CA bundle.
+if [ -d /usr/local/share/ca-certificates ]; then
+  cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >/dev/null
+fi
+npmrc=$(npm config get globalconfig)
+for rc in "$npmrc" /root/.npmrc; do
+  if [ -f "$rc" ]; then mkdir -p "$root$(dirname "$rc")"; cp "$rc" "$root$rc"; fi
+done
 cp -a /etc/apt/sources.list.d/. "$root/etc/apt/sources.list.d/" 2>/dev/null || true
 
 rm -rf "$root/project"
@@ -43,7 +53,12 @@ for m in proc sys dev dev/pts; do
   mounted+=("$root/$m")
 done
 
-in_chroot() { chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI="${CI:-}" bash -c "cd /project && $1"; }
+ca_env=()
+for v in NODE_EXTRA_CA_CERTS SSL_CERT_FILE SSL_CERT_DIR; do [ -n "${!v:-}" ] && ca_env+=("$v=${!v}"); done
+in_chroot() {
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin CI="${CI:-}" "${ca_env[@]}" \
+    bash -c "cd /project && $1"
+}
 echo "fresh-machine: npm ci && npm run demo"
 in_chroot "npm ci && npm run demo" 2>&1 | tee "$work/demo.log"
 demo=${PIPESTATUS[0]}
