@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -73,10 +74,35 @@ describe("stack config schema", () => {
     expect(() => readPulumiConfig()).toThrow(/^datadogApiKey: must be a secret, not clear text: run pulumi config set --secret datadogApiKey/);
   });
 
+  it("applies the CLI's coercions on both paths: `pulumi config set port 3001` writes a string, both accept it", async () => {
+    // What `pulumi config set` writes at the top level is always a string (Pulumi CLI docs, config set);
+    // the CLI's own typed-config check accepts it for an integer or boolean key (workspace/project.go
+    // ValidateConfigValue: strings that parse as integers, "true"/"false"). The stack file and the
+    // runtime must read it the same way.
+    const edits = { port: "3001", warmPool: "true", natGatewayPerAz: "false" };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
+    try {
+      const text = fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
+        .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"')
+        .replace("node-service-aws:warmPool: false", 'node-service-aws:warmPool: "true"')
+        .replace("node-service-aws:natGatewayPerAz: false", 'node-service-aws:natGatewayPerAz: "false"');
+      fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), text);
+      const fromFile = loadStackFile("dev", dir);
+      expect(fromFile).toMatchObject({ port: 3001, warmPool: true, natGatewayPerAz: false });
+      const { config, secretKeys: keys } = stackFileConfig("dev", edits);
+      await setupMocks({ config, secretKeys: keys, stack: "dev" });
+      expect(readPulumiConfig()).toEqual(fromFile);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // Each row: a change to a valid stack file, the one message expected (it names the key and the fix).
   const table: [string, () => Record<string, unknown>, RegExp][] = [
     ["unknown key", () => ({ ...dev(), minsize: 2 }), /^minsize: unknown key: remove it or fix its spelling/],
-    ["wrong type", () => ({ ...dev(), port: "3000x" }), /^port: Invalid input: expected number/],
+    ["wrong type", () => ({ ...dev(), port: "3000x" }), /^port: must be an integer: pulumi config set port <integer>$/],
+    ["not a boolean", () => ({ ...dev(), warmPool: "yes" }), /^warmPool: must be true or false: pulumi config set warmPool true$/],
+    ["a list set as one string (the CLI refuses it too)", () => ({ ...dev(), allowedCidrs: '["10.0.0.0/8"]' }), /^allowedCidrs: must be a list: set its items with pulumi config set --path 'allowedCidrs\[0\]' <value>$/],
     ["wrong type in a list", () => ({ ...dev(), allowedCidrs: ["10.0.0.0/8", "everyone"] }), /^allowedCidrs\.1: must be an IPv4 CIDR/],
     ["missing required key", () => { const c = dev(); delete c.env; return c; }, /^env: missing: set it, e.g. pulumi config set env dev$/],
     ["missing secret", () => { const c = dev(); delete c.datadogApiKey; return c; }, /^datadogApiKey: missing: run pulumi config set --secret datadogApiKey/],

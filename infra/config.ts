@@ -137,16 +137,44 @@ function combinationErrors(c: Parsed): string[] {
   return errors;
 }
 
+/** What a value of the wrong type should be, said with the command that sets it right. */
+const typeHints: Record<string, (key: string) => string> = {
+  number: (key) => `must be an integer: pulumi config set ${key} <integer>`,
+  boolean: (key) => `must be true or false: pulumi config set ${key} true`,
+  array: (key) => `must be a list: set its items with pulumi config set --path '${key}[0]' <value>`,
+};
+
 function formatIssue(i: z.core.$ZodIssue): string[] {
   if (i.code === "unrecognized_keys")
     return i.keys.map((k) => `${k}: unknown key: remove it or fix its spelling (keys are listed in Pulumi.yaml)`);
   const key = i.path.map(String).join(".") || "(config)";
-  return [`${key}: ${i.message}`];
+  const hint = i.code === "invalid_type" && i.input !== undefined ? typeHints[i.expected] : undefined;
+  return [`${key}: ${hint ? hint(key) : i.message}`];
+}
+
+/** Each key's type as Pulumi.yaml declares it: the schema's JSON Schema type (a test compares the two). */
+const declaredTypes: Record<string, string | undefined> = Object.fromEntries(Object.entries(stackConfigSchema.shape)
+  .map(([key, schema]) => [key, (schema.toJSONSchema({ io: "input" }) as { type?: string }).type]));
+
+/**
+ * A value the way the Pulumi CLI's typed config takes it for its key's declared type (pulumi/pulumi
+ * sdk/go/common/workspace/project.go, ValidateConfigValue): an integer key also takes a string that parses
+ * as an integer ("Allow strings here if they parse as integers", strconv.Atoi), a boolean key the strings
+ * "true" and "false". `pulumi config set port 3001` writes the string "3001" (top-level values are always
+ * strings), so both the stack file and the running program read every value through this one function.
+ */
+export function asDeclared(key: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const type = declaredTypes[key];
+  if ((type === "integer" || type === "number") && /^[+-]?\d+$/.test(value)) return Number(value);
+  if (type === "boolean" && (value === "true" || value === "false")) return value === "true";
+  return value;
 }
 
 /** Validates a config object keyed without the project prefix; throws ConfigError listing every problem. */
-export function validateStackConfig(raw: Record<string, unknown>): StackConfig {
-  const r = stackConfigSchema.safeParse(raw);
+export function validateStackConfig(given: Record<string, unknown>): StackConfig {
+  const raw = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, asDeclared(k, v)]));
+  const r = stackConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
   const errors = combinationErrors(r.data);
   if (errors.length) throw new ConfigError(errors);
@@ -176,12 +204,14 @@ export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
   return validateStackConfig(projectKeys(doc?.config ?? {}));
 }
 
-/** Config values as the CLI passes them (strings): numbers, booleans and arrays arrive as JSON. */
-function fromCliString(v: string): unknown {
-  if (/^(-?\d+(\.\d+)?|true|false|\[.*\]|\{.*\})$/s.test(v.trim())) {
-    try { return JSON.parse(v); } catch { return v; }
-  }
-  return v;
+/**
+ * A value as the runtime hands it to the program: every value is a string, lists and maps as JSON (the CLI
+ * refuses a list key holding anything but a list before the program starts). Numbers and booleans stay
+ * strings here and are read by asDeclared, exactly as a stack file's are.
+ */
+function fromRuntimeString(key: string, v: string): unknown {
+  if (declaredTypes[key] !== "array") return v;
+  try { return JSON.parse(v); } catch { return v; }
 }
 
 /** Reads the running stack's config; secrets are checked for presence and secrecy, their values not kept. */
@@ -196,7 +226,7 @@ export function readPulumiConfig(): StackConfig {
     if ((secretKeys as readonly string[]).includes(key)) {
       // Stand-in for the ciphertext: the schema checks the key is set as a secret; the value is read with requireSecret.
       raw[key] = runtimeConfig.isConfigSecret?.(k) === false ? v.length > 0 ? "(clear text)" : undefined : { secure: "(set)" };
-    } else raw[key] = fromCliString(v);
+    } else raw[key] = fromRuntimeString(key, v);
   }
   return validateStackConfig(raw);
 }
