@@ -19,7 +19,26 @@ export const projectName = "node-service-aws";
 export const secretKeys = ["datadogApiKey", "papertrailDestination"] as const;
 export type SecretKey = (typeof secretKeys)[number];
 
-const ipv4Cidr = z.string().regex(/^(\d{1,3})(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/, "must be an IPv4 CIDR like 10.0.0.0/16");
+/** The network address of a valid IPv4 CIDR: its address with the host bits cleared. */
+export function networkAddress(cidr: string): string {
+  const [address, bits] = cidr.split("/") as [string, string];
+  const n = address.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  const network = n - (n % size);
+  return `${[24, 16, 8, 0].map((s) => Math.floor(network / 2 ** s) % 256).join(".")}/${bits}`;
+}
+/**
+ * An IPv4 CIDR the EC2 API takes: octets 0-255 and a prefix 0-32 (zod's cidrv4), and a network address,
+ * as terraform-provider-aws checks it before calling AWS (aws_vpc cidr_block: validation.IsCIDRNetwork;
+ * security group rules' cidr_ipv4: IPv4CIDRNetworkAddress, "did you mean ...?").
+ */
+const cidr = (hint: string, o: { prefix?: [number, number]; orEmpty?: boolean } = {}) => z.string().superRefine((v, ctx) => {
+  if (v === "" && o.orEmpty) return;
+  const bits = Number(v.split("/")[1]);
+  if (!z.cidrv4().safeParse(v).success || (o.prefix && (bits < o.prefix[0] || bits > o.prefix[1]))) ctx.addIssue({ code: "custom", message: hint });
+  else if (networkAddress(v) !== v) ctx.addIssue({ code: "custom", message: `${v} is not a network address; did you mean ${networkAddress(v)}?` });
+});
+const ipv4Cidr = cidr("must be an IPv4 CIDR like 10.0.0.0/16");
 const int = (min: number, max: number) => z.number().int(`must be an integer`).min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
 /** "" means unset: Pulumi.yaml needs a default for every optional key, and "" is that default. */
 const optionalString = (re: RegExp, hint: string) => z.string().refine((s) => s === "" || re.test(s), hint).default("");
@@ -45,7 +64,8 @@ export const stackConfigSchema = z.strictObject({
   vpcId: optionalString(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id like vpc-0abc12345678def90").describe("Existing VPC to use; empty = create one"),
   publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Public subnets of vpcId (load balancer)"),
   privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Private subnets of vpcId (instances)"),
-  vpcCidr: optionalString(/^(\d{1,3})(\.\d{1,3}){3}\/(1[6-9]|20)$/, "must be an IPv4 CIDR from /16 to /20").describe("CIDR of the VPC to create; empty = 10.0.0.0/16"),
+  // AWS takes /16 to /28 for a VPC; the subnets carved from it (components/network) need /20 or larger.
+  vpcCidr: cidr("must be an IPv4 CIDR from /16 to /20, like 10.0.0.0/16", { prefix: [16, 20], orEmpty: true }).default("").describe("CIDR of the VPC to create; empty = 10.0.0.0/16"),
   azCount: int(2, 6).default(2).describe("AZs of the created VPC"),
   natGatewayPerAz: z.boolean().default(false).describe("One NAT gateway per AZ instead of one shared"),
 
