@@ -122,7 +122,7 @@ describe("stack config schema", () => {
     ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId: is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one$/],
     ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId: needs publicSubnetIds and privateSubnetIds/],
     ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds: needs vpcId/],
-    ["prod with an unpinned image", () => ({ ...prod(), amiName: "debian-12-amd64-*" }), /^amiName: prod pins its image/],
+    ["prod without a pinned image id", () => ({ ...prod(), amiId: "" }), /^amiId: prod pins its image by id, .*: find the id of debian-12-amd64-20251006-2257 with aws ec2 describe-images --owners 136693071363 --include-deprecated --filters Name=name,Values=debian-12-amd64-20251006-2257 .*then pulumi config set amiId <id>$/],
     ["prod without HTTPS", () => ({ ...prod(), certificateArn: "" }), /^certificateArn: prod serves HTTPS only/],
     ["prod without deletion protection", () => ({ ...prod(), deletionProtection: false }), /^deletionProtection: prod load balancer must be protected/],
     ["checkpoints not ending at 100", () => ({ ...dev(), checkpointPercentages: [50, 90] }), /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/],

@@ -9,7 +9,10 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { checkAlbTimings } from "../components/alb/rules";
 import { defaultBundlePath } from "../components/bundle/rules";
-import { debian12NamePattern } from "../components/fleet/rules";
+import { debian12NamePattern, debianOwnerId } from "../components/fleet/rules";
+
+/** An exact Debian 12 image name, for messages. */
+const debian12Example = "debian-12-amd64-20251006-2257";
 import { checkNetworkArgs } from "../components/network/rules";
 import { formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../contract/service";
@@ -146,8 +149,14 @@ function combinationErrors(c: Parsed): string[] {
   const prod = c.env === "prod";
   if (c.minSize > c.maxSize) errors.push(`minSize: ${c.minSize} is above maxSize (${c.maxSize}): lower minSize or raise maxSize`);
   if (prod && c.minSize < 2) errors.push(`minSize: prod needs at least 2 instances (one AZ or instance may fail): set minSize >= 2`);
-  if (prod && !c.amiId && c.amiName.includes("*"))
-    errors.push(`amiName: prod pins its image so a new AMI is a deliberate rollout: set amiId, or amiName to an exact name like debian-12-amd64-20251006-2257`);
+  // By id: a new Debian release cannot roll the fleet by itself, and the lookup finds the image by id even
+  // once it is deprecated (components/fleet/image.ts passes includeDeprecated).
+  if (prod && !c.amiId) {
+    const name = c.amiName.includes("*") ? debian12Example : c.amiName;
+    errors.push(`amiId: prod pins its image by id, so a new AMI is a deliberate rollout: find the id of ${name} with `
+      + `aws ec2 describe-images --owners ${debianOwnerId} --include-deprecated --filters Name=name,Values=${name} --query 'Images[0].ImageId' --output text `
+      + `(in the stack's region), then pulumi config set amiId <id>`);
+  }
   if (prod && !c.certificateArn) errors.push("certificateArn: prod serves HTTPS only: set an ACM certificate ARN");
   if (prod && !c.deletionProtection) errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
   const cp = c.checkpointPercentages;

@@ -38,8 +38,8 @@ const countByType = (rec: MockRecorder) => {
 };
 
 const expected = {
-  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7 },
-  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365 },
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, image: { name: "name", values: ["debian-12-amd64-*"] }, checkpoints: [100], logDays: 7 },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, image: { name: "image-id", values: ["ami-00000000000000000"] }, checkpoints: [34, 67, 100], logDays: 365 },
 } as const;
 
 describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
@@ -80,7 +80,9 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     expect(lt.inputs.imageId).toBe(MOCK_AMI_ID);
     const ami = rec.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs.owners).toEqual([debianOwnerId]);
-    expect(ami.inputs.filters).toContainEqual({ name: "name", values: [e.amiName] });
+    // Dev follows the newest Debian 12; prod is pinned by id, and a pinned image stays found once deprecated.
+    expect(ami.inputs.filters).toContainEqual(e.image);
+    expect(ami.inputs.includeDeprecated).toBe(true);
     const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain(`releases/${sha}.js`);
