@@ -15,7 +15,9 @@ import { debian12NamePattern, debianOwnerId } from "../components/fleet/rules";
 const debian12Example = "debian-12-amd64-20251006-2257";
 import { checkNetworkArgs } from "../components/network/rules";
 import { formatProblem, namesFrom, renameFields } from "../contract/problem";
-import { ServiceSettings, checkServiceSettings, serviceDefaults } from "../contract/service";
+import { checkServiceSettings, serviceDefaults } from "../contract/service";
+import { serviceSettingsOf } from "./host-input";
+export { serviceSettingsOf };
 
 export const projectName = "node-service-aws";
 /** Keys whose values are Pulumi secrets: never in clear text in stack files, never in the validated config. */
@@ -116,13 +118,6 @@ export class ConfigError extends Error {
     super(errors.join("\n"));
     this.name = "ConfigError";
   }
-}
-
-export function serviceSettingsOf(c: StackConfig): ServiceSettings {
-  return {
-    name: c.serviceName, port: c.port, workers: c.workers === 0 ? undefined : c.workers,
-    drainDelayMs: c.drainDelayMs, shutdownTimeoutMs: c.shutdownTimeoutMs, keepAliveTimeoutMs: c.keepAliveTimeoutMs, headersTimeoutMs: c.headersTimeoutMs,
-  };
 }
 
 /**

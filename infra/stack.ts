@@ -1,5 +1,4 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
-import { fleetDnsNames } from "../contract/layout";
 import { ServiceSettings } from "../contract/service";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,7 +14,7 @@ import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
-import { hostInputOf } from "./host-input";
+import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf } from "./host-input";
 export { hostInputOf };
 
 export interface StackOutputs {
@@ -120,13 +119,10 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
-  const serverSlots = 2 * c.minSize;
-  const listenPort = 80;
-  // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
-  // so a new release does not replace the nodes.
-  const nodeUserData = region.apply((r) => renderNodeUserData({
-    env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
-  }));
+  // The nodes' user-data and the tier's own haproxy.cfg use the same slots and port.
+  const serverSlots = haproxyServerSlots(c);
+  const listenPort = haproxyListenPort;
+  const nodeUserData = region.apply((r) => renderNodeUserData(nodeInputOf(c, r)));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
     amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
