@@ -4,16 +4,19 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { setupMocks } from "../test/support/pulumi-mocks";
-import { ConfigError, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
+import { ConfigError, StackScope, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
 import { root, stackFileConfig } from "./testkit";
 
 const stackDoc = (stack: string) => parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
 const prod = () => projectKeys(stackDoc("prod").config);
 const dev = () => projectKeys(stackDoc("dev").config);
 
-function errorsOf(raw: Record<string, unknown>): string[] {
+/** The scope a checked-in stack file runs in: the stack named after its env, in us-east-1. */
+const scopeOf = (raw: Record<string, unknown>, stack = String(raw.env)): StackScope => ({ stack, providers: { "aws:region": "us-east-1" } });
+
+function errorsOf(raw: Record<string, unknown>, scope = scopeOf(raw)): string[] {
   try {
-    validateStackConfig(raw);
+    validateStackConfig(raw, scope);
   } catch (e) {
     if (e instanceof ConfigError) return e.errors;
     throw e;
@@ -122,7 +125,7 @@ describe("stack config schema", () => {
     ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId: is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one$/],
     ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId: needs publicSubnetIds and privateSubnetIds/],
     ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds: needs vpcId/],
-    ["prod without a pinned image id", () => ({ ...prod(), amiId: "" }), /^amiId: prod pins its image by id, .*: find the id of debian-12-amd64-20251006-2257 with aws ec2 describe-images --owners 136693071363 --include-deprecated --filters Name=name,Values=debian-12-amd64-20251006-2257 .*then pulumi config set amiId <id>$/],
+    ["prod without a pinned image id", () => ({ ...prod(), amiId: "" }), /^amiId: prod pins its image by id, .*: find the id of debian-12-amd64-20251006-2257 with aws ec2 describe-images --region us-east-1 --owners 136693071363 --include-deprecated --filters Name=name,Values=debian-12-amd64-20251006-2257 .*then pulumi config set amiId <id>$/],
     ["prod without HTTPS", () => ({ ...prod(), certificateArn: "" }), /^certificateArn: prod serves HTTPS only/],
     ["prod without deletion protection", () => ({ ...prod(), deletionProtection: false }), /^deletionProtection: prod load balancer must be protected/],
     ["checkpoints not ending at 100", () => ({ ...dev(), checkpointPercentages: [50, 90] }), /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/],
@@ -150,6 +153,31 @@ describe("stack config schema", () => {
 
   it("refuses an idle timeout out of range once, with the schema's message (the ALB rule's problem is dropped by field)", () => {
     expect(errorsOf({ ...dev(), idleTimeoutSec: 0 })).toEqual(["idleTimeoutSec: must be >= 1"]);
+  });
+
+  it("refuses an env that is not the stack's name, on both paths: two stacks with one env share names in an account", async () => {
+    // env names the stack's resources in the account: KMS alias alias/<service>-<env>-ssm, SSM parameters
+    // /<service>/<env>/..., the HAProxy fleet's Fleet tag <service>-<env> that the rollout association targets.
+    const message = /^env: "dev" but this stack is dev2: env names this stack's resources in the account \(KMS alias alias\/sample-api-dev-ssm, SSM parameters \/sample-api\/dev\/\.\.\., .*set env to the stack's name: pulumi config set env dev2$/;
+    expect(errorsOf(dev(), scopeOf(dev(), "dev2"))).toEqual([expect.stringMatching(message)]);
+    const { config, secretKeys: keys } = stackFileConfig("dev");
+    await setupMocks({ config, secretKeys: keys, stack: "dev2" });
+    expect(() => readPulumiConfig()).toThrow(message);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
+    try {
+      fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev2.yaml"));
+      expect(() => loadStackFile("dev2", dir)).toThrow(message);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("needs aws:region in the stack config on both paths (the host files and the size check are rendered for it)", async () => {
+    expect(errorsOf(dev(), { stack: "dev", providers: {} })).toEqual(["aws:region: missing: pulumi config set aws:region <region>, e.g. us-east-1"]);
+    const { config, secretKeys: keys } = stackFileConfig("dev");
+    delete config["aws:region"];
+    await setupMocks({ config, secretKeys: keys, stack: "dev" });
+    expect(() => readPulumiConfig()).toThrow(/^aws:region: missing/);
   });
 
   it("has at least 15 invalid configs in its table", () => {

@@ -1,7 +1,8 @@
-// The whole stack configuration as one schema. The same function validates the config the Pulumi
-// CLI hands the program (strings, secrets decrypted) and a Pulumi.<stack>.yaml parsed from disk
-// (native YAML types, secrets still `secure:` ciphertext), so `npm run render`, the tests and
-// `pulumi up` refuse exactly the same mistakes, each with one message naming the key and the fix.
+// The whole stack configuration as one schema. The same function validates the config the Pulumi CLI
+// hands the program (strings, secrets decrypted) and a Pulumi.<stack>.yaml parsed from disk (native YAML
+// types, secrets still `secure:` ciphertext), reading both through the CLI's own coercions (asDeclared),
+// for the stack and region it is deployed to (StackScope), so `npm run render`, the tests and `pulumi up`
+// refuse exactly the same mistakes, each with one message naming the key and the fix.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as Pulumi from "@pulumi/pulumi";
@@ -14,7 +15,8 @@ import { debian12NamePattern, debianOwnerId } from "../components/fleet/rules";
 /** An exact Debian 12 image name, for messages. */
 const debian12Example = "debian-12-amd64-20251006-2257";
 import { checkNetworkArgs } from "../components/network/rules";
-import { formatProblem, namesFrom, renameFields } from "../contract/problem";
+import { ssmParameterNames } from "../contract/layout";
+import { Problem, formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { checkServiceSettings, serviceDefaults } from "../contract/service";
 import { serviceSettingsOf } from "./host-input";
 export { serviceSettingsOf };
@@ -127,7 +129,7 @@ export class ConfigError extends Error {
 const configKeyOf = namesFrom({ name: "serviceName", cidrBlock: "vpcCidr" });
 
 /** Cross-key rules; each message starts with the key to change. */
-function combinationErrors(c: Parsed): string[] {
+function combinationErrors(c: Parsed, region = "<region>"): string[] {
   const shared = [
     ...checkServiceSettings(serviceSettingsOf(c), configKeyOf),
     // The schema already bounds idleTimeoutSec, with its own message.
@@ -149,8 +151,8 @@ function combinationErrors(c: Parsed): string[] {
   if (prod && !c.amiId) {
     const name = c.amiName.includes("*") ? debian12Example : c.amiName;
     errors.push(`amiId: prod pins its image by id, so a new AMI is a deliberate rollout: find the id of ${name} with `
-      + `aws ec2 describe-images --owners ${debianOwnerId} --include-deprecated --filters Name=name,Values=${name} --query 'Images[0].ImageId' --output text `
-      + `(in the stack's region), then pulumi config set amiId <id>`);
+      + `aws ec2 describe-images --region ${region} --owners ${debianOwnerId} --include-deprecated --filters Name=name,Values=${name} `
+      + `--query 'Images[0].ImageId' --output text, then pulumi config set amiId <id>`);
   }
   if (prod && !c.certificateArn) errors.push("certificateArn: prod serves HTTPS only: set an ACM certificate ARN");
   if (prod && !c.deletionProtection) errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
@@ -195,12 +197,51 @@ export function asDeclared(key: string, value: unknown): unknown {
   return value;
 }
 
-/** Validates a config object keyed without the project prefix; throws ConfigError listing every problem. */
-export function validateStackConfig(given: Record<string, unknown>): StackConfig {
+/** Where a config is deployed: what the checks need beyond the project's own keys. */
+export interface StackScope {
+  /** The stack's name: `pulumi stack` (pulumi.getStack()), or `npm run render -- --stack <name>`. */
+  stack: string;
+  /** Keys of other namespaces, as set in the stack config: aws:region, datadog:apiUrl. */
+  providers: Record<string, unknown>;
+}
+
+/** The stack's AWS region (aws:region), when it is set. */
+export function regionOf(scope: StackScope): string | undefined {
+  const region = scope.providers["aws:region"];
+  return typeof region === "string" && region !== "" ? region : undefined;
+}
+
+/**
+ * Names in the account that must differ between two stacks. They are built from serviceName and env
+ * (contract/layout.ts ssmParameterNames, components/secrets' KMS alias, the HAProxy tier's Fleet tag that
+ * its rollout association targets) and env is the stack's Datadog env tag too. Pulumi keeps stack names
+ * unique within a project, so env = the stack's name keeps every one of those names unique without
+ * renaming anything an existing dev or prod stack holds (a new name would replace its parameters and alias).
+ */
+function scopeProblems(c: Parsed, scope: StackScope): Problem[] {
+  const problems: Problem[] = [];
+  if (c.env !== scope.stack) {
+    const ssm = ssmParameterNames(c.serviceName, c.env).datadogApiKey.replace(/[^/]+$/, "...");
+    problems.push({
+      field: "env",
+      message: `"${c.env}" but this stack is ${scope.stack}: env names this stack's resources in the account (KMS alias alias/${c.serviceName}-${c.env}-ssm, `
+        + `SSM parameters ${ssm}, the HAProxy fleet's Fleet tag ${c.serviceName}-${c.env}) and its Datadog env tag, so two stacks with one env `
+        + `overwrite or deploy onto each other: set env to the stack's name: pulumi config set env ${scope.stack}`,
+    });
+  }
+  if (!regionOf(scope)) problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
+  return problems;
+}
+
+/**
+ * Validates a config object keyed without the project prefix, for the stack and region it is deployed
+ * to; throws ConfigError listing every problem.
+ */
+export function validateStackConfig(given: Record<string, unknown>, scope: StackScope): StackConfig {
   const raw = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, asDeclared(k, v)]));
   const r = stackConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
-  const errors = combinationErrors(r.data);
+  const errors = [...combinationErrors(r.data, regionOf(scope)), ...scopeProblems(r.data, scope).map(formatProblem)];
   if (errors.length) throw new ConfigError(errors);
   const { datadogApiKey: _d, papertrailDestination: _p, ...rest } = r.data;
   return rest;
@@ -216,8 +257,13 @@ export function projectKeys(config: Record<string, unknown>): Record<string, unk
   return out;
 }
 
-/** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed). */
-export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
+/** The keys of other namespaces (aws:region, datadog:apiUrl, ...) of a config map. */
+export function providerKeys(config: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(config).filter(([k]) => k.includes(":") && !k.startsWith(`${projectName}:`)));
+}
+
+/** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed), with the scope it was checked for. */
+export function loadStack(stack: string, dir = process.cwd()): { config: StackConfig; scope: StackScope; region: string } {
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   let doc: { config?: Record<string, unknown> } | null;
   try {
@@ -225,7 +271,15 @@ export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
   } catch (e) {
     throw new ConfigError([`--stack ${stack}: cannot read ${file}: ${(e as Error).message.split("\n")[0]}`]);
   }
-  return validateStackConfig(projectKeys(doc?.config ?? {}));
+  const all = doc?.config ?? {};
+  const scope = { stack, providers: providerKeys(all) };
+  // validateStackConfig refuses a scope without aws:region.
+  return { config: validateStackConfig(projectKeys(all), scope), scope, region: regionOf(scope)! };
+}
+
+/** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed). */
+export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
+  return loadStack(stack, dir).config;
 }
 
 /**
@@ -244,7 +298,8 @@ export function readPulumiConfig(): StackConfig {
   const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
   const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
   const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
+  const all = pulumi.runtime.allConfig();
+  for (const [k, v] of Object.entries(all)) {
     if (!k.startsWith(`${projectName}:`)) continue;
     const key = k.slice(projectName.length + 1);
     if ((secretKeys as readonly string[]).includes(key)) {
@@ -252,7 +307,7 @@ export function readPulumiConfig(): StackConfig {
       raw[key] = runtimeConfig.isConfigSecret?.(k) === false ? v.length > 0 ? "(clear text)" : undefined : { secure: "(set)" };
     } else raw[key] = fromRuntimeString(key, v);
   }
-  return validateStackConfig(raw);
+  return validateStackConfig(raw, { stack: pulumi.getStack(), providers: providerKeys(all) });
 }
 
 /** The secret values, as Pulumi secrets. */
