@@ -1,11 +1,10 @@
 // The one mapping from stack config to the host renderers' input, used by the stack, `npm run render` and
-// the user-data size check (infra/user-data-size.ts). Only the StackConfig type comes from ./config, so
-// config.ts may import this file without an import cycle at run time.
+// the user-data size check (infra/user-data-size.ts).
 import { fleetDnsNames } from "../contract/layout";
 import { ServiceSettings } from "../contract/service";
 import { NodeUserDataOptions } from "../host/haproxy/nodeUserData";
 import { HostInput, withHostDefaults } from "../host/input";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "./config-schema";
 
 /** The service settings of a stack (contract/service.ts), from the config keys that hold them. */
 export function serviceSettingsOf(c: StackConfig): ServiceSettings {
