@@ -174,6 +174,7 @@ describe("stack config schema", () => {
 
   it("needs aws:region in the stack config on both paths (the host files and the size check are rendered for it)", async () => {
     expect(errorsOf(dev(), { stack: "dev", providers: {} })).toEqual(["aws:region: missing: pulumi config set aws:region <region>, e.g. us-east-1"]);
+    expect(errorsOf(dev(), { stack: "dev", providers: { "aws:region": "useast1" } })).toEqual(['aws:region: "useast1" is not an AWS region name like us-east-1']);
     const { config, secretKeys: keys } = stackFileConfig("dev");
     delete config["aws:region"];
     await setupMocks({ config, secretKeys: keys, stack: "dev" });

@@ -17,6 +17,7 @@ import { Problem, formatProblem, namesFrom, renameFields } from "../contract/pro
 import { checkServiceSettings } from "../contract/service";
 import { ParsedStackConfig, SecretKey, StackConfig, asDeclared, declaredTypes, projectName, secretKeys, stackConfigSchema } from "./config-schema";
 import { serviceSettingsOf } from "./host-input";
+import { checkUserDataSize } from "./user-data-size";
 export { serviceSettingsOf };
 export { asDeclared, networkAddress, projectName, secretKeys, stackConfigSchema } from "./config-schema";
 export type { SecretKey, StackConfig } from "./config-schema";
@@ -119,7 +120,10 @@ function scopeProblems(c: ParsedStackConfig, scope: StackScope): Problem[] {
         + `overwrite or deploy onto each other: set env to the stack's name: pulumi config set env ${scope.stack}`,
     });
   }
-  if (!regionOf(scope)) problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
+  const region = regionOf(scope);
+  if (!region) problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
+  // The host files' own check (host/input.ts checkHostBase), said here under the key.
+  else if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) problems.push({ field: "aws:region", message: `"${region}" is not an AWS region name like us-east-1` });
   return problems;
 }
 
@@ -133,6 +137,9 @@ export function validateStackConfig(given: Record<string, unknown>, scope: Stack
   if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
   const errors = [...combinationErrors(r.data, regionOf(scope)), ...scopeProblems(r.data, scope).map(formatProblem)];
   if (errors.length) throw new ConfigError(errors);
+  // Rendered from a config that passed every other check, for the stack's region.
+  const tooLarge = checkUserDataSize(r.data, regionOf(scope)!);
+  if (tooLarge.length) throw new ConfigError(tooLarge.map(formatProblem));
   const { datadogApiKey: _d, papertrailDestination: _p, ...rest } = r.data;
   return rest;
 }
