@@ -102,6 +102,8 @@ export interface HaproxyTierArgs {
 export class HaproxyTier extends pulumi.ComponentResource {
   /** Public DNS name of the NLB. */
   public readonly nlbDnsName: pulumi.Output<string>;
+  /** Route 53 zone of nlbDnsName, for an alias record. */
+  public readonly nlbZoneId: pulumi.Output<string>;
   /** `net/<name>/<id>`: the LoadBalancer dimension of the NLB's CloudWatch metrics. */
   public readonly nlbArnSuffix: pulumi.Output<string>;
   /** https://<nlb> with a certificate, http://<nlb> without. */
@@ -176,6 +178,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     }, this);
 
     this.nlbDnsName = nlb.dnsName;
+    this.nlbZoneId = nlb.zoneId;
     this.nlbArnSuffix = nlb.arnSuffix;
     this.url = pulumi.interpolate`${args.certificateArn !== undefined ? "https" : "http"}://${nlb.dnsName}`;
     this.nodeInstanceIds = pulumi.all(nodes.map((n) => n.id));
@@ -187,6 +190,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.fleetSecurityGroupId = sgs.fleet.id;
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
+      nlbZoneId: this.nlbZoneId,
       nlbArnSuffix: this.nlbArnSuffix,
       url: this.url,
       nodeInstanceIds: this.nodeInstanceIds,
