@@ -77,6 +77,8 @@ export const stackConfigSchema = z.strictObject({
   requestsPerTarget: int(1, 1_000_000).default(1000).describe("Target tracking: requests per target per minute"),
 
   certificateArn: optionalString(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, "must be an ACM certificate ARN").describe("HTTPS certificate; empty = plain HTTP (dev only)"),
+  domainName: z.string().default("").describe("The service's host name, like api.example.com: serviceUrl, covered by certificateArn; empty = the load balancer's AWS name (dev only)"),
+  hostedZoneId: z.string().default("").describe("Route 53 public hosted zone of domainName, where the stack makes its alias record; empty = you point domainName at the load balancer"),
   allowedCidrs: z.array(ipv4Cidr).min(1, "needs at least one CIDR").default(["0.0.0.0/0"]).describe("Clients allowed to reach the load balancer"),
   idleTimeoutSec: int(1, 4000).default(60).describe("Load balancer idle timeout"),
   deregistrationDelaySec: int(0, 3600).default(30).describe("Above drainDelayMs, below the systemd stop timeout"),

@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { checkAlbTimings } from "../components/alb/rules";
 import { debianOwnerId } from "../components/fleet/rules";
+import { checkServiceDnsArgs } from "../components/dns/rules";
 import { checkNetworkArgs } from "../components/network/rules";
 import { ssmParameterNames } from "../contract/layout";
 import { Problem, formatProblem, namesFrom, renameFields } from "../contract/problem";
@@ -65,6 +66,11 @@ function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] 
       + `--query 'Images[0].ImageId' --output text, then pulumi config set amiId <id>`);
   }
   if (prod && !c.certificateArn) errors.push("certificateArn: prod serves HTTPS only: set an ACM certificate ARN");
+  if (prod && !c.domainName)
+    errors.push("domainName: prod serves HTTPS, and no certificate can cover the load balancer's AWS name (*.elb.amazonaws.com): set the name the certificate covers: pulumi config set domainName <name>");
+  if (c.hostedZoneId && !c.domainName) errors.push("hostedZoneId: needs domainName, the record's name: pulumi config set domainName <name>");
+  if (c.domainName)
+    errors.push(...renameFields(checkServiceDnsArgs({ domainName: c.domainName, hostedZoneId: c.hostedZoneId || undefined }, configKeyOf), configKeyOf).map(formatProblem));
   if (prod && !c.deletionProtection) errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
   const cp = c.checkpointPercentages;
   if (cp.length === 0 || cp[cp.length - 1] !== 100 || cp.some((v, i) => i > 0 && v <= cp[i - 1]!))

@@ -50,6 +50,7 @@ it("the Pulumi runtime's TypeScript path loads main: infra/ with the pinned ts-n
   expect(result.tsnode).toBe(pkg.devDependencies["ts-node"]);
   expect([result.tsnodeRequire, result.typescriptRequire]).toEqual(["ts-node", "typescript"]); // not the runtime's vendored 7.0.1 / 3.8.3
   expect(result.resources).toBeGreaterThan(50);
-  expect(Object.keys(result.outputs).sort()).toEqual(["autoScalingGroupName", "bundleUrl", "dashboardUrl", "imageId", "loadBalancerDnsName", "logSearchUrl", "serviceUrl"]);
+  expect(Object.keys(result.outputs).sort()).toEqual(["autoScalingGroupName", "bundleUrl", "dashboardUrl", "imageId", "loadBalancerDnsName", "logSearchUrl", "serviceUrl", "serviceUrlNote"]);
   expect(result.outputs.serviceUrl).toMatch(/^http:\/\/.+\.elb\.amazonaws\.com$/);
+  expect(result.outputs.serviceUrlNote).toMatch(/^no domainName: /);
 });

@@ -168,9 +168,21 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     for (const c of ["node-service-aws:index:Bundle::sample-api", "node-service-aws:index:Alb::sample-api", "node-service-aws:index:Secrets::sample-api"])
       expect(Boolean(options.get(c)?.protect)).toBe(e.protect);
 
+    // The service's name: prod has its domain (an alias of the ALB), dev the ALB's own name and a note saying so.
+    const alb = { name: "sample-api-1234567890.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true };
+    const records = rec.ofType("aws:route53/record:Record");
+    if (stack === "prod") {
+      expect(records.map((r) => [r.name, r.inputs.type, r.inputs.name, r.inputs.zoneId])).toEqual([["sample-api-a", "A", "api.example.com", "Z00000000000000000000"]]);
+      expect(records[0]!.inputs.aliases).toEqual([alb]);
+      expect(outputs.serviceUrlNote).toBeUndefined();
+    } else {
+      expect(records).toEqual([]);
+      expect(outputs.serviceUrlNote).toMatch(/^no domainName: serviceUrl is the load balancer's AWS name, over plain HTTP;/);
+    }
+
     // Outputs.
     expect(outputs).toMatchObject({
-      serviceUrl: `${e.https ? "https" : "http"}://sample-api-1234567890.us-east-1.elb.amazonaws.com`,
+      serviceUrl: e.https ? "https://api.example.com" : "http://sample-api-1234567890.us-east-1.elb.amazonaws.com",
       loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com",
       autoScalingGroupName: "sample-api-asg-x1",
       dashboardUrl: expect.stringMatching(/^https:\/\/app\.datadoghq\.com\/dashboard\//),
@@ -240,7 +252,24 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
       expect(leaks).toEqual([]);
     }
     expect(outputs.serviceUrl).toMatch(/^http:\/\/.+elb\.amazonaws\.com$/);
+    expect(outputs.serviceUrlNote).toMatch(/^no domainName: serviceUrl is the load balancer's AWS name/);
     expect(outputs.autoScalingGroupName).toBeUndefined();
+  });
+});
+
+describe("the service URL without a record of the stack's own", () => {
+  it("dev with a certificate but no domain says HTTPS on the load balancer's AWS name matches no certificate", async () => {
+    const certificateArn = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
+    const { outputs } = await run("dev", bundleFile("dev https\n"), { certificateArn });
+    expect(outputs.serviceUrl).toBe("https://sample-api-1234567890.us-east-1.elb.amazonaws.com");
+    expect(outputs.serviceUrlNote).toMatch(/^no domainName: HTTPS on the load balancer's AWS name \(\*\.elb\.amazonaws\.com\) matches no certificate of yours/);
+  });
+
+  it("a domain without a hosted zone: https://<domain>, and the note says which record to make", async () => {
+    const { rec, outputs } = await run("prod", bundleFile("prod external dns\n"), { hostedZoneId: "" });
+    expect(rec.ofType("aws:route53/record:Record")).toEqual([]);
+    expect(outputs.serviceUrl).toBe("https://api.example.com");
+    expect(outputs.serviceUrlNote).toBe("no hostedZoneId: point api.example.com at sample-api-1234567890.us-east-1.elb.amazonaws.com in your DNS (a CNAME record, or your provider's alias)");
   });
 });
 
@@ -251,6 +280,10 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
     expect(nodes.map((n) => n.inputs.subnetId)).toEqual(["sample-api-private-0-id", "sample-api-private-1-id"]);
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
-    expect(outputs.serviceUrl).toMatch(/^https:\/\//);
+    // The domain is an alias of the NLB (its own DNS name and zone), beside the tier's private discovery record.
+    const record = named(rec, "aws:route53/record:Record", "sample-api-a");
+    expect(record.inputs).toMatchObject({ name: "api.example.com", type: "A", zoneId: "Z00000000000000000000" });
+    expect(record.inputs.aliases).toEqual([{ name: "sample-api-nlb-1234567890.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }]);
+    expect(outputs.serviceUrl).toBe("https://api.example.com");
   });
 });
