@@ -185,6 +185,23 @@ describe("stack config schema", () => {
     expect(() => readPulumiConfig()).toThrow(/^aws:region: missing/);
   });
 
+  it("a Datadog site other than US1 needs the Datadog provider's datadog:apiUrl for that site, on both paths", async () => {
+    // The stack uses the default Datadog provider, which talks to https://api.datadoghq.com/ unless
+    // datadog:apiUrl says otherwise: EU keys there are refused, or the monitors land on another site.
+    const eu = { ...dev(), datadogSite: "datadoghq.eu" };
+    const providers = (more: Record<string, unknown>) => ({ stack: "dev", providers: { "aws:region": "us-east-1", ...more } });
+    expect(errorsOf(eu, providers({}))).toEqual(["datadog:apiUrl: missing for datadogSite datadoghq.eu (the provider's default is US1, https://api.datadoghq.com/): pulumi config set datadog:apiUrl https://api.datadoghq.eu/"]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.com/" }))).toEqual(["datadog:apiUrl: https://api.datadoghq.com/ is not the API of datadogSite datadoghq.eu: pulumi config set datadog:apiUrl https://api.datadoghq.eu/"]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu/" }))).toEqual([]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu" }))).toEqual([]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu/api/" }))).toEqual([expect.stringMatching(/^datadog:apiUrl: https:\/\/api\.datadoghq\.eu\/api\/ is not the API/)]);
+    // US1 needs nothing, and a matching URL is fine too.
+    expect(errorsOf(dev(), providers({ "datadog:apiUrl": "https://api.datadoghq.com/" }))).toEqual([]);
+    const { config, secretKeys: keys } = stackFileConfig("dev", { datadogSite: "us5.datadoghq.com" });
+    await setupMocks({ config, secretKeys: keys, stack: "dev" });
+    expect(() => readPulumiConfig()).toThrow(/^datadog:apiUrl: missing for datadogSite us5\.datadoghq\.com .*https:\/\/api\.us5\.datadoghq\.com\/$/);
+  });
+
   it("has at least 15 invalid configs in its table", () => {
     expect(table.length).toBeGreaterThanOrEqual(15);
   });

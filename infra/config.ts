@@ -126,11 +126,34 @@ function scopeProblems(c: ParsedStackConfig, scope: StackScope): Problem[] {
         + `overwrite or deploy onto each other: set env to the stack's name: pulumi config set env ${scope.stack}`,
     });
   }
+  problems.push(...datadogApiProblems(c.datadogSite, scope.providers["datadog:apiUrl"]));
   const region = regionOf(scope);
   if (!region) problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
   // The host files' own check (host/input.ts checkHostBase), said here under the key.
   else if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) problems.push({ field: "aws:region", message: `"${region}" is not an AWS region name like us-east-1` });
   return problems;
+}
+
+/**
+ * The stack's monitors, dashboard and integration go through the default Datadog provider, whose API is
+ * datadog:apiUrl, "https://api.datadoghq.com" unless set (@pulumi/datadog config apiUrl; Datadog sites:
+ * site parameter <site>, API https://api.<site>/). It must be datadogSite's, which the hosts' agents use.
+ */
+function datadogApiProblems(site: string, apiUrl: unknown): Problem[] {
+  const expected = `https://api.${site}/`;
+  const fix = `pulumi config set datadog:apiUrl ${expected}`;
+  if (apiUrl === undefined || apiUrl === "") {
+    return site === "datadoghq.com" ? [] : [{
+      field: "datadog:apiUrl", message: `missing for datadogSite ${site} (the provider's default is US1, https://api.datadoghq.com/): ${fix}`,
+    }];
+  }
+  // Its host, over https, and no path: the provider's doc says the URL "must not end with the /api/ path".
+  let ok = false;
+  try {
+    const u = new URL(String(apiUrl));
+    ok = u.protocol === "https:" && u.host === `api.${site}` && u.pathname === "/";
+  } catch { /* not a URL */ }
+  return ok ? [] : [{ field: "datadog:apiUrl", message: `${String(apiUrl)} is not the API of datadogSite ${site}: ${fix}` }];
 }
 
 /**
