@@ -43,7 +43,7 @@ const secret = (key: SecretKey) =>
 
 /** Every key, its type, default and description: Pulumi.yaml's `config:` block mirrors this (a test checks it). */
 export const stackConfigSchema = z.strictObject({
-  env: z.string({ error: (i) => (i.input === undefined ? "missing: set it, e.g. pulumi config set env dev" : "must be a string") }).regex(/^[a-z][a-z0-9-]{0,15}$/, "must be lowercase letters, digits or dashes, e.g. dev or prod").describe("Environment name: DD_ENV, tags, SSM parameter path"),
+  env: z.string({ error: (i) => (i.input === undefined ? "missing: set it, e.g. pulumi config set env dev" : "must be a string") }).regex(/^[a-z][a-z0-9-]{0,15}$/, "must be lowercase letters, digits or dashes, e.g. dev or prod").describe("Environment name, the stack's name: DD_ENV, tags, SSM parameter path, KMS alias"),
   serviceName: z.string().default(serviceDefaults.name).describe("ServiceSettings.name: unit, user, log folder, DD_SERVICE"),
   port: int(1, 65535).default(serviceDefaults.port).describe("Port the service listens on"),
   workers: int(0, 256).default(0).describe("Workers per host; 0 = one per core"),
@@ -57,13 +57,13 @@ export const stackConfigSchema = z.strictObject({
   publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Public subnets of vpcId (load balancer)"),
   privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "must be subnet ids")).default([]).describe("Private subnets of vpcId (instances)"),
   // AWS takes /16 to /28 for a VPC; the subnets carved from it (components/network) need /20 or larger.
-  vpcCidr: cidr("must be an IPv4 CIDR from /16 to /20, like 10.0.0.0/16", { prefix: [16, 20], orEmpty: true }).default("").describe("CIDR of the VPC to create; empty = 10.0.0.0/16"),
+  vpcCidr: cidr("must be an IPv4 CIDR from /16 to /20, like 10.0.0.0/16", { prefix: [16, 20], orEmpty: true }).default("").describe("IPv4 network CIDR (/16 to /20) of the VPC to create; empty = 10.0.0.0/16"),
   azCount: int(2, 6).default(2).describe("AZs of the created VPC"),
   natGatewayPerAz: z.boolean().default(false).describe("One NAT gateway per AZ instead of one shared"),
 
   instanceType: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type like t3.small").default("t3.small").describe("EC2 instance type"),
-  amiId: optionalString(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id like ami-0123456789abcdef0").describe("Explicit image; empty = look up amiName"),
-  amiName: z.string().min(1).default(debian12NamePattern).describe("Official Debian AMI name or pattern (owner 136693071363)"),
+  amiId: optionalString(/^ami-[0-9a-f]{8,17}$/, "must be an AMI id like ami-0123456789abcdef0").describe("Image id, pinned (prod requires it); empty = the newest image named amiName"),
+  amiName: z.string().min(1).default(debian12NamePattern).describe("Official Debian AMI name or pattern (owner 136693071363), looked up when amiId is empty"),
   rootVolumeGb: int(8, 1024).default(8).describe("gp3 root volume size"),
   minSize: int(1, 100).default(1).describe("Fewest instances"),
   maxSize: int(1, 100).default(2).describe("Most instances"),
@@ -76,10 +76,10 @@ export const stackConfigSchema = z.strictObject({
   maxHealthyPercentage: int(101, 200).default(200).describe("Capacity ceiling during a refresh (new before old)"),
   requestsPerTarget: int(1, 1_000_000).default(1000).describe("Target tracking: requests per target per minute"),
 
-  certificateArn: optionalString(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, "must be an ACM certificate ARN").describe("HTTPS certificate; empty = plain HTTP (dev only)"),
+  certificateArn: optionalString(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/, "must be an ACM certificate ARN").describe("ACM certificate covering domainName: HTTPS; empty = plain HTTP (dev only)"),
   domainName: z.string().default("").describe("The service's host name, like api.example.com: serviceUrl, covered by certificateArn; empty = the load balancer's AWS name (dev only)"),
   hostedZoneId: z.string().default("").describe("Route 53 public hosted zone of domainName, where the stack makes its alias record; empty = you point domainName at the load balancer"),
-  allowedCidrs: z.array(ipv4Cidr).min(1, "needs at least one CIDR").default(["0.0.0.0/0"]).describe("Clients allowed to reach the load balancer"),
+  allowedCidrs: z.array(ipv4Cidr).min(1, "needs at least one CIDR").default(["0.0.0.0/0"]).describe("IPv4 network CIDRs of the clients allowed to reach the load balancer"),
   idleTimeoutSec: int(1, 4000).default(60).describe("Load balancer idle timeout"),
   deregistrationDelaySec: int(0, 3600).default(30).describe("Above drainDelayMs, below the systemd stop timeout"),
   slowStartSec: int(0, 900).default(30).describe("Ramp-up of a new target (0 or 30-900)"),
@@ -89,7 +89,7 @@ export const stackConfigSchema = z.strictObject({
   accessLogRetentionDays: int(1, 3650).default(30).describe("Days ALB access logs are kept"),
   bundleRetentionDays: int(1, 3650).default(30).describe("Days old bundle versions are kept"),
 
-  datadogSite: z.string().regex(/^[a-z0-9.-]+\.[a-z]+$/, "must be a host name like datadoghq.com").default("datadoghq.com").describe("Datadog site"),
+  datadogSite: z.string().regex(/^[a-z0-9.-]+\.[a-z]+$/, "must be a host name like datadoghq.com").default("datadoghq.com").describe("Datadog site parameter of the agents (datadoghq.com = US1); another site also needs datadog:apiUrl"),
   alertEmails: z.array(z.string().email("must be e-mail addresses")).default([]).describe("E-mail subscribers of the alarm topic"),
   datadogNotifyHandles: z.array(z.string().regex(/^[A-Za-z0-9][\w.-]*$/, "must be handles without the @, like slack-ops")).default([]).describe("Datadog monitor notification handles, without the @"),
   createDatadogIntegration: z.boolean().default(false).describe("Create the account-wide Datadog AWS integration (one stack per account)"),
