@@ -66,6 +66,19 @@ describe("npm run render", () => {
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
   });
 
+  it("reads what pulumi config set writes (strings for integer and boolean keys) as pulumi up does", () => {
+    const dir = tempDir();
+    const text = fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8");
+    for (const from of ["node-service-aws:port: 3000", "node-service-aws:warmPool: true"]) expect(text).toContain(from);
+    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text
+      .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"').replace("node-service-aws:warmPool: true", 'node-service-aws:warmPool: "true"'));
+    const out = path.join(dir, "out");
+    const r = render(["--stack", "prod", "--out", out], dir);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(out, "etc/sample-api/sample-api.env"), "utf8")).toMatch(/^PORT=3001$/m);
+  });
+
   it("refuses a stack file whose env is not the stack's name, as pulumi up does", () => {
     const dir = tempDir();
     fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev2.yaml"));
