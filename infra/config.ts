@@ -183,9 +183,12 @@ export function projectKeys(config: Record<string, unknown>): Record<string, unk
   return out;
 }
 
-/** The keys of other namespaces (aws:region, datadog:apiUrl, ...) of a config map. */
+/** The keys of other namespaces the checks read. Only these: the others include the Datadog provider's secret keys. */
+export const providerKeysRead = ["aws:region", "datadog:apiUrl"] as const;
+
+/** The keys of providerKeysRead that a config map sets. */
 export function providerKeys(config: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).filter(([k]) => k.includes(":") && !k.startsWith(`${projectName}:`)));
+  return Object.fromEntries(Object.entries(config).filter(([k]) => (providerKeysRead as readonly string[]).includes(k)));
 }
 
 /** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed), with the scope it was checked for. */
