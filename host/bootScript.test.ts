@@ -1,5 +1,7 @@
-// The boot script's secret handling, run for real in bash with `aws` replaced by a function that plays
-// SSM: values land in 0600 files, the Papertrail include it writes is valid rsyslog config, bad values stop it.
+// The boot script run for real in bash, a section at a time. Secrets, with `aws` replaced by a function
+// that plays SSM: values land in 0600 files, the Papertrail include it writes is valid rsyslog config,
+// bad values stop it. Release 1, with the deploy script and systemctl replaced by recorders: the boot
+// hands the release to the deploy script and fails loudly, unit not enabled, when it does not install.
 import { hostPaths } from "../contract/layout";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,7 +22,7 @@ const p = hostPaths(input.service.name);
 function secretsSection(out: string): string {
   const head = script.slice(0, script.indexOf("# --- packages"));
   const helpers = script.slice(script.indexOf("ssm_get() {"), script.indexOf("dd_api_key=$(ssm_get"));
-  const body = script.slice(script.indexOf("dd_api_key=$(ssm_get"), script.indexOf("# --- the release"));
+  const body = script.slice(script.indexOf("dd_api_key=$(ssm_get"), script.indexOf("# --- units"));
   return (head + helpers + body).replaceAll(`${p.secrets}/`, `${out}/`);
 }
 
@@ -74,5 +76,43 @@ describe("boot script secrets", () => {
     const missing = runSecrets({});
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toContain(`ParameterNotFound ${input.ssm.datadogApiKey}`);
+  });
+});
+
+describe("boot script release 1", () => {
+  /** The script's variables and its release section, with the deploy script and systemctl recording their calls. */
+  function runRelease(deployExit: number) {
+    const work = fs.mkdtempSync(path.join(dir, "release-"));
+    const calls = path.join(work, "calls");
+    const deploy = path.join(work, "deploy");
+    fs.writeFileSync(deploy, `#!/bin/bash\necho "deploy $*" >> ${calls}\nexit ${deployExit}\n`, { mode: 0o755 });
+    const head = script.slice(0, script.indexOf("# --- packages"));
+    const release = script.slice(script.indexOf("# --- release 1"));
+    const systemctl = `systemctl() { echo "systemctl $*" >> ${calls}; }\n`;
+    const file = path.join(work, "run.sh");
+    fs.writeFileSync(file, head.replace("log() {", systemctl + "log() {") + release.replaceAll(p.deployScript, deploy));
+    const r = spawnSync(tool("bash"), [file], { encoding: "utf8" });
+    return { ...r, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
+  }
+
+  it("installs release 1 with the deploy script (bundle, checksum, version), then enables the unit", () => {
+    const r = runRelease(0);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.calls).toEqual([
+      `deploy --source ${input.bundle.url} --sha256 ${input.bundle.sha256} --version ${input.version}`,
+      `systemctl enable ${input.service.name}.service`,
+    ]);
+  });
+
+  it("fails the boot, unit not enabled, when the deploy script fails", () => {
+    const r = runRelease(1);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`release ${input.version} did not install; ${input.service.name} is stopped and not enabled`);
+    expect(r.calls).toEqual([`deploy --source ${input.bundle.url} --sha256 ${input.bundle.sha256} --version ${input.version}`]);
+  });
+
+  it("has no release step of its own: no fetch, no checksum, no link outside the deploy script", () => {
+    expect(script).not.toMatch(/aws s3 cp|sha256sum|ln -s/);
+    expect(script.indexOf("# --- release 1")).toBeGreaterThan(script.indexOf("systemctl restart rsyslog.service"));
   });
 });

@@ -1,6 +1,7 @@
 // The script cloud-init runs once the files are written: installs what is missing, fetches the secrets
-// from SSM, prepares the host's program (the service: its user and the bundle from S3; or HAProxy) and
-// starts the units. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
+// from SSM, prepares the host's program (the service: its user and folders; or HAProxy), starts the
+// units and, last, the program: the service's release 1 goes through its deploy script, the same step
+// every rollout runs. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
 import { hostPaths } from "../contract/layout";
 import { HostBase, HostInput } from "./input";
 import { renderPapertrailAction } from "./rsyslog";
@@ -22,13 +23,15 @@ export interface BootProgram {
   install: string;
   /** Shell: the program's users and folders. */
   folders: string;
-  /** Shell run after the secrets, before the units start, e.g. activating the release. */
+  /** Shell run after the secrets, before the units start, e.g. checking the program's config. */
   activate: string;
   /** Its systemd unit, enabled and restarted last. */
   unit: string;
+  /** Shell that starts the unit, last, instead of enabling and restarting it; must exit non-zero when it does not start. */
+  start?: string;
 }
 
-/** The Node service: its user, Node.js, the release fetched from S3 and checked. */
+/** The Node service: its user, Node.js, and release 1 installed and started by the deploy script. */
 export function serviceBootProgram(i: HostInput): BootProgram {
   const p = hostPaths(i.service.name);
   return {
@@ -48,21 +51,20 @@ getent passwd "$service" >/dev/null ||
 install -d -m 0755 -o root -g root ${p.root} ${p.releases}
 install -d -m 0750 -o root -g adm ${p.logDir}
 `,
-    activate: `# --- the release: fetched, checked, then made current by an atomic rename of the symlink ---
-release=${p.releases}/"$version"
-if [ ! -s "$release/server.js" ]; then
-  log "fetching $bundle_url"
-  tmp=$(mktemp -d)
-  trap 'rm -rf "$tmp"' EXIT
-  aws s3 cp --region "$region" --only-show-errors "$bundle_url" "$tmp/server.js"
-  echo "$bundle_sha256  $tmp/server.js" | sha256sum --check --quiet -
-  install -d -m 0755 "$release"
-  install -m 0644 "$tmp/server.js" "$release/server.js"
-fi
-ln -sfn "$release" ${p.current}.new
-mv -T ${p.current}.new ${p.current}
-`,
+    activate: "",
     unit: `${i.service.name}.service`,
+    // Release 1 through the deploy step the rollouts use: fetch, check, link, start, wait until ready.
+    // When it fails, the deploy step leaves the service stopped and unlinked; the unit is enabled only
+    // after it succeeded, so a host whose first install failed never answers, not even after a reboot.
+    start: `
+# --- release 1: installed, started and checked by the deploy script, as every later release ---
+log "installing release $version with ${p.deployScript}"
+if ! ${p.deployScript} --source "$bundle_url" --sha256 "$bundle_sha256" --version "$version"; then
+  log "release $version did not install; $service is stopped and not enabled"
+  exit 1
+fi
+systemctl enable ${q(`${i.service.name}.service`)}
+`,
   };
 }
 
@@ -151,8 +153,7 @@ RSYSLOG
 )"
 unset papertrail pt_host pt_port
 
-${program.activate}
-# --- units ---
+${program.activate && `${program.activate}\n`}# --- units ---
 rsyslogd -N1 >/dev/null
 systemctl daemon-reload
 systemctl restart rsyslog.service
@@ -162,8 +163,6 @@ if systemctl cat datadog-agent.service >/dev/null 2>&1; then
   systemctl enable datadog-agent.service
   systemctl restart datadog-agent.service
 fi
-systemctl enable ${q(program.unit)}
-systemctl restart ${q(program.unit)}
-log "${program.unit} started"
+${program.start ?? `systemctl enable ${q(program.unit)}\nsystemctl restart ${q(program.unit)}\n`}log "${program.unit} started"
 `;
 }

@@ -5,6 +5,7 @@ import { formatProblem } from "../contract/problem";
 import { HostInput, checkHostInput } from "./input";
 import { renderBootScript } from "./bootScript";
 import { renderDatadog } from "./datadog";
+import { renderDeployScript } from "./deploy/script";
 import { renderLogrotate } from "./logrotate";
 import { renderRsyslog } from "./rsyslog";
 import { renderUnit } from "./unit";
@@ -49,6 +50,7 @@ export function renderHostFiles(i: HostInput): HostFile[] {
     conf(p.logrotate, renderLogrotate(i)),
     conf("/etc/systemd/system/logrotate.timer.d/hourly.conf", renderLogrotateTimer()),
     ...renderDatadog(i).map((f) => conf(f.path, f.content)),
+    { path: p.deployScript, content: renderDeployScript({ service: i.service, region: i.region }), owner: "root:root", mode: "0755" },
     { path: p.bootScript, content: renderBootScript(i), owner: "root:root", mode: "0755" },
   ];
 }

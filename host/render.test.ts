@@ -88,10 +88,11 @@ describe("files", () => {
     expect(journald.logs[0]).toMatchObject({ type: "journald", include_units: ["sample-api.service"], service: "sample-api" });
   });
 
-  it("writes the boot script executable and every other file root-owned 0644", () => {
+  it("writes the boot and deploy scripts executable and every other file root-owned 0644", () => {
+    const p = hostPaths("sample-api");
     for (const f of renderHostFiles(sampleInput())) {
       expect(f.owner).toBe("root:root");
-      expect(f.mode).toBe(f.path === hostPaths("sample-api").bootScript ? "0755" : "0644");
+      expect(f.mode).toBe([p.bootScript, p.deployScript].includes(f.path) ? "0755" : "0644");
       expect(f.path.startsWith("/")).toBe(true);
     }
   });

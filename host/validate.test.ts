@@ -3,7 +3,12 @@ import { hostPaths } from "../contract/layout";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData } from "./index";
+import { randomBytes } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import {
+  compressUserData, encodeUserData, renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData,
+  userDataLimitBytes,
+} from "./index";
 import { renderBootScript } from "./bootScript";
 import { sampleInput } from "../test/support/hostInput";
 import { gtlsDriverPresent, run, tempDir } from "../test/support/tools";
@@ -88,13 +93,21 @@ describe("logrotate", () => {
   });
 });
 
-describe("boot script", () => {
-  it("passes shellcheck; an unquoted expansion is flagged", () => {
+describe("boot and deploy scripts", () => {
+  it("the deploy script as a host gets it passes shellcheck", () => {
+    const deploy = renderHostFiles(input).find((f) => f.path === hostPaths(input.service.name).deployScript)!;
+    const ok = run("shellcheck", ["-s", "bash", write("deploy.sh", deploy.content)]);
+    expect(ok.stdout + ok.stderr).toBe("");
+    expect(ok.status).toBe(0);
+    expect(deploy.content).toContain(`region="\${DEPLOY_REGION:-${input.region}}"`);
+  });
+
+  it("the boot script passes shellcheck; an unquoted expansion is flagged", () => {
     const script = renderBootScript(input);
     const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
-    const bad = run("shellcheck", ["-s", "bash", write("boot-bad.sh", script.replace(`install -m 0644 "$tmp/server.js"`, "install -m 0644 $tmp/server.js"))]);
+    const bad = run("shellcheck", ["-s", "bash", write("boot-bad.sh", script.replace(`mv -f "$tmp" "$1"`, "mv -f $tmp $1"))]);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/SC2086/);
   });
@@ -109,10 +122,14 @@ describe("cloud-init user-data", () => {
     expect(bad.status).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/permisions/);
   });
-  it("writes every host file with owner and mode and stays under EC2's 16 KB", () => {
+  it("writes every host file with owner and mode, and ships gzipped under EC2's 16 KB", () => {
     const ud = renderUserData(input);
     expect(ud.split("\n")[0]).toBe("#cloud-config");
     for (const f of renderHostFiles(input)) expect(ud).toContain(`path: ${f.path}`);
-    expect(Buffer.byteLength(ud)).toBeLessThan(16 * 1024);
+    const shipped = compressUserData(ud);
+    console.log(`service user-data: ${Buffer.byteLength(ud)} bytes as text, ${shipped.length} gzipped (EC2 limit ${userDataLimitBytes})`);
+    expect(shipped.length).toBeLessThan(userDataLimitBytes);
+    expect(gunzipSync(Buffer.from(encodeUserData(ud), "base64")).toString("utf8")).toBe(ud);
+    expect(() => compressUserData(randomBytes(userDataLimitBytes).toString("hex"))).toThrow(/EC2 takes at most 16384/);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { setupMocks } from "../test/support/pulumi-mocks";
 import { ConfigError, StackScope, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
-import { root, stackFileConfig } from "./testkit";
+import { projectRoot as root, stackFileConfig } from "../test/support/stack-config";
 
 const stackDoc = (stack: string) => parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
 const prod = () => projectKeys(stackDoc("prod").config);

@@ -1,12 +1,13 @@
 // The real stack program under Pulumi mocks, once per stack file, asserting on what `pulumi up` would create.
 import * as fs from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { MOCK_AMI_ID, MockRecorder, RecordedResource, clearTextPaths, isSecretOnWire, runProgram, setupMocks } from "../test/support/pulumi-mocks";
 import { debianOwnerId } from "../components/fleet";
 import { secretKeys } from "./config";
 import { createStack } from "./stack";
-import { secretMarker, stackFileConfig, tempBundle } from "./testkit";
+import { secretMarker, stackFileConfig, tempBundle } from "../test/support/stack-config";
 
 const disposers: (() => void)[] = [];
 afterEach(() => {
@@ -83,7 +84,10 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     // Dev follows the newest Debian 12; prod is pinned by id, and a pinned image stays found once deprecated.
     expect(ami.inputs.filters).toContainEqual(e.image);
     expect(ami.inputs.includeDeprecated).toBe(true);
-    const userData = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+    // What EC2 is given: gzip within its 16 KB limit, which cloud-init unpacks to the cloud-config.
+    const sent = Buffer.from(lt.inputs.userData, "base64");
+    expect(sent.length).toBeLessThanOrEqual(16 * 1024);
+    const userData = gunzipSync(sent).toString("utf8");
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain(`releases/${sha}.js`);
     expect(userData).toContain(`/sample-api/${stack}/datadog-api-key`);
@@ -203,7 +207,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       for (const [urn, wire] of rec.outputWires) expect(clearTextPaths(wire, marker), urn).toEqual([]);
       expect(JSON.stringify(outputs)).not.toContain(marker);
       // User-data is base64 in the launch template, where a plain search cannot see a leak: decode it.
-      const userData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+      const userData = gunzipSync(Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64")).toString("utf8");
       expect(userData).toMatch(/^#cloud-config/);
       expect(userData).not.toContain(marker);
     }
@@ -238,7 +242,7 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     const profile = named(rec, "aws:iam/instanceProfile:InstanceProfile", "sample-api-hosts-profile");
     const hosts = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile === `${profile.name}-x1`);
     expect(hosts.length).toBe(1); // fleetInstanceCount = minSize of dev
-    const userData = hosts[0]!.inputs.userData as string;
+    const userData = gunzipSync(Buffer.from(hosts[0]!.inputs.userDataBase64 as string, "base64")).toString("utf8");
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain("/sample-api/dev/datadog-api-key");
     const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));

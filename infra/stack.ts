@@ -3,7 +3,7 @@ import { ServiceSettings } from "../contract/service";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
-import { Bundle } from "../components/bundle";
+import { Bundle, fromProjectRoot } from "../components/bundle";
 import { ServiceDns, serviceUrlOf } from "../components/dns";
 import { Fleet } from "../components/fleet";
 import { serviceHostRole } from "../components/fleet/hostRole";
@@ -33,7 +33,7 @@ export interface StackOutputs {
 }
 
 export interface StackOptions {
-  /** The built bundle; default the bundlePath config key. */
+  /** The built bundle; default the bundlePath config key. Relative paths are from the project root. */
   bundlePath?: string;
   config?: StackConfig;
   secrets?: Record<SecretKey, pulumi.Input<string>>;
@@ -53,8 +53,9 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
       : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz }),
     tags,
   });
+  // From the project root, never the working directory: the runtime runs this program in infra/ (Pulumi.yaml `main`).
   const bundle = new Bundle(name, {
-    bundlePath: opts.bundlePath ?? c.bundlePath, noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
+    bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect, tags,
   }, stateful);
   const secretParams = new Secrets(name, {
     service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination, tags,

@@ -10,7 +10,7 @@ import { renderUserData, userDataLimitBytes } from "../host/userData";
 import { setupMocks } from "../test/support/pulumi-mocks";
 import { ConfigError, StackConfig, loadStack, loadStackFile, readPulumiConfig } from "./config";
 import { hostInputOf, nodeInputOf } from "./host-input";
-import { root, stackFileConfig } from "./testkit";
+import { projectRoot as root, stackFileConfig } from "../test/support/stack-config";
 import { SentUserData, checkUserDataSize, measureUserData, sentUserData, worstCaseBundle } from "./user-data-size";
 
 // A node user-data that has grown past the limit (as if a host file were added), for the both-paths test.

@@ -1,7 +1,7 @@
-// npm run local -- <up|deploy|status|down> [options]: the local fleet behind HAProxy.
+// npm run local -- <up|deploy|rollback|status|down> [options]: the local fleet behind HAProxy.
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { FleetError, deploy, down, readState, serverStatuses, up } from "./fleet";
+import { FleetError, deploy, down, readState, rollback, serverStatuses, up } from "./fleet";
 
 const root = path.resolve(__dirname, "..");
 export const defaultDir = path.join(root, ".local");
@@ -10,6 +10,7 @@ export const defaultBundle = path.join(root, "dist", "app", "server.js");
 const usage = `usage: npm run local -- <command> [options]
   up [--instances N] [--workers W]   start N hosts (default 3) of W workers (default 2) behind HAProxy
   deploy [--batch K]                 rolling deploy of dist/app/server.js, K hosts at a time (default 1)
+  rollback [--batch K]               every host back to its previous release, K hosts at a time
   status                             each server's state as HAProxy sees it
   down                               stop what \`up\` started`;
 
@@ -41,6 +42,12 @@ async function main(argv: string[]): Promise<number> {
       const state = running();
       const r = await deploy(state, { bundle: defaultBundle, batch: int(values.batch, "batch", 1), onLog: (l) => console.log(l) });
       console.log(r.ok ? `deployed ${r.version} to ${r.hosts.length} hosts in ${r.durationMs} ms` : `deploy of ${r.version} stopped at ${r.hosts.at(-1)?.host}: it rolled back`);
+      return r.ok ? 0 : 1;
+    }
+    case "rollback": {
+      const state = running();
+      const r = await rollback(state, { batch: int(values.batch, "batch", 1), onLog: (l) => console.log(l) });
+      console.log(r.ok ? `rolled back ${r.hosts.length} hosts in ${r.durationMs} ms` : `rollback stopped at ${r.hosts.at(-1)?.host}: it switched back`);
       return r.ok ? 0 : 1;
     }
     case "status": {

@@ -14,6 +14,7 @@ import {
   findHaproxy,
   healthLog,
   localCheckDefaults,
+  previousRelease,
   renderFleetHaproxy,
   reloadHaproxy,
   serverStatuses,
@@ -85,7 +86,10 @@ describe("local fleet behind HAProxy", () => {
     await sleep(2000);
     const report = await l.stop();
     show("rolling deploys", report);
-    for (const h of state.hosts) expect(currentRelease(h, state.service.name)).toBe(`releases/${versions[2]}`);
+    for (const h of state.hosts) {
+      expect(currentRelease(h, state.service.name)).toBe(`releases/${versions[2]}`);
+      expect(previousRelease(h, state.service.name)).toBe(`releases/${versions[1]}`);
+    }
     for (const kind of requestKinds) {
       expect(report.total.kinds[kind].requests).toBeGreaterThan(0);
       expect(report.total.kinds[kind].failed, `${kind} failed: ${JSON.stringify(report.total.kinds[kind].errors)}`).toBe(0);
@@ -112,7 +116,7 @@ describe("local fleet behind HAProxy", () => {
     await sleep(1000);
     l.mark("host killed");
     const killedAt = performance.now();
-    await superviseHost(state, victim, "crash");
+    await superviseHost(victim, "crash");
     let down: { total: number } | undefined;
     while (!down) {
       const s = (await serverStatuses(state)).find((x) => x.name === victim.name)!;
@@ -125,7 +129,7 @@ describe("local fleet behind HAProxy", () => {
     l.mark("after");
     await sleep(1000);
     const report = await l.stop();
-    await superviseHost(state, victim, "start");
+    await superviseHost(victim, "start");
     show(`SIGKILL of ${victim.name}: HAProxy marked it DOWN after ${detectMs} ms`, report);
     console.log(`non-idempotent (POST) requests failed: ${report.total.kinds.post.failed + report.total.kinds.post.non2xx}`);
     // Once DOWN, HAProxy sends it nothing more.
@@ -138,6 +142,7 @@ describe("local fleet behind HAProxy", () => {
 
   it("stops a rollout whose release never becomes ready at the first host and rolls it back", async () => {
     const before = state.hosts.map((h) => currentRelease(h, state.service.name));
+    const beforePrevious = state.hosts.map((h) => previousRelease(h, state.service.name));
     const broken = path.join(dir, "broken.js");
     fs.writeFileSync(broken, 'console.error("this release cannot start"); process.exit(1);\n');
     const l = load().start("before");
@@ -153,6 +158,7 @@ describe("local fleet behind HAProxy", () => {
     expect(r.hosts.map((h) => h.host)).toEqual([state.hosts[0]!.name]);
     expect(r.hosts[0]!.output).toMatch(/rolling back/);
     expect(state.hosts.map((h) => currentRelease(h, state.service.name))).toEqual(before);
+    expect(state.hosts.map((h) => previousRelease(h, state.service.name))).toEqual(beforePrevious);
     expect(failures(report)).toBe(0);
   });
 

@@ -5,12 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createStack } from "../infra/stack";
-import { stackFileConfig } from "../infra/testkit";
-import { engineUrn, recordUrns, scratchBundle } from "./support/urns";
+import { stackFileConfig, tempBundle } from "./support/stack-config";
+import { engineUrn, recordUrns } from "./support/urns";
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "urns.json"), "utf8")) as Record<string, string[]>;
 const recorded = Object.fromEntries(Object.entries(fixture).map(([k, urns]) => [k, urns.map(engineUrn)]));
-const bundle = scratchBundle();
+const bundle = tempBundle("console.log('urns')\n");
 afterAll(() => bundle.dispose());
 
 describe.each(Object.keys(recorded))("%s", (key) => {

@@ -1,6 +1,8 @@
-// Boots the production rendering of the user-data in a real Debian 12 VM (qemu TCG, no network device)
-// and asserts on what the VM reports: cloud-init, files, the hardened unit, logs through rsyslog and
-// logrotate, the Papertrail queue, graceful stop, restart after kill -9, secrets on disk.
+// Boots the production rendering of the user-data (gzipped, as EC2 is given it) in a real Debian 12 VM
+// (qemu TCG, no network device) and asserts on what the VM reports: cloud-init, files, the hardened
+// unit, logs through rsyslog and logrotate, the Papertrail queue, graceful stop, restart after kill -9,
+// release 1 installed through the deploy script and later releases deployed and rolled back with it,
+// secrets on disk.
 import { hostPaths } from "../contract/layout";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomInt } from "node:crypto";
@@ -8,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderHostFiles, renderUserData, withHostDefaults } from "../host";
+import { compressUserData, renderHostFiles, renderUserData, withHostDefaults } from "../host";
 import { BootResult, Image, boot, ensureImage, killRunningVms, missingTools, parseReport } from "./harness";
 
 /**
@@ -20,6 +22,9 @@ const substitutions = {
   // IMDS: cloud-init reads instance-id and local-hostname from a NoCloud seed disk (label CIDATA)
   // instead of EC2's metadata service (vm/image/99-vmtest-datasource.cfg: datasource_list NoCloud).
   metadata: "NoCloud seed",
+  // Later releases: the check script deploys them with the host's deploy script from the data disk
+  // (a file source), where a rollout would name an S3 object. Release 1 comes from "S3" like on EC2.
+  laterReleases: "file sources on /mnt/vmtest",
   // `aws ssm get-parameter --with-decryption` and `aws s3 cp s3://...`: a stand-in `aws` at
   // /usr/local/bin/aws (where AWS CLI v2 installs; vm/image/aws) answers from the data disk below; any
   // other aws call fails loudly. The boot script finds `aws` and installs no awscli.
@@ -44,6 +49,8 @@ const substitutions = {
 const service = "sample-api";
 const env = "vmtest";
 const version = "vmtest-1";
+// Later releases: the same service, other bytes (so another checksum), like a code change.
+const laterVersions = ["vmtest-2", "vmtest-3"] as const;
 const bundleUrl = `s3://vmtest-bundles/${service}/${version}/server.js`;
 // Marker secret values: random, so a hit in the secrets search can only come from this boot.
 const datadogApiKey = `vmtestddkey${randomBytes(12).toString("hex")}`;
@@ -60,6 +67,7 @@ let image: Image;
 let result: BootResult;
 let report: Map<string, string>;
 let userData: string;
+let shipped: Buffer;
 let testStarted: number;
 
 /** A section of the VM's report; fails naming it when the VM did not get that far. */
@@ -93,13 +101,16 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       bundle: { url: bundleUrl, sha256: createHash("sha256").update(bundleBytes).digest("hex") },
     });
     userData = renderUserData(input);
+    shipped = compressUserData(userData);
     const files = renderHostFiles(input);
     const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
+    const p = hostPaths(service);
+    const later = laterVersions.map((v) => ({ v, bytes: Buffer.concat([bundleBytes, Buffer.from(`\n// release ${v}\n`)]) }));
 
     result = await boot(
       image,
       {
-        userData,
+        userData: shipped,
         metaData: `instance-id: i-0vmtest${randomBytes(4).toString("hex")}\nlocal-hostname: ip-10-0-1-23\n`,
         dataFiles: {
           [`ssm/${input.ssm.datadogApiKey.slice(1)}`]: datadogApiKey,
@@ -107,7 +118,16 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
           [`s3/${bundleUrl.slice("s3://".length)}`]: bundleBytes,
           "check.sh": fs.readFileSync(path.join(__dirname, "check.sh")),
           "burst.js": fs.readFileSync(path.join(__dirname, "burst.js")),
-          "check.env": `SERVICE=${service}\nPORT=${input.service.port}\nUSER_DATA_SHA256=${sha(userData)}\n`,
+          ...Object.fromEntries(later.map(({ v, bytes }) => [`releases/${v}.js`, bytes])),
+          "check.env": [
+            `SERVICE=${service}`,
+            `PORT=${input.service.port}`,
+            `USER_DATA_SHA256=${sha(shipped)}`,
+            `DEPLOY_SCRIPT=${p.deployScript}`,
+            `CURRENT=${p.current}`,
+            `PREVIOUS=${p.previous}`,
+            ...later.flatMap(({ v, bytes }, n) => [`RELEASE_${n + 2}=${v}`, `RELEASE_${n + 2}_SHA256=${sha(bytes)}`]),
+          ].join("\n") + "\n",
           "files.tsv": files.map((f) => [f.path, f.owner, f.mode, sha(f.content)].join("\t")).join("\n") + "\n",
           "secrets.txt": [datadogApiKey, papertrailHost, papertrailDestination, papertrailPortSetting].join("\n") + "\n",
         },
@@ -122,6 +142,7 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       vmUptimeAtCheckS: report.get("uptime"),
       vmRunMs: result.totalMs,
       stopMs: report.has("stop") ? props("stop").stopMs : undefined,
+      releaseStepsMs: report.has("release-ms") ? section("release-ms").split("\n").join(", ") : undefined,
       maxRequestSecondsWhilePapertrailDown: report.has("queue-responses")
         ? Math.max(...section("queue-responses").split("\n").map((l) => Number(l.split(" ")[2])))
         : undefined,
@@ -141,9 +162,9 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     console.log(`VM test total: ${Math.round((Date.now() - testStarted) / 1000)} s`);
   });
 
-  it("boots the user-data exactly as rendered, and cloud-init finishes without errors", () => {
-    expect(section("user-data"), "the user-data cloud-init ran differs from renderUserData's").toBe(
-      createHash("sha256").update(userData).digest("hex"),
+  it("boots the user-data exactly as shipped (gzipped), and cloud-init finishes without errors", () => {
+    expect(section("user-data"), "the user-data cloud-init ran differs from compressUserData(renderUserData(...))").toBe(
+      createHash("sha256").update(shipped).digest("hex"),
     );
     expect(section("cloud-init-status"), "cloud-init status --long").toMatch(/^status: done$/m);
     const ci = JSON.parse(section("cloud-init-result")) as { v1: { errors: string[] } };
@@ -246,6 +267,41 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     expect(k.readyz, "/readyz of the restarted service").toBe("200");
     expect(Number(k.restartsAfter), "NRestarts").toBe(Number(k.restartsBefore) + 1);
     expect(k.activeState, "unit state after the restart").toBe("active");
+  });
+
+  it("installs release 1 through the deploy script; deploy, roll back, deploy again, roll back twice keep current on a running release", () => {
+    const p = hostPaths(service);
+    expect(section("boot-release"), "the boot's own log of release 1").toMatch(
+      new RegExp(`installing release ${version} with ${p.deployScript}[\\s\\S]*deploy\\[${service}\\]: releases/${version} is live`),
+    );
+    const steps = section("releases")
+      .split("\n")
+      .map((l) => Object.fromEntries(l.split(" ").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])));
+    const [v1, v2, v3] = [version, ...laterVersions];
+    const expected: [string, string, string, string][] = [
+      // step, exit, current, previous
+      ["boot", "-", v1, "-"],
+      ["deploy", "0", v2, v1],
+      ["rollback", "0", v1, v2],
+      ["deploy-again", "0", v3, v1],
+      ["rollback-1", "0", v1, v3],
+      ["rollback-2", "0", v3, v1],
+    ];
+    const rel = (v: string) => (v === "-" ? "-" : `releases/${v}`);
+    const context = `\nsteps:\n${section("releases")}\ndeploy log:\n${report.get("deploy-log") ?? ""}`;
+    expect(steps.map((s) => s.step), context).toEqual(expected.map(([step]) => step));
+    expected.forEach(([step, exit, cur, prev], n) => {
+      expect(steps[n], `${step}${context}`).toEqual({
+        step,
+        exit,
+        current: rel(cur),
+        previous: rel(prev),
+        installed: "yes",
+        running: `${p.releases}/${cur}`,
+        readyz: "200",
+        active: "active",
+      });
+    });
   });
 
   it("keeps each secret value in exactly one root-only file, and nowhere else on disk", () => {

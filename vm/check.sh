@@ -2,8 +2,9 @@
 # Runs inside the test VM once cloud-init is done (vmtest-check.service), from the read-only data disk.
 # Observes the booted host and drives the service, writing "=== section" blocks to the second serial
 # port (/dev/ttyS1) for vm/boot.test.ts to assert on. It asserts nothing itself.
-# Inputs beside it: check.env (SERVICE, PORT, MODE), files.tsv (path owner mode sha256 of every rendered
-# file), secrets.txt (marker values, one a line), burst.js.
+# Inputs beside it: check.env (SERVICE, PORT, MODE, the host layout's paths, the releases to deploy),
+# files.tsv (path owner mode sha256 of every rendered file), secrets.txt (marker values, one a line),
+# burst.js, releases/ (bundles of later releases).
 set -u
 here=$(dirname "$0")
 # shellcheck source=/dev/null
@@ -173,6 +174,44 @@ section kill
   echo "restartsBefore=$before"; echo "restartsAfter=$(systemctl show -p NRestarts --value "$SERVICE.service")"
   echo "activeState=$(systemctl show -p ActiveState --value "$SERVICE.service")"
 } | out
+
+# --- releases: the boot installed release 1 through the deploy script; then deploy, roll back, deploy
+# again and roll back twice through the same script. One line per step: the script's exit code, what
+# current and previous name, whether current resolves to an installed release, the folder the running
+# service was started from, /readyz and the unit's state.
+release_state() { # step exit_code
+  local main
+  main=$(systemctl show -p MainPID --value "$SERVICE.service")
+  printf 'step=%s exit=%s current=%s previous=%s installed=%s running=%s readyz=%s active=%s\n' "$1" "$2" \
+    "$(readlink "$CURRENT" || echo -)" "$(readlink "$PREVIOUS" || echo -)" \
+    "$([ -s "$CURRENT/server.js" ] && echo yes || echo no)" "$(readlink "/proc/$main/cwd" || echo -)" \
+    "$(code /readyz)" "$(systemctl is-active "$SERVICE.service")"
+}
+release_step() { # step deploy-script-arguments...
+  local step=$1 rc=0 t0
+  shift
+  t0=$(date +%s%3N)
+  echo "--- $step: $*" >>"$tmp/deploy.log"
+  "$DEPLOY_SCRIPT" "$@" >>"$tmp/deploy.log" 2>&1 || rc=$?
+  release_state "$step" "$rc"
+  echo "$step $(( $(date +%s%3N) - t0 ))" >>"$tmp/release-ms"
+}
+section boot-release
+grep -E "installing release|deploy\[$SERVICE\]" /var/log/cloud-init-output.log | out
+{
+  release_state boot -
+  release_step deploy --source "file://$here/releases/$RELEASE_2.js" --sha256 "$RELEASE_2_SHA256" --version "$RELEASE_2"
+  release_step rollback --rollback
+  release_step deploy-again --source "$here/releases/$RELEASE_3.js" --sha256 "$RELEASE_3_SHA256" --version "$RELEASE_3"
+  release_step rollback-1 --rollback
+  release_step rollback-2 --rollback
+} >"$tmp/releases"
+section releases
+out <"$tmp/releases"
+section release-ms
+out <"$tmp/release-ms"
+section deploy-log
+tail -n 60 "$tmp/deploy.log" | out
 
 # --- secrets: each marker value in exactly one file on the instance's disk (and /run, /tmp) ---
 section secrets

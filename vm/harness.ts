@@ -74,7 +74,8 @@ export function ensureImage(): Image {
 }
 
 export interface BootInput {
-  userData: string;
+  /** As EC2 would be given it: text, or gzipped (cloud-init unpacks it). */
+  userData: string | Buffer;
   metaData: string;
   /** files of the read-only data disk (mounted at /mnt/vmtest in the VM), by relative path */
   dataFiles: Record<string, string | Buffer>;

@@ -1,6 +1,7 @@
 // Service bundle: the built dist/app/server.js in a private, encrypted, versioned bucket under a
 // content-hashed key. Same content, same key: nothing changes. New content, new key: a new launch
 // template version and a rolling replacement.
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { sha256File } from "../../contract/digest";
@@ -10,7 +11,8 @@ import { defaultBundlePath, releaseKey } from "./rules";
 export { defaultBundlePath, releaseKey };
 
 export interface BundleArgs {
-  /** Local path of the bundle; read at program time, so a plain string. Default dist/app/server.js. */
+  /** Local path of the bundle, relative to the project root (Pulumi.yaml's folder, not the working directory);
+   *  read at program time, so a plain string. Default dist/app/server.js. */
   bundlePath?: string;
   /** Keep noncurrent object versions this many days (rollback window). Default 30. */
   noncurrentVersionDays?: pulumi.Input<number>;
@@ -18,6 +20,16 @@ export interface BundleArgs {
   forceDestroy?: pulumi.Input<boolean>;
   /** Tags of the bucket and the release object. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * `p` from the project root (the folder of Pulumi.yaml, the runtime's --root-directory; the consumer's project
+ * when this package is used as a library), never from the working directory: the runtime runs the program in
+ * `main`'s folder (infra/). Without a root (setMocks leaves a placeholder), from the working directory.
+ */
+export function fromProjectRoot(p: string): string {
+  const root = pulumi.runtime.getRootDirectory();
+  return path.resolve(path.isAbsolute(root) ? root : process.cwd(), p);
 }
 
 /** sha256 of the bundle, or one clear error telling how to produce it. */
@@ -43,7 +55,7 @@ export class Bundle extends pulumi.ComponentResource {
 
   constructor(name: string, args: BundleArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Bundle"), name, {}, withFormerType("node-service:bundle:Bundle", opts));
-    const bundlePath = args.bundlePath ?? defaultBundlePath;
+    const bundlePath = fromProjectRoot(args.bundlePath ?? defaultBundlePath);
     const sha256 = hashBundle(bundlePath);
     const key = releaseKey(sha256);
 
@@ -62,10 +74,14 @@ export class Bundle extends pulumi.ComponentResource {
     const bucket = store.bucket;
     const sse = store.encryption;
     const versioning = store.versioning!;
+    // A new bundle is a new key, so the object is replaced each release: it must not inherit the component's
+    // protect (that would refuse the second release), and the previous object must stay (retainOnDelete: the
+    // engine skips the delete) for an instance-refresh rollback or a launch from an older template version.
+    // Old releases are pruned outside Pulumi (scripts/release-prune.ts).
     const object = new aws.s3.BucketObjectv2(`${name}-release`, {
       bucket: bucket.id, key, source: new pulumi.asset.FileAsset(bundlePath),
       contentType: "text/javascript", serverSideEncryption: "AES256", tags: args.tags,
-    }, { parent: this, dependsOn: [sse, versioning] });
+    }, { parent: this, dependsOn: [sse, versioning], protect: false, retainOnDelete: true });
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MOCK_AMI_ID, MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
 import { Fleet, FleetArgs, debianOwnerId } from "./index";
@@ -28,7 +29,7 @@ describe("Fleet", () => {
       blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", encrypted: "true", volumeSize: 8 } }],
       iamInstanceProfile: { arn: expect.stringContaining("instance-profile/svc-profile") },
     });
-    expect(Buffer.from(lt.inputs.userData, "base64").toString()).toBe(minimal.userData);
+    expect(gunzipSync(Buffer.from(lt.inputs.userData, "base64")).toString()).toBe(minimal.userData); // gzipped, as cloud-init reads it
     const ami = mocks.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs).toMatchObject({ owners: [debianOwnerId], mostRecent: true });
     expect(ami.inputs.filters).toContainEqual({ name: "name", values: ["debian-12-amd64-*"] });

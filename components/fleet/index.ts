@@ -1,6 +1,7 @@
 // The EC2 fleet of the service: launch template + Auto Scaling group in private subnets, an instance
 // role with least privilege, request-based target tracking, and instance refresh that launches new
 // instances before it terminates old ones and rolls back when an alarm fires.
+import { encodeUserData } from "../../host/userData";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
@@ -109,7 +110,8 @@ export class Fleet extends pulumi.ComponentResource {
     const lt = new aws.ec2.LaunchTemplate(`${name}-lt`, {
       imageId: image.id,
       instanceType: args.instanceType ?? "t3.small",
-      userData: pulumi.output(args.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
+      // gzipped: the service host's cloud-config is above EC2's 16 KB as text; cloud-init unpacks it
+      userData: pulumi.output(args.userData).apply(encodeUserData),
       iamInstanceProfile: { arn: profile.arn },
       ...hardenedLaunchTemplateArgs({ rootVolumeGb: args.rootVolumeGb ?? 8, rootDeviceName: image.rootDeviceName, securityGroupIds: [sg.id] }),
       tagSpecifications: [

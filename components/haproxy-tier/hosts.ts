@@ -1,5 +1,6 @@
 // One EC2 host of the tier, HAProxy node or service host: hardened (_shared/hardenedInstance), detailed
 // monitoring on, and placed round-robin over the private subnets.
+import { encodeUserData } from "../../host/userData";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenedInstanceArgs } from "../_shared/hardenedInstance";
@@ -12,6 +13,8 @@ export interface TierHostArgs {
   securityGroupId: pulumi.Input<string>;
   instanceProfileName: pulumi.Input<string>;
   userData: pulumi.Input<string>;
+  /** Ship the user-data gzipped (cloud-init unpacks it): the service hosts' cloud-config is above 16 KB as text. */
+  gzipUserData?: boolean;
   rootVolumeGb: pulumi.Input<number>;
 }
 
@@ -25,7 +28,7 @@ export function tierHost(
     subnetId: a.subnetIds.apply((ids) => ids[index % ids.length]!),
     vpcSecurityGroupIds: [a.securityGroupId],
     iamInstanceProfile: a.instanceProfileName,
-    userData: a.userData,
+    ...(a.gzipUserData ? { userDataBase64: pulumi.output(a.userData).apply(encodeUserData) } : { userData: a.userData }),
     ...hardenedInstanceArgs({ rootVolumeGb: a.rootVolumeGb }),
     monitoring: true,
     ...own,

@@ -14,8 +14,8 @@ export interface ServiceHostsArgs extends TierHostArgs {
 /** `count` service hosts named `<name>-fleet-<i>`. */
 export function serviceHosts(name: string, a: ServiceHostsArgs, parent: pulumi.Resource): aws.ec2.Instance[] {
   return Array.from({ length: a.count }, (_, i) =>
-    tierHost(`${name}-fleet-${i}`, i, a, { tags: { ...a.tags, Name: `${a.fleetTag}-${i}`, Fleet: a.fleetTag } },
+    tierHost(`${name}-fleet-${i}`, i, { ...a, gzipUserData: true }, { tags: { ...a.tags, Name: `${a.fleetTag}-${i}`, Fleet: a.fleetTag } },
       // The user-data names the release of the first boot; later releases arrive through the SSM
       // association, so a new bundle must not stop and start every instance at once.
-      { parent, ignoreChanges: ["userData"] }));
+      { parent, ignoreChanges: ["userData", "userDataBase64"] }));
 }

@@ -1,18 +1,13 @@
 // Pulumi mocks shared by the component and stack tests. `newResource` answers plausible ids, ARNs and
-// DNS names; `call` answers only the lookups listed in `lookups` and throws on anything else, so a
-// component that starts calling an unexpected data source fails its tests instead of passing on
+// DNS names; `call` answers only the lookups of test/provider-answers.ts and throws on anything else,
+// so a component that starts calling an unexpected data source fails its tests instead of passing on
 // made-up data. Every registration is recorded with its inputs, and with the raw wire form of those
 // inputs, in which Pulumi secrets are still wrapped: that is how tests tell a secret input from a
 // value in clear text.
 import * as pulumi from "@pulumi/pulumi";
-
-export const ACCOUNT_ID = "123456789012";
-export const REGION = "us-east-1";
-export const MOCK_AMI_ID = "ami-0123456789abcdef0";
-
-/** Pulumi's wire signature for a secret value (runtime/rpc.ts specialSigKey / specialSecretSig). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+import { lookups, outputsFor } from "./provider-answers";
+export { ACCOUNT_ID, MOCK_AMI_ID, REGION } from "./provider-answers";
+export { clearTextPaths, isSecretOnWire } from "./wire";
 
 export interface RecordedResource {
   type: string;
@@ -31,66 +26,6 @@ export interface MockRecorder {
   one(type: string): RecordedResource;
   /** Forgets what earlier tests recorded; the monitor itself lives for the whole file. */
   clear(): void;
-}
-
-const lookups: Record<string, (inputs: Record<string, any>) => Record<string, unknown>> = {
-  "aws:ec2/getAmi:getAmi": (i) => ({
-    id: MOCK_AMI_ID,
-    imageId: MOCK_AMI_ID,
-    name: String(i.filters?.find((f: any) => f.name === "name")?.values?.[0] ?? "debian-12-amd64-mock").replace("*", "20251006-2257"),
-    ownerId: i.owners?.[0],
-    architecture: "x86_64",
-    rootDeviceName: "/dev/xvda",
-  }),
-  "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({
-    id: REGION,
-    names: [`${REGION}a`, `${REGION}b`, `${REGION}c`],
-    zoneIds: ["use1-az1", "use1-az2", "use1-az4"],
-  }),
-  "aws:index/getCallerIdentity:getCallerIdentity": () => ({
-    id: ACCOUNT_ID,
-    accountId: ACCOUNT_ID,
-    arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`,
-    userId: "AIDATEST",
-  }),
-  "aws:index/getRegion:getRegion": () => ({ id: REGION, name: REGION, region: REGION, endpoint: `ec2.${REGION}.amazonaws.com` }),
-  // The IAM actions Datadog's AWS integration documents (a few of them: enough for the role policy).
-  "datadog:aws/getIntegrationIamPermissionsStandard:getIntegrationIamPermissionsStandard": () => ({
-    id: "standard",
-    iamPermissions: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"],
-  }),
-  "aws:index/getPartition:getPartition": () => ({ id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" }),
-};
-
-/** Plausible provider-computed outputs per resource type. */
-function outputsFor(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
-  const svc = type.split(":")[1]?.split("/")[0] ?? "x";
-  const base: Record<string, unknown> = { arn: `arn:aws:${svc}:${REGION}:${ACCOUNT_ID}:${name}` };
-  switch (type) {
-    case "aws:lb/loadBalancer:LoadBalancer":
-      return { ...base, arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:loadbalancer/app/${name}/50dc6c495c0c9188`, arnSuffix: `app/${name}/50dc6c495c0c9188`, dnsName: `${name}-1234567890.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
-    case "aws:lb/targetGroup:TargetGroup":
-      return { ...base, arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${name}/73e2d6bc24d8a067`, arnSuffix: `targetgroup/${name}/73e2d6bc24d8a067` };
-    case "aws:ec2/launchTemplate:LaunchTemplate":
-      return { ...base, latestVersion: 1, defaultVersion: 1 };
-    case "aws:s3/bucket:Bucket": {
-      const bucket = inputs.bucket ?? `${name}-a1b2c3`;
-      return { ...base, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com` };
-    }
-    case "aws:ssm/parameter:Parameter":
-      return { ...base, arn: `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${inputs.name}` };
-    case "aws:kms/key:Key":
-      return { ...base, arn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${name}-0000`, keyId: `${name}-0000` };
-    case "aws:iam/role:Role":
-    case "aws:iam/instanceProfile:InstanceProfile":
-      return { ...base, arn: `arn:aws:iam::${ACCOUNT_ID}:${type.endsWith("Role") ? "role" : "instance-profile"}/${name}-x1`, name: inputs.name ?? `${name}-x1` };
-    case "aws:autoscaling/group:Group":
-      return { ...base, name: inputs.name ?? `${name}-x1` };
-    case "aws:ec2/vpc:Vpc":
-      return { ...base, cidrBlock: inputs.cidrBlock };
-    default:
-      return { ...base, name: inputs.name ?? `${name}-x1` };
-  }
 }
 
 export interface MockOptions {
@@ -115,7 +50,7 @@ export async function setupMocks(opts: MockOptions = {}): Promise<MockRecorder> 
     call(args) {
       calls.push({ token: args.token, inputs: args.inputs });
       const answer = lookups[args.token];
-      if (!answer) throw new Error(`unmocked call ${args.token}: add it to test/support/pulumi-mocks.ts only if the component truly needs it`);
+      if (!answer) throw new Error(`unmocked call ${args.token}: add it to test/support/provider-answers.ts only if the component truly needs it`);
       return answer(args.inputs);
     },
   };
@@ -180,22 +115,4 @@ export async function settle(): Promise<void> {
 /** Resolves an Output in a test (mocks run applies, also of unknown-free values). */
 export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
   return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => { resolve(v as T); return v; }));
-}
-
-/** Paths of strings in `wire` that contain `marker` outside of a secret wrapper. */
-export function clearTextPaths(wire: unknown, marker: string, path = "$"): string[] {
-  if (typeof wire === "string") return wire.includes(marker) ? [path] : [];
-  if (Array.isArray(wire)) return wire.flatMap((v, i) => clearTextPaths(v, marker, `${path}[${i}]`));
-  if (wire && typeof wire === "object") {
-    const o = wire as Record<string, unknown>;
-    if (o[SIG_KEY] === SECRET_SIG) return [];
-    return Object.entries(o).flatMap(([k, v]) => clearTextPaths(v, marker, `${path}.${k}`));
-  }
-  return [];
-}
-
-/** True when the wire value at `key` is a Pulumi secret. */
-export function isSecretOnWire(wire: unknown, key: string): boolean {
-  const v = (wire as Record<string, any> | undefined)?.[key];
-  return !!v && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
 }

@@ -2,13 +2,13 @@
 // Run with ts-node before a change that moves components; urns.test.ts then checks every one survives.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { stackFileConfig } from "../../infra/testkit";
+import { stackFileConfig, tempBundle } from "./stack-config";
 import { createStack } from "../../infra/stack";
-import { recordUrns, scratchBundle } from "./urns";
+import { recordUrns } from "./urns";
 
 (async () => {
   const out: Record<string, string[]> = {};
-  const bundle = scratchBundle();
+  const bundle = tempBundle("console.log('urns')\n");
   for (const stack of ["dev", "prod"]) {
     for (const loadBalancer of ["alb", "haproxy"]) {
       const { config, secretKeys } = stackFileConfig(stack, { loadBalancer });

@@ -1,19 +1,23 @@
 // The simulated service manager of one local host: what systemd does for the service unit.
-// It runs `node <root>/opt/<service>/current/server.js` with the host's env file, restarts it after
-// a crash (Restart=on-failure), and answers control commands on a unix socket:
+// It runs `node <root>/opt/<service>/current/server.js` (contract/layout.ts's `current`, under the
+// host's root) with the host's env file, restarts it after a crash (Restart=on-failure), and answers
+// control commands on a unix socket:
 //   restart  SIGTERM, wait for exit within the stop timeout (SIGKILL after), start `current` again
+//   stop     the same stop, then stay stopped (systemctl stop)
 //   kill     the naive restart: SIGKILL and start at once, no drain (bench and tests only)
 //   crash    SIGKILL and stay stopped, as a machine that died (tests)
 //   start    start when stopped
-//   status   `<pid> <release>`
+//   status   `<pid> <release it started>`
+// Like an enabled unit before the boot installed a release, it starts nothing until `current` exists.
 // Usage: supervisor.js run <config.json>   |   supervisor.js ctl <socket> <command>
 import { ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { hostPaths } from "../../contract/layout";
 
 export interface SupervisorConfig {
-  /** Host root: the service is at <root>/opt/<service>/current/server.js. */
+  /** Host root: the host layout (contract/layout.ts) lives under it. */
   root: string;
   service: string;
   envFile: string;
@@ -34,14 +38,17 @@ function parseEnvFile(file: string): Record<string, string> {
 }
 
 function run(c: SupervisorConfig): void {
-  const current = path.join(c.root, "opt", c.service, "current");
+  const current = path.join(c.root, hostPaths(c.service).current);
   let child: ChildProcess | undefined;
+  let release = "-";
   let wanted = true;
   let respawn: NodeJS.Timeout | undefined;
   const say = (msg: string) => fs.appendFileSync(c.logFile, `${new Date().toISOString()} supervisor: ${msg}\n`);
 
   const start = () => {
     clearTimeout(respawn);
+    if (!fs.existsSync(path.join(current, "server.js"))) throw new Error(`no release at ${current}`);
+    release = safeReadlink(current);
     const out = fs.openSync(c.logFile, "a");
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...parseEnvFile(c.envFile) };
     // Own process group, like a unit's cgroup: a stop reaches stragglers too.
@@ -49,14 +56,21 @@ function run(c: SupervisorConfig): void {
     fs.closeSync(out);
     child = p;
     fs.writeFileSync(c.pidFile, `${p.pid}\n`);
-    say(`started pid ${p.pid} (${safeReadlink(current)})`);
+    say(`started pid ${p.pid} (${release})`);
     p.on("exit", (code, signal) => {
       say(`pid ${p.pid} exited code=${code} signal=${signal}`);
       if (child !== p) return;
       child = undefined;
       // Restart=on-failure: an unexpected exit is restarted after RestartSec.
-      if (wanted && (code !== 0 || signal !== null)) respawn = setTimeout(start, c.restartSec * 1000);
+      if (wanted && (code !== 0 || signal !== null)) respawn = setTimeout(restartAfterCrash, c.restartSec * 1000);
     });
+  };
+  const restartAfterCrash = () => {
+    try {
+      start();
+    } catch (e) {
+      say(`not restarted: ${(e as Error).message}`);
+    }
   };
 
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
@@ -85,16 +99,16 @@ function run(c: SupervisorConfig): void {
           await stop(cmd === "restart" ? "SIGTERM" : "SIGKILL");
           start();
           conn.end(`ok ${child?.pid}\n`);
-        } else if (cmd === "crash") {
+        } else if (cmd === "stop" || cmd === "crash") {
           wanted = false;
-          await stop("SIGKILL");
+          await stop(cmd === "stop" ? "SIGTERM" : "SIGKILL");
           conn.end("ok\n");
         } else if (cmd === "start") {
           wanted = true;
           if (!child) start();
           conn.end(`ok ${child?.pid}\n`);
         } else if (cmd === "status") {
-          conn.end(`${child?.pid ?? "-"} ${safeReadlink(current)}\n`);
+          conn.end(child ? `${child.pid} ${release}\n` : "- -\n");
         } else conn.end(`error unknown command ${cmd}\n`);
       } catch (e) {
         conn.end(`error ${(e as Error).message}\n`);
@@ -113,7 +127,11 @@ function run(c: SupervisorConfig): void {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
-  start();
+  try {
+    start();
+  } catch (e) {
+    say(`${(e as Error).message} yet: waiting for a start`);
+  }
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
@@ -132,8 +150,8 @@ function safeReadlink(p: string): string {
   }
 }
 
-/** Sends one command; resolves with the answer, rejects when it starts with "error". */
-export function control(socket: string, command: string, timeoutMs = 120_000): Promise<string> {
+/** Sends one command to a unix socket that answers and closes (this supervisor, HAProxy's admin socket). */
+export function socketCommand(socket: string, command: string, timeoutMs = 120_000): Promise<string> {
   return new Promise((resolve, reject) => {
     let answer = "";
     const s = net.connect(socket, () => s.write(`${command}\n`));
@@ -141,8 +159,15 @@ export function control(socket: string, command: string, timeoutMs = 120_000): P
     s.setTimeout(timeoutMs, () => s.destroy(new Error(`no answer from ${socket} within ${timeoutMs} ms`)));
     s.on("data", (d) => (answer += d));
     s.on("error", reject);
-    s.on("end", () => (answer.startsWith("error") ? reject(new Error(answer.trim())) : resolve(answer.trim())));
+    s.on("end", () => resolve(answer));
   });
+}
+
+/** Sends one command to a supervisor; resolves with the answer, rejects when it starts with "error". */
+export async function control(socket: string, command: string, timeoutMs = 120_000): Promise<string> {
+  const answer = (await socketCommand(socket, command, timeoutMs)).trim();
+  if (answer.startsWith("error")) throw new Error(answer);
+  return answer;
 }
 
 if (require.main === module) {
@@ -157,7 +182,7 @@ if (require.main === module) {
       },
     );
   else {
-    console.error("usage: supervisor.js run <config.json> | supervisor.js ctl <socket> <restart|kill|status>");
+    console.error("usage: supervisor.js run <config.json> | supervisor.js ctl <socket> <restart|stop|start|kill|crash|status>");
     process.exit(2);
   }
 }
