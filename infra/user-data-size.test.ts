@@ -3,14 +3,15 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it, vi } from "vitest";
 import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { renderUserData, userDataLimitBytes } from "../host/userData";
-import { setupMocks } from "../test/support/pulumi-mocks";
+import { runProgram, setupMocks } from "../test/support/pulumi-mocks";
 import { ConfigError, StackConfig, loadStack, loadStackFile, readPulumiConfig } from "./config";
 import { hostInputOf, nodeInputOf } from "./host-input";
-import { projectRoot as root, stackFileConfig } from "../test/support/stack-config";
+import { createStack } from "./stack";
+import { projectRoot as root, stackFileConfig, tempBundle } from "../test/support/stack-config";
 import { SentUserData, checkUserDataSize, measureUserData, sentUserData, worstCaseBundle } from "./user-data-size";
 
 // A node user-data that has grown past the limit (as if a host file were added), for the both-paths test.
@@ -59,6 +60,31 @@ describe("user-data size", () => {
       message: `the service host user-data for serviceName "payments-gateway-service-euwest1" and env "staging-euwest-1" is ${bytes} bytes as sent (text); `
         + "EC2 takes at most 16384 (16 KB, before base64): shorten serviceName or env",
     });
+  });
+
+  it.each(["alb", "haproxy"] as const)("never measures less than the %s stack gives EC2, so its table says how each user-data is sent", async (loadBalancer) => {
+    const bundle = tempBundle("console.log('size')\n");
+    try {
+      const { config, secretKeys } = stackFileConfig("prod", { loadBalancer });
+      const rec = await setupMocks({ config, secretKeys, stack: "prod" });
+      await runProgram(() => ({ ...createStack({ bundlePath: bundle.file }) }));
+      // Every user-data of the program, as given to EC2: base64 on a launch template or in userDataBase64, text in userData.
+      const given = [
+        ...rec.ofType("aws:ec2/launchTemplate:LaunchTemplate").map((r) => Buffer.from(r.inputs.userData, "base64")),
+        ...rec.ofType("aws:ec2/instance:Instance").map((r) => r.inputs.userDataBase64 ? Buffer.from(r.inputs.userDataBase64, "base64") : Buffer.from(r.inputs.userData)),
+      ];
+      expect(given.length).toBeGreaterThan(0);
+      const measured = Object.fromEntries(measureUserData({ ...loadStackFile("prod", root), loadBalancer }, "us-east-1").map((m) => [m.what, m]));
+      for (const sent of given) {
+        const gzipped = sent[0] === 0x1f && sent[1] === 0x8b;
+        const text = (gzipped ? gunzipSync(sent) : sent).toString("utf8");
+        const what = text.includes("rendered by host/haproxy/nodeUserData.ts") ? "HAProxy node user-data" : "service host user-data";
+        expect(measured[what]?.encoding, what).toBe(gzipped ? "gzip" : "text");
+        expect(sent.length, what).toBeLessThanOrEqual(measured[what]!.bytes);
+      }
+    } finally {
+      bundle.dispose();
+    }
   });
 
   it("runs on both paths: npm run render (the stack file) and pulumi up (the runtime) refuse the same config", async () => {
