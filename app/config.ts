@@ -39,6 +39,8 @@ const schema = z.object({
   CRASH_LOOP_WINDOW_MS: int(1, 3_600_000, 60_000),
   // Debug routes (/debug/block, /debug/crash) exist only when this is 1; tests use them.
   DEBUG_ROUTES: z.enum(["0", "1"], "must be 0 or 1").default("0"),
+  // The request log carries the path and the query's keys; 1 logs whole URLs, query values included.
+  LOG_FULL_URL: z.enum(["0", "1"], "must be 0 or 1").default("0"),
 });
 
 /** The service settings the app reads from its environment, each set (WORKERS defaults to one per core). */
@@ -60,6 +62,7 @@ export interface Config extends AppSettings {
   crashLoopMax: number;
   crashLoopWindowMs: number;
   debugRoutes: boolean;
+  logFullUrl: boolean;
 }
 
 /** A setting's field (contract/service.ts) -> the variable a user sets, from the contract's one table. */
@@ -109,6 +112,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
       crashLoopMax: e.CRASH_LOOP_MAX,
       crashLoopWindowMs: e.CRASH_LOOP_WINDOW_MS,
       debugRoutes: e.DEBUG_ROUTES === "1",
+      logFullUrl: e.LOG_FULL_URL === "1",
     },
   };
 }

@@ -27,3 +27,19 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
   };
   return out;
 }
+
+/**
+ * The URL as the request log carries it: the path and the query's keys (`/p?token&x` for
+ * `/p?token=secret&x=1`), since query values (tokens, e-mail addresses) would reach journald, the log
+ * files, Papertrail and Datadog. `full` (LOG_FULL_URL=1) logs the URL as received.
+ */
+export function loggedUrl(url: string, full: boolean): string {
+  const q = url.indexOf("?");
+  if (full || q === -1 || !url.includes("=", q)) return url;
+  let out = url.slice(0, q + 1);
+  for (const [n, pair] of url.slice(q + 1).split("&").entries()) {
+    const eq = pair.indexOf("=");
+    out += (n > 0 ? "&" : "") + (eq === -1 ? pair : pair.slice(0, eq));
+  }
+  return out;
+}

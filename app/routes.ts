@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { Logger } from "./log";
+import { type Logger, loggedUrl } from "./log";
 import { increment, timing } from "./metrics";
 
 export interface WorkerState {
@@ -18,6 +18,8 @@ export interface RouteOptions {
   state: WorkerState;
   maxBodyBytes: number;
   debugRoutes: boolean;
+  /** Log whole URLs, query values included (LOG_FULL_URL=1); by default the path and the query's keys. */
+  logFullUrl?: boolean;
 }
 
 const MAX_SLOW_MS = 30_000;
@@ -75,8 +77,9 @@ export function createHandler(o: RouteOptions): (req: IncomingMessage, res: Serv
       state.inFlight--;
       const durationMs = Math.round((performance.now() - start) * 1000) / 1000;
       const status = res.statusCode;
-      if (res.writableFinished) log.info({ method: req.method, url, status, durationMs, requestId }, "request");
-      else log.info({ method: req.method, url, status, durationMs, requestId, aborted: true }, "request");
+      const logged = loggedUrl(url, o.logFullUrl === true);
+      if (res.writableFinished) log.info({ method: req.method, url: logged, status, durationMs, requestId }, "request");
+      else log.info({ method: req.method, url: logged, status, durationMs, requestId, aborted: true }, "request");
       const tags = requestTags(route, status);
       increment("request.count", tags);
       timing("request.duration", durationMs, tags);

@@ -40,7 +40,7 @@ export function runWorker(cfg: Config, slot: number): void {
       // How often Node enforces headersTimeout/requestTimeout (its default, 30 s, is too coarse).
       connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs),
     },
-    createHandler({ log, state, maxBodyBytes: cfg.maxBodyBytes, debugRoutes: cfg.debugRoutes }),
+    createHandler({ log, state, maxBodyBytes: cfg.maxBodyBytes, debugRoutes: cfg.debugRoutes, logFullUrl: cfg.logFullUrl }),
   );
   server.keepAliveTimeout = cfg.keepAliveTimeoutMs;
 

@@ -3,7 +3,10 @@
 // writing the file and forwarding over TLS to a local receiver. Prints ratios to the baseline.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Pipeline, Rsyslogd, freePort, sleep, writeLines } from "../test/support/logPipeline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { writeLines } from "../test/support/logCount";
+import { Pipeline, Rsyslogd } from "../test/support/logPipeline";
+import { freePort } from "../test/support/net";
 import { sampleInput } from "../test/support/hostInput";
 import { tempDir } from "../test/support/tools";
 

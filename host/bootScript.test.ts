@@ -61,7 +61,7 @@ describe("boot script secrets", () => {
     gtlsDriverPresent();
     const pt = fs.readFileSync(ptConf, "utf8");
     expect(pt).toContain('target="logs9.papertrailapp.com" port="41234"');
-    expect(pt).toContain('StreamDriverPermittedPeers="logs9.papertrailapp.com"');
+    expect(pt).toContain('StreamDriverPermittedPeers="*.papertrailapp.com"'); // the wildcard Papertrail's certificate names
     const conf = path.join(path.dirname(r.out), "check.conf");
     fs.writeFileSync(conf, `global(workDirectory="${r.out}")\n${pt}`);
     const check = run("rsyslogd", ["-N1", "-f", conf]);

@@ -53,8 +53,11 @@ export function renderDatadogFor(i: HostBase, program: DatadogProgram): DatadogF
       logs_enabled: true,
       logs_config: { force_use_http: true },
       process_config: { process_collection: { enabled: true } },
-      // Metadata from EC2 (instance id as host name, instance tags).
+      // The instance's EC2 tags as host tags: read from instance metadata (the hosts' metadata options expose
+      // tags), falling back to the EC2 API (their roles grant ec2:DescribeTags) when metadata has none
+      // (Datadog agent pkg/util/ec2 fetchEc2Tags).
       collect_ec2_tags: true,
+      collect_ec2_tags_use_imds: true,
     },
     "# api_key is not here: systemd passes DD_API_KEY to the agent from a root-only file written at boot\n" +
       `# (${p.datadogEnvFile}, see the agent's drop-in), so the key lives in exactly one file.\n`,

@@ -6,6 +6,7 @@ import { HostInput, checkHostInput } from "./input";
 import { renderBootScript } from "./bootScript";
 import { renderDatadog } from "./datadog";
 import { renderDeployScript } from "./deploy/script";
+import { renderLifecycleFiles } from "./lifecycle";
 import { renderLogrotate } from "./logrotate";
 import { renderRsyslog } from "./rsyslog";
 import { renderUnit } from "./unit";
@@ -52,5 +53,6 @@ export function renderHostFiles(i: HostInput): HostFile[] {
     ...renderDatadog(i).map((f) => conf(f.path, f.content)),
     { path: p.deployScript, content: renderDeployScript({ service: i.service, region: i.region }), owner: "root:root", mode: "0755" },
     { path: p.bootScript, content: renderBootScript(i), owner: "root:root", mode: "0755" },
+    ...renderLifecycleFiles(i).map((f) => ({ ...f, owner: "root:root" })),
   ];
 }

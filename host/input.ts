@@ -3,6 +3,7 @@ import { withDefaults } from "../contract/defaults";
 import { ssmParameterNames } from "../contract/layout";
 import { Problem, nested } from "../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
+import { checkOutboundAllowList } from "./unit";
 
 export interface HostInput {
   service: ServiceSettings;
@@ -28,10 +29,16 @@ export interface HostInput {
     /** CA bundle Papertrail's certificate is checked against. */
     caFile: string;
   };
+  /**
+   * Off (undefined) by default. CIDRs, e.g. the VPC's: the service unit may then reach only localhost and
+   * these, for a service that calls nothing outside the VPC. The instance metadata service is denied
+   * to the service either way.
+   */
+  allowOutboundOnlyTo?: string[];
 }
 
 /** What logging, metrics and secrets need: shared by service hosts and HAProxy nodes (no release, no Node). */
-export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor">;
+export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor" | "allowOutboundOnlyTo">;
 
 export type HostBaseOptions = Pick<HostInput, "env"> & {
   service?: Partial<ServiceSettings>;
@@ -41,10 +48,12 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
 };
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
-export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle"> & { nodeMajor?: number };
+export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
 
 export function withHostDefaults(o: HostInputOptions): HostInput {
-  return { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+  const i: HostInput = { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+  if (o.allowOutboundOnlyTo !== undefined) i.allowOutboundOnlyTo = [...o.allowOutboundOnlyTo];
+  return i;
 }
 
 export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
@@ -65,11 +74,12 @@ export function checkHostInput(i: HostInput): Problem[] {
   const problem = (field: string, message: string) => problems.push({ field, message });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(i.version))
     problem("version", `"${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()\/-]+$/.test(i.bundle.url))
+  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()/-]+$/.test(i.bundle.url))
     problem("bundle.url", `"${i.bundle.url}" must be s3://<bucket>/<key>`);
   if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) problem("bundle.sha256", "must be 64 lowercase hex digits");
   if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)
     problem("nodeMajor", `${i.nodeMajor} must be an even (LTS) Node major >= 20`);
+  problems.push(...checkOutboundAllowList(i.allowOutboundOnlyTo));
   return problems;
 }
 

@@ -3,7 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Flight, Pipeline, flightBytes, inFlight, logFiles, ranges, sleep, waitForAll, writeLines } from "../test/support/logPipeline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Flight, flightBytes, inFlight, logFiles, ranges, waitForAll, writeLines } from "../test/support/logCount";
+import { Pipeline, receiverCertName, receiverHost } from "../test/support/logPipeline";
 import { sampleInput } from "../test/support/hostInput";
 
 const input = sampleInput();
@@ -27,6 +29,27 @@ const sameFlight = (a: Flight, b: Flight) =>
   a.recvQ === b.recvQ && a.sendQ === b.sendQ && a.sendQClosed === b.sendQClosed && a.connections === b.connections;
 
 describe("log pipeline", () => {
+  it(`delivers over TLS to a receiver whose certificate names ${receiverCertName}, as Papertrail's does; permitting only the exact host name is refused`, async () => {
+    const tag = `w${process.pid}`;
+    // The rendering of before: the exact destination host as the only permitted peer.
+    pipeline = new Pipeline({ input, forward: true, editAction: (a) => a.replace(/StreamDriverPermittedPeers="[^"]*"/, `StreamDriverPermittedPeers="${receiverHost}"`) });
+    await pipeline.setup();
+    await writeLines(pipeline.sender.port, service, tag, 0, 100);
+    const refused = await waitForAll(() => [pipeline!.received], tag, 0, 100, 8000);
+    const stderr = pipeline.sender.stderr;
+    console.log(`exact-host peer: ${refused.distinct}/100 lines received; sender said: ${(/.*not authorized.*/.exec(stderr) ?? ["nothing about it"])[0]}`);
+    expect(refused.distinct).toBe(0);
+    expect(stderr).toMatch(/peer name not authorized/);
+    await pipeline.teardown();
+
+    pipeline = new Pipeline({ input, forward: true });
+    await pipeline.setup();
+    await writeLines(pipeline.sender.port, service, tag, 0, 100);
+    const received = await waitForAll(() => [pipeline!.received], tag, 0, 100, 30_000);
+    expect(received.missing).toEqual([]);
+    expect(pipeline.sender.stderr).not.toMatch(/not authorized/);
+  }, 120_000);
+
   it("keeps every line exactly once in the file across >= 5 forced rotations, and forwards every line exactly once over TLS through a hung receiver", async () => {
     pipeline = new Pipeline({ input, forward: true });
     const p = pipeline;

@@ -6,6 +6,7 @@ import {
   renderHostFiles, renderUserData, withHostDefaults,
 } from "./index";
 import { hostPaths } from "../contract/layout";
+import { lifecyclePaths } from "./lifecycle";
 import { sampleInput } from "../test/support/hostInput";
 
 const options: HostInputOptions = {
@@ -84,15 +85,19 @@ describe("files", () => {
       logs_enabled: true,
     });
     expect(main).not.toHaveProperty("api_key");
+    // EC2 tags as host tags: from instance metadata first (the hosts' metadata options expose tags), then the
+    // EC2 API (their roles grant ec2:DescribeTags). Datadog agent pkg/util/ec2 fetchEc2Tags:
+    // collect_ec2_tags_use_imds tries IMDS and falls back to the API.
+    expect(main).toMatchObject({ collect_ec2_tags: true, collect_ec2_tags_use_imds: true });
     const journald = parse(files.find((f) => f.path.includes("journald.d"))!.content);
     expect(journald.logs[0]).toMatchObject({ type: "journald", include_units: ["sample-api.service"], service: "sample-api" });
   });
 
-  it("writes the boot and deploy scripts executable and every other file root-owned 0644", () => {
+  it("writes the scripts (boot, deploy, lifecycle) executable and every other file root-owned 0644", () => {
     const p = hostPaths("sample-api");
     for (const f of renderHostFiles(sampleInput())) {
       expect(f.owner).toBe("root:root");
-      expect(f.mode).toBe([p.bootScript, p.deployScript].includes(f.path) ? "0755" : "0644");
+      expect(f.mode).toBe([p.bootScript, p.deployScript, lifecyclePaths("sample-api").script].includes(f.path) ? "0755" : "0644");
       expect(f.path.startsWith("/")).toBe(true);
     }
   });

@@ -1,5 +1,6 @@
 // rsyslog rules for the service: its journal lines go to /var/log/<service>/<service>.log and, through
 // a disk-assisted queue, to Papertrail over TCP+TLS. Lines of other programs are left to the distro's rules.
+import { isIP } from "node:net";
 import { hostPaths } from "../contract/layout";
 import { HostBase } from "./input";
 
@@ -40,10 +41,28 @@ export function parseDestination(value: string): { host: string; port: number } 
 }
 
 /**
+ * The name rsyslog's x509/name check permits for a destination: the wildcard of its domain
+ * (logs3.papertrailapp.com -> *.papertrailapp.com). Papertrail's certificate is a wildcard for its domain
+ * (its own rsyslog instructions permit *.papertrailapp.com), and rsyslog matches permitted patterns
+ * against the certificate's names without expanding a wildcard there: permitting the exact host is
+ * refused ("peer name not authorized") and retried forever. The pattern still matches a certificate
+ * that names the exact host. An IP address or a name of fewer than three labels is permitted as it is.
+ * A shell reference `${var}` (the boot script's heredoc) becomes the same in shell: `*.${var#*.}`.
+ */
+export function permittedPeer(host: string): string {
+  const ref = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(host);
+  if (ref) return `*.\${${ref[1]}#*.}`;
+  const labels = host.split(".");
+  if (isIP(host) !== 0 || labels.length < 3) return host;
+  return `*.${labels.slice(1).join(".")}`;
+}
+
+/**
  * The forwarding action. Its target is a secret (a Papertrail destination is a write credential), so
  * it is not part of the rendered config: the boot script renders this text with the value from SSM
  * into a root-only 0600 file that the rules include. Host and port may be shell variable references
- * (`${...}`) for the boot script's heredoc; the text holds no other `$`, backtick or backslash.
+ * (`${...}`) for the boot script's heredoc; the text holds no other `$`, backtick or backslash than
+ * those references (and the permitted peer's `${host#*.}` derived from one).
  *
  * Delivery (pipeline.e2e.test.ts): an endpoint that hangs and comes back gets every line once; one
  * that resets the connection loses what the two kernels held in flight (TCP syslog has no
@@ -56,7 +75,7 @@ export function renderPapertrailAction(i: HostBase, dest: { host: string; port: 
        target="${dest.host}" port="${dest.port}" protocol="tcp"
        template="RSYSLOG_SyslogProtocol23Format"
        StreamDriver="gtls" StreamDriverMode="1"
-       StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="${dest.host}"
+       StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="${permittedPeer(dest.host)}"
        streamDriver.CAFile="${i.logs.caFile}"
        queue.type="LinkedList" queue.size="100000" queue.dequeueBatchSize="1024"
        queue.filename="${name}-papertrail" queue.maxDiskSpace="${i.logs.queueMaxDiskSpace}"

@@ -5,11 +5,13 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
+import { formatProblem } from "../contract/problem";
 import {
-  compressUserData, encodeUserData, renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData,
-  userDataLimitBytes,
+  checkHostInput, compressUserData, encodeUserData, renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData,
+  userDataLimitBytes, withHostDefaults,
 } from "./index";
 import { renderBootScript } from "./bootScript";
+import { permittedPeer } from "./rsyslog";
 import { sampleInput } from "../test/support/hostInput";
 import { gtlsDriverPresent, run, tempDir } from "../test/support/tools";
 
@@ -46,13 +48,36 @@ describe("systemd unit", () => {
     expect(verifyUnit(unit)).toEqual({ ok: true, output: "" });
     expect(verifyUnit(unit.replace("KillSignal=", "KillSignall=")).ok).toBe(false);
   });
-  it("rates exposure <= 2.0 in systemd-analyze security; without its sandbox it rates far higher", () => {
+  it("rates exposure <= 1.5 in systemd-analyze security (the goal for every unit); without its sandbox it rates far higher", () => {
     const unit = renderUnit(input);
     const score = exposure(unit);
     console.log(`systemd-analyze security exposure: ${score}`);
-    expect(score).toBeLessThanOrEqual(2.0);
+    expect(score).toBeLessThanOrEqual(1.5);
+    const allowList = exposure(renderUnit({ ...input, allowOutboundOnlyTo: ["10.20.0.0/16"] }));
+    console.log(`with allowOutboundOnlyTo: ${allowList}`);
+    expect(allowList).toBeLessThanOrEqual(score);
     const unsandboxed = unit.slice(0, unit.indexOf("# Sandbox.")) + "\n[Install]\nWantedBy=multi-user.target\n";
-    expect(exposure(unsandboxed)).toBeGreaterThan(2.0);
+    expect(exposure(unsandboxed)).toBeGreaterThan(5);
+  });
+  it("denies the instance metadata service always, everything else only with allowOutboundOnlyTo (verify accepts both)", () => {
+    const unit = renderUnit(input);
+    expect(unit).toMatch(/^IPAddressDeny=169\.254\.169\.254\/32 fd00:ec2::254\/128$/m);
+    expect(unit).not.toMatch(/^IPAddressAllow=|^IPAddressDeny=any$/m);
+    expect(unit).toMatch(/^SystemCallFilter=pkey_alloc pkey_free pkey_mprotect$/m);
+    const closed = renderUnit({ ...input, allowOutboundOnlyTo: ["10.20.0.0/16", "fd12:3456::/56"] });
+    expect(closed).toMatch(/^IPAddressDeny=any$/m);
+    expect(closed).toMatch(/^IPAddressAllow=localhost 10\.20\.0\.0\/16 fd12:3456::\/56$/m);
+    expect(verifyUnit(closed)).toEqual({ ok: true, output: "" });
+    // an allowed address passes even where denied: a list covering IMDS, or not a CIDR, is refused
+    const check = (list: string[]) => checkHostInput({ ...input, allowOutboundOnlyTo: list }).map(formatProblem);
+    expect(check(["10.20.0.0/16"])).toEqual([]);
+    expect(check(["0.0.0.0/0"])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo\[0\]: "0\.0\.0\.0\/0" covers the instance metadata service/)]);
+    expect(check(["10.0.0.0/8", "169.254.0.0/16"])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo\[1\]: .* covers the instance metadata/)]);
+    expect(check(["fd00::/8"])).toEqual([expect.stringMatching(/covers the instance metadata/)]);
+    expect(check(["10.20.0.0", "10.20.0.0/33", "vpc"])).toHaveLength(3);
+    expect(check([])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo: give at least one CIDR/)]);
+    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle, allowOutboundOnlyTo: ["10.20.0.0/16"] }).allowOutboundOnlyTo).toEqual(["10.20.0.0/16"]);
+    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle })).not.toHaveProperty("allowOutboundOnlyTo");
   });
   it("keeps JIT memory allowed and takes its stop timeout from the service settings", () => {
     const unit = renderUnit(input);
@@ -63,6 +88,17 @@ describe("systemd unit", () => {
 });
 
 describe("rsyslog", () => {
+  it("permits the wildcard of the destination's domain, which Papertrail's certificate names, and keeps checking names", () => {
+    const action = renderPapertrailAction(input, { host: "logs3.papertrailapp.com", port: 12345 });
+    expect(action).toContain('target="logs3.papertrailapp.com"');
+    expect(action).toContain('StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="*.papertrailapp.com"');
+    expect(permittedPeer("127.0.0.1")).toBe("127.0.0.1");
+    expect(permittedPeer("papertrailapp.com")).toBe("papertrailapp.com");
+    // the boot script's heredoc: bash derives the same pattern from the host it read from SSM
+    const shell = run("bash", ["-c", `pt_host=logs5.papertrailapp.com; cat <<X\n${permittedPeer("${pt_host}")}\nX`]);
+    expect(shell.stdout.trim()).toBe("*.papertrailapp.com");
+  });
+
   it("rsyslogd -N1 accepts the rules with the Papertrail include; a misspelt parameter is rejected", () => {
     gtlsDriverPresent();
     const include = write("papertrail.conf", renderPapertrailAction(input, { host: "logs1.papertrailapp.com", port: 12345 }));

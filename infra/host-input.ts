@@ -2,7 +2,7 @@
 // the user-data size check (infra/user-data-size.ts).
 import { fleetDnsNames } from "../contract/layout";
 import { ServiceSettings } from "../contract/service";
-import { NodeUserDataOptions } from "../host/haproxy/nodeUserData";
+import { NodeUserDataOptions, defaultListenPort } from "../host/haproxy/nodeUserData";
 import { HostInput, withHostDefaults } from "../host/input";
 import type { StackConfig } from "./config-schema";
 
@@ -27,8 +27,8 @@ export function hostInputOf(c: StackConfig, where: { region: string; bundleUrl: 
   });
 }
 
-/** HAProxy's port on a node: the NLB's target port. */
-export const haproxyListenPort = 80;
+/** HAProxy's port on a node, the NLB's target port: >= 1024, as haproxy.service gives HAProxy no capability (host/haproxy/unit.ts). */
+export const haproxyListenPort = defaultListenPort;
 
 /** server-template slots on each HAProxy node: room for twice the fleet (HaproxyTier's default). */
 export function haproxyServerSlots(c: StackConfig): number {
@@ -43,6 +43,6 @@ export function nodeInputOf(c: StackConfig, region: string): NodeUserDataOptions
   const service = serviceSettingsOf(c);
   return {
     env: c.env, service, region, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet,
-    serverSlots: haproxyServerSlots(c), listenPort: haproxyListenPort,
+    serverSlots: haproxyServerSlots(c), listenPort: haproxyListenPort, https: c.certificateArn !== "",
   };
 }

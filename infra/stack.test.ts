@@ -110,6 +110,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     expect(Boolean(asg.inputs.warmPool)).toBe(e.warmPool);
     expect(options.get("aws:autoscaling/group:Group::sample-api-asg")?.ignoreChanges).toContain("desiredCapacity");
 
+    // The fleet's CPU alarm watches the ASG by its name, which exists only once the ASG does, while the ASG's
+    // refresh needs the rollback alarms first: no cycle, the CPU alarm is not a rollback alarm.
+    const cpu = named(rec, "aws:cloudwatch/metricAlarm:MetricAlarm", "sample-api-asg-cpu");
+    expect(cpu.inputs).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-api-asg-x1" } });
+    expect(prefs.alarmSpecification.alarms).not.toContain("sample-api-asg-cpu-x1");
+
     const policy = rec.one("aws:autoscaling/policy:Policy");
     expect(policy.inputs.policyType).toBe("TargetTrackingScaling");
     expect(policy.inputs.targetTrackingConfiguration.predefinedMetricSpecification).toEqual({
@@ -125,7 +131,10 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       expect.objectContaining({ Action: "s3:GetObject", Resource: `${bucketArn}/releases/*` }),
       expect.objectContaining({ Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: [`arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/datadog-api-key`, `arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/${stack}/papertrail-destination`] }),
       expect.objectContaining({ Action: "kms:Decrypt", Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } }),
+      // The Datadog agent's collect_ec2_tags falls back to the EC2 API when metadata has no tags.
+      expect.objectContaining({ Action: "ec2:DescribeTags", Resource: "*" }),
     ]);
+    expect(lt.inputs.metadataOptions.instanceMetadataTags).toBe("enabled");
 
     // Security groups: instances take the service port from the LB SG only; the LB takes 80/443 from the allowed CIDRs; all described.
     const ingress = rec.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
@@ -238,19 +247,22 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     const { rec, outputs } = await run("dev", bundleFile("haproxy flavor\n"), { loadBalancer: "haproxy" });
     const counts = countByType(rec);
     expect(counts).toMatchObject({ "node-service-aws:index:HaproxyTier": 1, "node-service-aws:index:Bundle": 1, "node-service-aws:index:Secrets": 1, "node-service-aws:index:Observability": 1 });
-    for (const absent of ["node-service-aws:index:Alb", "node-service-aws:index:Fleet", "aws:autoscaling/group:Group", "aws:ec2/launchTemplate:LaunchTemplate"]) expect(counts[absent]).toBeUndefined();
+    for (const absent of ["node-service-aws:index:Alb", "node-service-aws:index:Fleet"]) expect(counts[absent]).toBeUndefined();
+    // One Auto Scaling group and launch template: the HAProxy nodes'.
+    expect(counts).toMatchObject({ "aws:autoscaling/group:Group": 1, "aws:ec2/launchTemplate:LaunchTemplate": 1 });
     const profile = named(rec, "aws:iam/instanceProfile:InstanceProfile", "sample-api-hosts-profile");
     const hosts = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile === `${profile.name}-x1`);
     expect(hosts.length).toBe(1); // fleetInstanceCount = minSize of dev
     const userData = gunzipSync(Buffer.from(hosts[0]!.inputs.userDataBase64 as string, "base64")).toString("utf8");
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain("/sample-api/dev/datadog-api-key");
-    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"));
-    expect(nodes.length).toBe(1);
-    expect(nodes[0]!.inputs.userData).toContain("fleet.sample-api.dev.internal");
+    expect(rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"))).toEqual([]);
+    expect(rec.one("aws:autoscaling/group:Group").inputs).toMatchObject({ minSize: 1, maxSize: 1 });
+    const nodeUserData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+    expect(nodeUserData).toContain("fleet.sample-api.dev.internal");
     // The node's own logging, Datadog check and secrets (host/haproxy/nodeUserData.ts).
     for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])
-      expect(nodes[0]!.inputs.userData).toContain(part);
+      expect(nodeUserData).toContain(part);
     for (const key of secretKeys) {
       const leaks = rec.resources.flatMap((r) => clearTextPaths(r.wire, secretMarker(key)).map((p) => `${r.type} ${r.name} ${p}`));
       expect(leaks).toEqual([]);
@@ -280,8 +292,9 @@ describe("the service URL without a record of the stack's own", () => {
 describe("stack prod, HAProxy flavor, under mocks", () => {
   it("makes the prod decisions the tier no longer makes itself: two HAProxy nodes in two AZs, a protected NLB, TLS", async () => {
     const { rec, outputs } = await run("prod", bundleFile("haproxy prod\n"), { loadBalancer: "haproxy" });
-    const nodes = rec.ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.tags?.Role === "haproxy");
-    expect(nodes.map((n) => n.inputs.subnetId)).toEqual(["sample-api-private-0-id", "sample-api-private-1-id"]);
+    const nodes = rec.one("aws:autoscaling/group:Group").inputs;
+    expect(nodes).toMatchObject({ minSize: 2, maxSize: 2, healthCheckType: "ELB" });
+    expect([...nodes.vpcZoneIdentifiers].sort()).toEqual(["sample-api-private-0-id", "sample-api-private-1-id", "sample-api-private-2-id"]);
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
     // The domain is an alias of the NLB (its own DNS name and zone), beside the tier's private discovery record.
@@ -289,5 +302,26 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
     expect(record.inputs).toMatchObject({ name: "api.example.com", type: "A", zoneId: "Z00000000000000000000" });
     expect(record.inputs.aliases).toEqual([{ name: "sample-api-nlb-1234567890.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }]);
     expect(outputs.serviceUrl).toBe("https://api.example.com");
+    // Alarms on the NLB's view of the nodes, to the alarm topic (a node with no usable service host fails the check).
+    const alarms = rec.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => a.name).sort()).toEqual(["sample-api-nlb-healthy-nodes", "sample-api-nlb-unhealthy-nodes"]);
+    for (const a of alarms) {
+      expect(a.inputs.dimensions).toEqual({ LoadBalancer: "app/sample-api-nlb/50dc6c495c0c9188", TargetGroup: "targetgroup/sample-api-haproxy/73e2d6bc24d8a067" });
+      expect(a.inputs.alarmActions).toEqual(["arn:aws:sns:us-east-1:123456789012:sample-api-alarms"]);
+      expect(a.inputs.evaluationPeriods * 60).toBeGreaterThan(600);
+    }
+    expect(alarms.find((a) => a.name === "sample-api-nlb-healthy-nodes")!.inputs.threshold).toBe(2);
+    // The Datadog agent's collect_ec2_tags: tags in instance metadata, and ec2:DescribeTags as its fallback, on every host.
+    expect(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.metadataOptions.instanceMetadataTags).toBe("enabled");
+    for (const host of rec.ofType("aws:ec2/instance:Instance")) expect(host.inputs.metadataOptions.instanceMetadataTags, host.name).toBe("enabled");
+    for (const role of ["sample-api-node-params", "sample-api-hosts-service"])
+      expect(JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", role).inputs.policy).Statement, role).toContainEqual(
+        expect.objectContaining({ Action: "ec2:DescribeTags", Resource: "*" }));
+    // The node boot reads its SecureStrings: the node role decrypts them with the secrets key, through SSM only.
+    const nodePolicy = JSON.parse(named(rec, "aws:iam/rolePolicy:RolePolicy", "sample-api-node-params").inputs.policy).Statement;
+    expect(nodePolicy).toContainEqual(expect.objectContaining({
+      Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:123456789012:key/sample-api-key-0000",
+      Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+    }));
   });
 });

@@ -119,14 +119,19 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
     deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect, tags,
+    internetConnectivity: network.internetConnectivityEstablished,
   }, stateful);
-  // No ASG name (the fleet's instance refresh needs the alarm names first: a cycle) and no version (a new
-  // bundle must change the launch template and nothing else; hosts tag their metrics with DD_VERSION).
+  // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
+  // needs the ASG's name: the name reaches Observability as a deferred output, resolved (with its dependency on
+  // the ASG) once the Fleet is built. Resource by resource there is no cycle: the rollback alarms, then the
+  // ASG, then the CPU alarm, which is not a rollback alarm. No version: a new bundle must change the launch
+  // template and nothing else (hosts tag their metrics with DD_VERSION).
+  const [asgName, resolveAsgName] = pulumi.deferredOutput<string>();
   const observability = new Observability(name, {
-    service, env: c.env,
+    service, env: c.env, asgName,
     albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
-    expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails, datadogNotifyHandles: c.datadogNotifyHandles,
-    datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
+    expectedHealthyHosts: c.minSize, hostBootSec: c.healthCheckGracePeriodSec, notificationEmails: c.alertEmails,
+    datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
 
   const fleet = new Fleet(name, {
@@ -139,7 +144,9 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, user
     checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
     rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize,
     bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
+    listenerArns: alb.listenerArns, privateEgress: network.privateEgressEstablished,
   });
+  resolveAsgName(fleet.autoScalingGroupName);
 
   return {
     loadBalancer: { dnsName: alb.dnsName, zoneId: alb.zoneId, url: alb.url },
@@ -157,20 +164,24 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
-  // The nodes' user-data and the tier's own haproxy.cfg use the same slots and port.
+  // The nodes' user-data and the tier's own haproxy.cfg use the same slots and port (infra/host-input.ts nodeInputOf).
   const serverSlots = haproxyServerSlots(c);
   const listenPort = haproxyListenPort;
+  const nodeCount = highAvailability ? 2 : 1;
+  // A node boots (apt, HAProxy, Datadog) and passes the NLB's check only once a service host is ready too.
+  const nodeBootSec = 600;
   const nodeUserData = region.apply((r) => renderNodeUserData(nodeInputOf(c, r)));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
-    amiId: image.id, highAvailability, nodeCount: highAvailability ? 2 : 1, nodeUserData, listenPort, serverSlots,
+    amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
     fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, allowedCidrs: c.allowedCidrs,
+    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
     certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
     bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
   const observability = new Observability(name, {
     service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
+    nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
   return {

@@ -9,7 +9,10 @@ import { stackFileConfig, tempBundle } from "./support/stack-config";
 import { engineUrn, recordUrns } from "./support/urns";
 
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "urns.json"), "utf8")) as Record<string, string[]>;
-const recorded = Object.fromEntries(Object.entries(fixture).map(([k, urns]) => [k, urns.map(engineUrn)]));
+// Resources deleted on purpose, each with why its deletion is safe: the only URNs allowed to go.
+const retired = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "retired-urns.json"), "utf8")) as { urn: string; why: string }[];
+const retiredUrns = new Set(retired.map((r) => r.urn));
+const recorded = Object.fromEntries(Object.entries(fixture).map(([k, urns]) => [k, urns.map(engineUrn).filter((u) => !retiredUrns.has(u))]));
 const bundle = tempBundle("console.log('urns')\n");
 afterAll(() => bundle.dispose());
 
@@ -24,5 +27,15 @@ describe.each(Object.keys(recorded))("%s", (key) => {
     // and nothing answers to two old URNs at once (an alias that catches the wrong resource)
     const claims = now.flatMap((r) => [r.urn, ...r.aliases].filter((u) => recorded[key]!.includes(u)).slice(1));
     expect(claims).toEqual([]);
+    // and a retired URN is truly gone (else it should not be on the list)
+    expect(now.filter((r) => [r.urn, ...r.aliases].some((u) => retiredUrns.has(u))).map((r) => r.urn)).toEqual([]);
   });
+});
+
+it("every retired URN was recorded and says why its deletion is safe", () => {
+  const all = new Set(Object.values(fixture).flat().map(engineUrn));
+  for (const r of retired) {
+    expect(all.has(r.urn), r.urn).toBe(true);
+    expect(r.why.length, r.urn).toBeGreaterThan(40);
+  }
 });

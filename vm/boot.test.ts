@@ -217,7 +217,7 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
   it("logs every request through rsyslog to /var/log/<service>/<service>.log, and a forced logrotate loses no line", () => {
     const responses = section("log-responses").split("\n").map((l) => l.split(" "));
     expect(responses, "requests made for the log check").toHaveLength(100);
-    for (const [tag, status] of responses) expect(status, `request probe=${tag}`).toBe("200");
+    for (const [tag, status] of responses) expect(status, `request probe-${tag}`).toBe("200");
     const rotated = section("logrotate");
     expect(rotated, "logrotate -f output and the log folder after it").toMatch(new RegExp(`^${service}\\.log\\.1 \\d+$`, "m"));
     // lines per (file, tag)
@@ -229,13 +229,13 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       counts.get(tag)!.set(file, Number(n));
     }
     const total = (tag: string) => [...(counts.get(tag)?.values() ?? [])].reduce((a, b) => a + b, 0);
-    for (const [tag] of responses) expect(total(`probe=${tag}`), `log lines of probe=${tag} over all log files`).toBe(1);
+    for (const [tag] of responses) expect(total(`probe-${tag}`), `log lines of probe-${tag} over all log files`).toBe(1);
     const current = `${service}.log`;
     for (const [tag] of responses.filter(([t]) => t!.startsWith("a-")))
-      expect(counts.get(`probe=${tag}`)?.get(`${current}.1`), `probe=${tag} (before the rotation) in ${current}.1`).toBe(1);
+      expect(counts.get(`probe-${tag}`)?.get(`${current}.1`), `probe-${tag} (before the rotation) in ${current}.1`).toBe(1);
     for (const [tag] of responses.filter(([t]) => t!.startsWith("b-")))
-      expect(counts.get(`probe=${tag}`)?.get(current), `probe=${tag} (after the rotation) in the new ${current}`).toBe(1);
-    expect(section("log-sample"), "a line of the log file").toMatch(new RegExp(` ${service}\\[\\d+\\]: \\{.*"url":"/api/status\\?probe=`));
+      expect(counts.get(`probe-${tag}`)?.get(current), `probe-${tag} (after the rotation) in the new ${current}`).toBe(1);
+    expect(section("log-sample"), "a line of the log file").toMatch(new RegExp(` ${service}\\[\\d+\\]: \\{.*"url":"/api/status\\?probe-`));
   });
 
   it("keeps lines in the Papertrail queue while Papertrail is unreachable, without blocking the service", () => {
@@ -247,7 +247,7 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     expect(Number(q2.requests), "queued request lines grow").toBeGreaterThan(Number(q1.requests));
     const responses = section("queue-responses").split("\n").map((l) => l.split(" "));
     expect(responses).toHaveLength(30);
-    for (const [tag, status] of responses) expect(status, `request probe=${tag} while Papertrail is unreachable`).toBe("200");
+    for (const [tag, status] of responses) expect(status, `request probe-${tag} while Papertrail is unreachable`).toBe("200");
     expect(q2.logged, "lines still reach the local file while the forwarding is down").toBe("yes");
   });
 

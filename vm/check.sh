@@ -38,12 +38,12 @@ url="http://127.0.0.1:$PORT"
 log_dir="/var/log/$SERVICE"
 log_file="$log_dir/$SERVICE.log"
 code() { curl -s -o /dev/null --max-time 10 -w '%{http_code}' "$url$1"; }
-# requests tagged probe=<tag>, one at a time; prints "tag status seconds" per request
+# requests tagged probe-<tag>, one at a time; prints "tag status seconds" per request
 requests() { # prefix count
   local i tag
   for i in $(seq -w 1 "$2"); do
     tag="$1-$i"
-    echo "$tag $(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "$url/api/status?probe=$tag")"
+    echo "$tag $(curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}' "$url/api/status?probe-$tag")"
   done
 }
 # waits until the log files hold a line for every tag in the given file, at most $2 seconds
@@ -93,7 +93,7 @@ systemctl is-active rsyslog.service logrotate.timer datadog-agent.service 2>&1 |
 # --- logs: journal -> rsyslog -> file; a forced rotation in the middle of a stream of requests ---
 tmp=$(mktemp -d)
 requests a 20 >"$tmp/a.res"
-cut -d' ' -f1 "$tmp/a.res" | sed 's/^/probe=/' >"$tmp/a.tags"
+cut -d' ' -f1 "$tmp/a.res" | sed 's/^/probe-/' >"$tmp/a.tags"
 wait_logged "$tmp/a.tags" 90
 requests c 60 >"$tmp/c.res" &
 stream=$!
@@ -103,8 +103,8 @@ logrotate -f "/etc/logrotate.d/$SERVICE" 2>&1 | out
 find "$log_dir" -maxdepth 1 -type f -printf "%f %s\n" | out
 wait "$stream"
 requests b 20 >"$tmp/b.res"
-cut -d' ' -f1 "$tmp/b.res" | sed 's/^/probe=/' >"$tmp/b.tags"
-cut -d' ' -f1 "$tmp/c.res" | sed 's/^/probe=/' >"$tmp/c.tags"
+cut -d' ' -f1 "$tmp/b.res" | sed 's/^/probe-/' >"$tmp/b.tags"
+cut -d' ' -f1 "$tmp/c.res" | sed 's/^/probe-/' >"$tmp/c.tags"
 cat "$tmp/a.tags" "$tmp/b.tags" "$tmp/c.tags" >"$tmp/all.tags"
 wait_logged "$tmp/all.tags" 90
 section log-responses
@@ -118,8 +118,8 @@ tail -n 2 "$log_file" | out
 # distinct matches of a pattern in the saved queue (rsyslog stores each message's text more than once)
 queue_count() { cat /var/spool/rsyslog/"$SERVICE"-papertrail.0* 2>/dev/null | grep -aoE "$1" | sort -u | wc -l; }
 queue_state() {
-  echo "tagged_a=$(queue_count 'probe=a-[0-9]+')"
-  echo "tagged_q2=$(queue_count 'probe=q2-[0-9]+')"
+  echo "tagged_a=$(queue_count 'probe-a-[0-9]+')"
+  echo "tagged_q2=$(queue_count 'probe-q2-[0-9]+')"
   echo "requests=$(queue_count '"requestId":"[^"]+"')"
 }
 systemctl stop rsyslog.service
@@ -127,7 +127,7 @@ section queue-1
 { queue_state; find /var/spool/rsyslog -maxdepth 1 -type f -printf "%f %s\n"; } | out
 systemctl start rsyslog.service
 requests q2 30 >"$tmp/q2.res"
-cut -d' ' -f1 "$tmp/q2.res" | sed 's/^/probe=/' >"$tmp/q2.tags"
+cut -d' ' -f1 "$tmp/q2.res" | sed 's/^/probe-/' >"$tmp/q2.tags"
 logged=no
 wait_logged "$tmp/q2.tags" 90 && logged=yes
 systemctl stop rsyslog.service

@@ -93,23 +93,37 @@ describe("routes", () => {
 
 describe("request log", () => {
   it("writes one JSON line per request with method, url, status, durationMs and the echoed request id", async () => {
-    const r = await request(svc, { path: "/api/status?probe=1", headers: { "x-request-id": "trace-abc.123" } });
+    const r = await request(svc, { path: "/api/status?probe1", headers: { "x-request-id": "trace-abc.123" } });
     expect(r.headers["x-request-id"]).toBe("trace-abc.123");
-    const generated = await request(svc, { path: "/api/status?probe=2" });
+    const generated = await request(svc, { path: "/api/status?probe2" });
     expect(generated.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     // an unsafe inbound id is replaced, not echoed
-    const unsafe = await request(svc, { path: "/api/status?probe=3", headers: { "x-request-id": "a b" } });
-    const long = await request(svc, { path: "/api/status?probe=4", headers: { "x-request-id": "x".repeat(200) } });
+    const unsafe = await request(svc, { path: "/api/status?probe3", headers: { "x-request-id": "a b" } });
+    const long = await request(svc, { path: "/api/status?probe4", headers: { "x-request-id": "x".repeat(200) } });
     expect(long.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
     expect(unsafe.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
 
-    await svc.waitForLine((l) => l.url === "/api/status?probe=4");
-    const line = svc.requestLines().find((l) => l.url === "/api/status?probe=1");
-    expect(line).toMatchObject({ method: "GET", url: "/api/status?probe=1", status: 200, requestId: "trace-abc.123", level: 30 });
+    await svc.waitForLine((l) => l.url === "/api/status?probe4");
+    const line = svc.requestLines().find((l) => l.url === "/api/status?probe1");
+    expect(line).toMatchObject({ method: "GET", url: "/api/status?probe1", status: 200, requestId: "trace-abc.123", level: 30 });
     expect(typeof line!.durationMs).toBe("number");
-    expect(svc.requestLines().find((l) => l.url === "/api/status?probe=2")!.requestId).toBe(generated.headers["x-request-id"]);
+    expect(svc.requestLines().find((l) => l.url === "/api/status?probe2")!.requestId).toBe(generated.headers["x-request-id"]);
     // 4xx lines carry their status too
     expect(svc.requestLines().some((l) => l.url === "/nope" && l.status === 404)).toBe(true);
+  });
+
+  it("logs the path and the query's keys, never a query value; LOG_FULL_URL=1 logs the whole URL", async () => {
+    const r = await request(svc, { path: "/api/status?token=secret&x=1&flag&e=a%40b.c" });
+    expect(r.status).toBe(200);
+    const nope = await request(svc, { path: "/nope?token=secret2" });
+    expect(nope.status).toBe(404);
+    await svc.waitForLine((l) => l.url === "/nope?token");
+    expect(svc.requestLines().some((l) => l.url === "/api/status?token&x&flag&e")).toBe(true);
+    expect(svc.stdout + svc.stderr).not.toMatch(/secret|a%40b/);
+
+    const full = await startService({ WORKERS: "1", LOG_FULL_URL: "1" });
+    await request(full, { path: "/api/status?token=secret&x=1" });
+    await full.waitForLine((l) => l.url === "/api/status?token=secret&x=1");
   });
 
   it("does not log health checks", async () => {

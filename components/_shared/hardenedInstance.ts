@@ -8,10 +8,17 @@ import * as pulumi from "@pulumi/pulumi";
 /** IMDSv2 only, hop limit 1. */
 export const imdsV2Only = { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } as const;
 
+/**
+ * The instance's own tags in its metadata, which the Datadog agent reads as host tags (collect_ec2_tags with
+ * collect_ec2_tags_use_imds, host/datadog.ts). The tags are this stack's own and no secret; their keys must be
+ * letters, digits and + - = . , _ : @ (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/work-with-tags-in-IMDS.html).
+ */
+const tagsInMetadata = { instanceMetadataTags: "enabled" } as const;
+
 /** The hardened part of an `aws.ec2.Instance`'s arguments. */
 export function hardenedInstanceArgs(a: { rootVolumeGb: pulumi.Input<number> }) {
   return {
-    metadataOptions: { ...imdsV2Only },
+    metadataOptions: { ...imdsV2Only, ...tagsInMetadata },
     rootBlockDevice: { volumeType: "gp3", encrypted: true, volumeSize: a.rootVolumeGb, deleteOnTermination: true },
     associatePublicIpAddress: false,
   } satisfies Partial<aws.ec2.InstanceArgs>;
@@ -25,7 +32,7 @@ export function hardenedLaunchTemplateArgs(a: {
   securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
 }) {
   return {
-    metadataOptions: { ...imdsV2Only, instanceMetadataTags: "disabled" },
+    metadataOptions: { ...imdsV2Only, ...tagsInMetadata },
     networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: a.securityGroupIds }],
     blockDeviceMappings: [{
       deviceName: a.rootDeviceName,

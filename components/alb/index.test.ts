@@ -16,6 +16,7 @@ describe("Alb", () => {
   it("with minimal args: plain HTTP forward, readiness check, safe header handling, access logs", async () => {
     const alb = new Alb("web", minimal);
     expect(await valueOf(alb.url)).toBe("http://web-1234567890.us-east-1.elb.amazonaws.com");
+    expect(await valueOf(alb.listenerArns)).toEqual([expect.stringMatching(/:web-http$/)]);
     await settle();
     const lb = mocks.one("aws:lb/loadBalancer:LoadBalancer");
     expect(lb.inputs).toMatchObject({

@@ -42,9 +42,21 @@ export interface AlbArgs {
   accessLogRetentionDays?: pulumi.Input<number>;
   /** Let `pulumi destroy` empty the access-log bucket (dev). Default false. */
   forceDestroyLogs?: pulumi.Input<boolean>;
+  /**
+   * Ids of what gives the public subnets their internet route (Network.internetConnectivityEstablished): the
+   * internet-facing load balancer is created after them. Default none (an existing VPC's route is there already).
+   */
+  internetConnectivity?: pulumi.Input<pulumi.Input<string>[]>;
   /** Tags of every resource. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * `dependsOn` for `resources` and for the resources `ids` were computed from: an Output's own resources are
+ * dependencies too (@pulumi/pulumi runtime/dependsOn.ts, gatherExplicitDependencies).
+ */
+const after = (ids: pulumi.Input<pulumi.Input<string>[]> | undefined, resources: pulumi.Resource[]) =>
+  pulumi.output(ids ?? []).apply(() => resources);
 
 export class Alb extends pulumi.ComponentResource {
   /** ARN of the load balancer. */
@@ -65,6 +77,11 @@ export class Alb extends pulumi.ComponentResource {
   public readonly accessLogBucket: pulumi.Output<string>;
   /** https://<dns> with a certificate, http://<dns> without. */
   public readonly url: pulumi.Output<string>;
+  /**
+   * ARNs of the listeners. The target group is attached to the load balancer only through them: whatever
+   * registers targets or scales on request count per target is created after them (aws-cdk's loadBalancerAttached).
+   */
+  public readonly listenerArns: pulumi.Output<string[]>;
 
   constructor(name: string, args: AlbArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Alb"), name, {}, withFormerType("node-service:alb:Alb", opts));
@@ -114,7 +131,7 @@ export class Alb extends pulumi.ComponentResource {
       idleTimeout: checkedIdle, dropInvalidHeaderFields: true, desyncMitigationMode: args.desyncMitigationMode ?? "defensive",
       enableDeletionProtection: args.deletionProtection ?? false, enableHttp2: true,
       accessLogs: { bucket: logs.bucket, enabled: true, prefix: "" }, tags: args.tags,
-    }, { parent: this, dependsOn: [logsPolicy] });
+    }, { parent: this, dependsOn: after(args.internetConnectivity, [logsPolicy]) });
 
     const tg = new aws.lb.TargetGroup(`${name}-tg`, {
       vpcId: args.vpcId, port, protocol: "HTTP", targetType: "instance",
@@ -126,19 +143,20 @@ export class Alb extends pulumi.ComponentResource {
       tags: args.tags,
     }, { parent: this });
 
+    const listeners: aws.lb.Listener[] = [];
     if (https) {
-      new aws.lb.Listener(`${name}-https`, {
+      listeners.push(new aws.lb.Listener(`${name}-https`, {
         loadBalancerArn: lb.arn, port: 443, protocol: "HTTPS", sslPolicy: args.sslPolicy ?? defaultSslPolicy, certificateArn: args.certificateArn,
         defaultActions: [{ type: "forward", targetGroupArn: tg.arn }], tags: args.tags,
-      }, { parent: this });
-      new aws.lb.Listener(`${name}-http`, {
+      }, { parent: this }));
+      listeners.push(new aws.lb.Listener(`${name}-http`, {
         loadBalancerArn: lb.arn, port: 80, protocol: "HTTP",
         defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }], tags: args.tags,
-      }, { parent: this });
+      }, { parent: this }));
     } else {
-      new aws.lb.Listener(`${name}-http`, {
+      listeners.push(new aws.lb.Listener(`${name}-http`, {
         loadBalancerArn: lb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: tg.arn }], tags: args.tags,
-      }, { parent: this });
+      }, { parent: this }));
     }
 
     this.loadBalancerArn = lb.arn;
@@ -150,10 +168,11 @@ export class Alb extends pulumi.ComponentResource {
     this.securityGroupId = sg.id;
     this.accessLogBucket = logs.bucket;
     this.url = pulumi.interpolate`${https ? "https" : "http"}://${lb.dnsName}`;
+    this.listenerArns = pulumi.all(listeners.map((l) => l.arn));
     this.registerOutputs({
       loadBalancerArn: this.loadBalancerArn, loadBalancerArnSuffix: this.loadBalancerArnSuffix, dnsName: this.dnsName, zoneId: this.zoneId,
       targetGroupArn: this.targetGroupArn, targetGroupArnSuffix: this.targetGroupArnSuffix, securityGroupId: this.securityGroupId,
-      accessLogBucket: this.accessLogBucket, url: this.url,
+      accessLogBucket: this.accessLogBucket, url: this.url, listenerArns: this.listenerArns,
     });
   }
 }

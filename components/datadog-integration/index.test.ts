@@ -83,6 +83,11 @@ describe("DatadogIntegration", () => {
     expect(mocks.calls.map((c) => c.token)).toContain("aws:index/getPartition:getPartition");
   });
 
+  it("crawls every region the account's stacks run in, so stacks in other regions can reuse the one integration", async () => {
+    await build({ datadogRegions: ["us-east-1", "eu-west-1"] });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({ includeOnlies: ["us-east-1", "eu-west-1"] });
+  });
+
   it("gives every child an alias per former parent, so resources made before the component existed keep their URNs", async () => {
     const former = "urn:pulumi:test::node-service-aws::node-service:observability:Observability::svc";
     await build({}, { formerParents: [former] });
@@ -102,7 +107,7 @@ describe("DatadogIntegration args", () => {
     try {
       fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }));
       const schema = new Analyzer(dir, "node-service-aws", { exports: { ".": entry } }, new Set(["DatadogIntegration"])).analyze().components.DatadogIntegration!;
-      expect(Object.keys(schema.inputs).sort()).toEqual(["datadogAwsAccountId", "datadogNamespaces"]);
+      expect(Object.keys(schema.inputs).sort()).toEqual(["datadogAwsAccountId", "datadogNamespaces", "datadogRegions"]);
       expect(Object.keys(schema.outputs).sort()).toEqual(["integrationId", "roleArn"]);
       for (const [k, p] of [...Object.entries(schema.inputs), ...Object.entries(schema.outputs)]) {
         expect(p.description, k).toMatch(/(Default|Always)\s/);

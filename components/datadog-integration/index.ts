@@ -1,6 +1,7 @@
 // The Datadog AWS integration of one AWS account: the IAM role Datadog's account assumes (with an external
 // id) to read CloudWatch metrics and resource tags, and the integration that points Datadog at it. An
-// account has exactly one integration, so exactly one stack per account creates this, not one per service.
+// account has exactly one integration, so exactly one stack per account creates this, not one per service;
+// README.md says which one, in what order, and how the others reuse it.
 import * as aws from "@pulumi/aws";
 import * as datadog from "@pulumi/datadog";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,6 +20,11 @@ export interface DatadogIntegrationArgs {
   datadogAwsAccountId?: pulumi.Input<string>;
   /** CloudWatch namespaces the integration crawls (fewer namespaces, fewer CloudWatch API calls). Default defaultDatadogNamespaces. */
   datadogNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * AWS regions the integration crawls: every region any stack of this account runs in, since the account has
+   * this one integration (README.md). Default the region of the stack that creates it.
+   */
+  datadogRegions?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export interface DatadogIntegrationOptions extends pulumi.ComponentResourceOptions {
@@ -86,7 +92,7 @@ export class DatadogIntegration extends pulumi.ComponentResource {
         awsAccountId: identity.accountId,
         awsPartition: partition.partition,
         authConfig: { awsAuthConfigRole: { roleName: role.name, externalId: externalId.id } },
-        awsRegions: { includeOnlies: [region.region] },
+        awsRegions: { includeOnlies: args.datadogRegions ?? [region.region] },
         metricsConfig: {
           namespaceFilters: { includeOnlies: args.datadogNamespaces ?? defaultDatadogNamespaces },
           automuteEnabled: true,

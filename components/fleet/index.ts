@@ -7,10 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
 import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { typeToken, withFormerType } from "../_shared/typeToken";
+import { launchHookName } from "../../host/lifecycle";
+import { formatProblem } from "../../contract/problem";
 import { serviceHostRole } from "./hostRole";
 import { debianImage } from "./image";
-import { debian12NamePattern, debianOwnerId, instancePolicy } from "./rules";
-export { debian12NamePattern, debianOwnerId, instancePolicy };
+import { InstanceRefreshGuard, InstanceRefreshWaiter } from "./refresh";
+import { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy } from "./rules";
+export { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy };
 
 export interface FleetArgs {
   /** VPC of the instances' security group. */
@@ -55,21 +58,53 @@ export interface FleetArgs {
   checkpointDelaySec?: pulumi.Input<number>;
   /** Max healthy percentage during a refresh, above 100 so new instances start first. Default 200. */
   maxHealthyPercentage?: pulumi.Input<number>;
+  /**
+   * Seconds `pulumi up` waits for the instance refresh a release starts (and, before changing the group, for one an
+   * earlier update left running) before it fails; the refresh keeps going. Default 3600.
+   */
+  refreshTimeoutSec?: pulumi.Input<number>;
   /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
   rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
   /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
   warmPool?: boolean;
   /** Instances kept in the warm pool. Default 1. */
   warmPoolMinSize?: pulumi.Input<number>;
+  /**
+   * Most instances in service and in the warm pool together (maxGroupPreparedCapacity): the pool holds this minus
+   * the desired capacity, at least warmPoolMinSize. Unset, AWS keeps maxSize minus desired warm. Default minSize + warmPoolMinSize.
+   */
+  warmPoolMaxPreparedCapacity?: pulumi.Input<number>;
+  /**
+   * Seconds a launching instance has to answer /readyz and complete the launch lifecycle hook (host/lifecycle.ts)
+   * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default 600.
+   */
+  lifecycleHookTimeoutSec?: pulumi.Input<number>;
   /** Bucket of the service bundle; the role may read only releases/* in it. */
   bundleBucketArn: pulumi.Input<string>;
   /** The service's own SSM parameters. */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
   /** The key that encrypts the parameters; decryption only through SSM. */
   kmsKeyArn: pulumi.Input<string>;
+  /**
+   * ARNs of the listeners forwarding to targetGroupArn (Alb.listenerArns): the group and its request-count policy
+   * are created after them, when the target group is attached to the load balancer. Default none.
+   */
+  listenerArns?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Ids of what gives the private subnets their egress (Network.privateEgressEstablished: NAT gateways, routes):
+   * the group launches no instance before them. Default none (an existing VPC's routes are there already).
+   */
+  privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
   /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
+
+/**
+ * `dependsOn` for the resources the given ids were computed from: an Output's own resources are dependencies
+ * too (@pulumi/pulumi runtime/dependsOn.ts, gatherExplicitDependencies).
+ */
+const after = (...ids: (pulumi.Input<pulumi.Input<string>[]> | undefined)[]) =>
+  pulumi.all(ids.map((i) => pulumi.output(i ?? []))).apply((): pulumi.Resource[] => []);
 
 export class Fleet extends pulumi.ComponentResource {
   /** Name of the Auto Scaling group. */
@@ -84,14 +119,35 @@ export class Fleet extends pulumi.ComponentResource {
   public readonly roleName: pulumi.Output<string>;
   /** The Debian AMI the instances boot. */
   public readonly imageId: pulumi.Output<string>;
+  /** Name of the group's launch lifecycle hook, which every instance completes once it is ready. */
+  public readonly launchHookName: pulumi.Output<string>;
+  /**
+   * The launch template version the group runs: resolves only once the instance refresh of it succeeded (or the group
+   * was created with it). An update whose refresh fails or rolls back fails, and this keeps the last released version.
+   */
+  public readonly releasedLaunchTemplateVersion: pulumi.Output<string>;
 
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Fleet"), name, {}, withFormerType("node-service:fleet:Fleet", opts));
     if (Array.isArray(args.subnetIds) && args.subnetIds.length < 2)
       throw new pulumi.RunError(`Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`);
-    const port = (args.service ?? serviceDefaults).port;
+    const refreshTimeoutSec = args.refreshTimeoutSec ?? 3600;
+    const problems = [...checkFleetArgs(args), ...checkRefreshTimeout({
+      refreshTimeoutSec, checkpointPercentages: args.checkpointPercentages ?? [50, 100], checkpointDelaySec: args.checkpointDelaySec ?? 300,
+      instanceWarmupSec: args.instanceWarmupSec ?? 120, lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? 600,
+    })];
+    if (problems.length) throw new pulumi.RunError(`Fleet ${name}: ${problems.map(formatProblem).join("; ")}`);
+    const service = args.service ?? serviceDefaults;
+    const port = service.port;
     const image = debianImage({ amiId: args.amiId, amiName: args.amiName }, { parent: this });
     const { role, profile } = serviceHostRole(name, args, { parent: this });
+    // The group's identity for IAM, known before the group exists (its name is not): project, stack and component.
+    const fleet = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const [region, caller, partition] = [aws.getRegionOutput({}, { parent: this }), aws.getCallerIdentityOutput({}, { parent: this }), aws.getPartitionOutput({}, { parent: this })];
+    const hookPolicy = new aws.iam.RolePolicy(`${name}-launch-hook`, {
+      role: role.id,
+      policy: pulumi.all([partition.partition, region.region, caller.accountId]).apply(([p, r, acct]) => launchHookPolicy({ partition: p, region: r, accountId: acct, fleet })),
+    }, { parent: this });
 
     const sg = new aws.ec2.SecurityGroup(`${name}-instances`, { vpcId: args.vpcId, description: "Service instances: the service port from the load balancer only", tags: args.tags }, { parent: this });
     new aws.vpc.SecurityGroupIngressRule(`${name}-from-lb`, {
@@ -122,16 +178,36 @@ export class Fleet extends pulumi.ComponentResource {
       tags: args.tags,
     }, { parent: this });
 
-    const tagList = pulumi.output(args.tags ?? {}).apply((t) =>
-      Object.entries({ Name: name, ...t }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })));
+    const tagList = pulumi.output(args.tags ?? {}).apply((t) => [
+      ...Object.entries({ Name: name, ...t }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+      { key: fleetTagKey, value: fleet, propagateAtLaunch: false },
+    ]);
+    // Every launch waits in Pending:Wait (Warmed:Pending:Wait into the warm pool) until the host completes the hook;
+    // not completed in time, it is abandoned: terminated and replaced, never put in service or in the pool half-booted.
+    const hook = {
+      name: launchHookName(service.name), lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", defaultResult: "ABANDON",
+      heartbeatTimeout: pulumi.output(args.lifecycleHookTimeoutSec ?? 600).apply((t) => {
+        const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
+        if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
+        return t;
+      }),
+    };
+    const minSize = args.minSize ?? 2;
+    const warmPoolMinSize = args.warmPoolMinSize ?? 1;
+    // Before the group's update starts a new refresh (which would cancel a running one): wait while one is active.
+    const version = lt.latestVersion.apply(String);
+    const refresh = { region: region.region, timeoutSec: refreshTimeoutSec, pollSec: 15 };
+    const guard = new InstanceRefreshGuard(`${name}-refresh-guard`, { ...refresh, tagKey: fleetTagKey, tagValue: fleet, launchTemplateVersion: version }, { parent: this });
     const asg = new aws.autoscaling.Group(`${name}-asg`, {
       vpcZoneIdentifiers: args.subnetIds,
-      minSize: args.minSize ?? 2,
+      minSize,
       maxSize: args.maxSize ?? 4,
-      desiredCapacity: args.desiredCapacity ?? args.minSize ?? 2,
+      desiredCapacity: args.desiredCapacity ?? minSize,
+      // Put on the group before its first launch (the provider creates it empty, puts the hooks, then sizes it).
+      initialLifecycleHooks: [hook],
       // A numbered version (not $Latest): every change is a new desired configuration that
       // instance refresh rolls out and can roll back.
-      launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
+      launchTemplate: { id: lt.id, version },
       targetGroupArns: [args.targetGroupArn],
       healthCheckType: "ELB",
       healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? 300,
@@ -149,12 +225,27 @@ export class Fleet extends pulumi.ComponentResource {
           alarmSpecification: args.rollbackAlarmNames !== undefined ? { alarms: args.rollbackAlarmNames } : undefined,
         },
       },
-      warmPool: args.warmPool ? { poolState: "Stopped", minSize: args.warmPoolMinSize ?? 1, instanceReusePolicy: { reuseOnScaleIn: true } } : undefined,
+      warmPool: args.warmPool ? {
+        poolState: "Stopped", minSize: warmPoolMinSize, instanceReusePolicy: { reuseOnScaleIn: true },
+        maxGroupPreparedCapacity: args.warmPoolMaxPreparedCapacity ?? pulumi.all([minSize, warmPoolMinSize]).apply(([a, b]) => a + b),
+      } : undefined,
       enabledMetrics: ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"],
       terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
       waitForCapacityTimeout: "15m",
       tags: tagList,
-    }, { parent: this, ignoreChanges: ["desiredCapacity"] });
+    }, {
+      parent: this,
+      // initialLifecycleHooks is ForceNew and applied at creation only: the LifecycleHook below owns the hook after.
+      ignoreChanges: ["desiredCapacity", "initialLifecycleHooks"],
+      dependsOn: after(args.listenerArns, args.privateEgress).apply((d) => [...d, hookPolicy, guard]),
+    });
+    // The same hook as its own resource: a group created before the hook gets it, and timeout changes reach it
+    // (PutLifecycleHook creates or updates: terraform-provider-aws lifecycle_hook.go).
+    const launchHook = new aws.autoscaling.LifecycleHook(`${name}-launch`, { autoscalingGroupName: asg.name, ...hook }, { parent: this });
+    // After it: the update succeeds only when the refresh it started did.
+    const waiter = new InstanceRefreshWaiter(`${name}-refresh`, {
+      ...refresh, autoScalingGroupName: asg.name, launchTemplateId: lt.id, launchTemplateVersion: version,
+    }, { parent: this, dependsOn: [asg] });
 
     new aws.autoscaling.Policy(`${name}-requests`, {
       autoscalingGroupName: asg.name,
@@ -166,7 +257,7 @@ export class Fleet extends pulumi.ComponentResource {
         },
         targetValue: args.requestsPerTarget ?? 1000,
       },
-    }, { parent: this });
+    }, { parent: this, dependsOn: after(args.listenerArns) });
 
     this.autoScalingGroupName = asg.name;
     this.launchTemplateId = lt.id;
@@ -174,9 +265,12 @@ export class Fleet extends pulumi.ComponentResource {
     this.securityGroupId = sg.id;
     this.roleName = role.name;
     this.imageId = image.id;
+    this.launchHookName = launchHook.name;
+    this.releasedLaunchTemplateVersion = waiter.launchTemplateVersion;
     this.registerOutputs({
       autoScalingGroupName: this.autoScalingGroupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion,
-      securityGroupId: this.securityGroupId, roleName: this.roleName, imageId: this.imageId,
+      securityGroupId: this.securityGroupId, roleName: this.roleName, imageId: this.imageId, launchHookName: this.launchHookName,
+      releasedLaunchTemplateVersion: this.releasedLaunchTemplateVersion,
     });
   }
 }

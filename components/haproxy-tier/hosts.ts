@@ -1,4 +1,4 @@
-// One EC2 host of the tier, HAProxy node or service host: hardened (_shared/hardenedInstance), detailed
+// One service host of the tier (the HAProxy nodes are an Auto Scaling group, nodes.ts): hardened (_shared/hardenedInstance), detailed
 // monitoring on, and placed round-robin over the private subnets.
 import { encodeUserData } from "../../host/userData";
 import * as aws from "@pulumi/aws";

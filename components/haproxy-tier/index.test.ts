@@ -22,7 +22,14 @@ beforeAll(async () => {
     if (args.type === "aws:ec2/instance:Instance") r.state.privateIp = `10.0.${Math.floor(n / 250)}.${(n++ % 250) + 4}`;
     return r;
   };
+  // Resource options travel in the register request: keep each resource's ignoreChanges.
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    ignored.set(req.getName(), req.getIgnorechangesList());
+    return register(req, cb);
+  };
 });
+const ignored = new Map<string, string[]>();
 beforeEach(() => {
   mocks.clear();
 });
@@ -50,7 +57,7 @@ async function build(args: HaproxyTierArgs) {
   const out = {
     nlbDnsName: await valueOf(tier.nlbDnsName),
     url: await valueOf(tier.url),
-    nodeInstanceIds: await valueOf(tier.nodeInstanceIds),
+    nodeGroupName: await valueOf(tier.nodeGroupName),
     fleetInstanceIds: await valueOf(tier.fleetInstanceIds),
     fleetPrivateIps: await valueOf(tier.fleetPrivateIps),
     associationId: await valueOf(tier.associationId),
@@ -64,15 +71,15 @@ async function build(args: HaproxyTierArgs) {
 
 const count = (type: string) => mocks.ofType(type).length;
 const nodes = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Role === "haproxy");
+const nodeGroup = () => mocks.one("aws:autoscaling/group:Group").inputs;
 const fleet = () => mocks.ofType("aws:ec2/instance:Instance").filter((r) => r.inputs.tags?.Fleet !== undefined);
 
 describe("HaproxyTier resource graph", () => {
   it("dev: one HAProxy node behind the NLB (same shape as prod, one node)", async () => {
     const out = await build(base("dev"));
-    expect(nodes()).toHaveLength(1);
+    expect(nodeGroup()).toMatchObject({ minSize: 1, maxSize: 1, desiredCapacity: 1 });
     expect(fleet()).toHaveLength(3);
     expect(count("aws:lb/loadBalancer:LoadBalancer")).toBe(1);
-    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(1);
     expect(count("aws:ssm/association:Association")).toBe(1);
     expect(count("aws:route53/record:Record")).toBe(1);
     expect(out.url).toBe(`http://${out.nlbDnsName}`);
@@ -82,24 +89,75 @@ describe("HaproxyTier resource graph", () => {
 
   it("prod: two HAProxy nodes in two AZs behind an internet-facing cross-zone NLB", async () => {
     const out = await build({ ...prod(), certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/x" });
-    expect(nodes()).toHaveLength(2);
-    expect(nodes().map((n) => n.inputs.subnetId).sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
+    expect(nodeGroup()).toMatchObject({ minSize: 2, maxSize: 2, desiredCapacity: 2 });
+    expect([...nodeGroup().vpcZoneIdentifiers].sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
     const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
     expect(nlb).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true, enableDeletionProtection: true });
     expect(nlb.subnets).toEqual(["subnet-pub-a", "subnet-pub-b"]);
-    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(2);
     const listener = mocks.one("aws:lb/listener:Listener").inputs;
     expect(listener).toMatchObject({ port: 443, protocol: "TLS" });
     expect(out.url).toMatch(/^https:\/\//);
-    expect(out.nodeInstanceIds).toHaveLength(2);
+    expect(out.nodeGroupName).toBe("tier-nodes-x1");
     expect(out.fleetInstanceIds).toHaveLength(3);
     expect(out.associationId).toBeDefined();
+  });
+
+  it("NLB health check: HTTP on the node's health URI, which fails when the node has no usable service host", async () => {
+    // NLB target groups take HTTP checks with a path and a 200 matcher
+    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html);
+    // the URI is HAProxy's monitor-uri (host/haproxy/config.ts healthFrontend).
+    await build(prod());
+    const tg = mocks.one("aws:lb/targetGroup:TargetGroup").inputs;
+    expect(tg).toMatchObject({ protocol: "TCP", port: 8080 });
+    expect(tg.healthCheck).toMatchObject({ protocol: "HTTP", port: "8405", path: "/haproxy-health", matcher: "200" });
+    expect(tg.healthCheck.timeout).toBeLessThan(tg.healthCheck.interval);
+  });
+
+  it("HAProxy nodes: an Auto Scaling group in the NLB's target group; a replaced node leaves only after its successor is healthy there", async () => {
+    // Launch before terminate: the instance maintenance policy and the refresh keep 100% of the nodes healthy
+    // and launch the new one first (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html,
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html); health is the NLB's
+    // check (healthCheckType ELB), which the health URI fails while the node reaches no service host.
+    await build(prod());
+    const g = nodeGroup();
+    expect(nodes()).toEqual([]);
+    expect(count("aws:lb/targetGroupAttachment:TargetGroupAttachment")).toBe(0);
+    expect(g.targetGroupArns).toEqual([expect.stringContaining("targetgroup/tier-haproxy/")]);
+    expect(g).toMatchObject({ healthCheckType: "ELB", minElbCapacity: 2 });
+    expect(g.healthCheckGracePeriod).toBeGreaterThanOrEqual(300);
+    expect(g.instanceMaintenancePolicy).toEqual({ minHealthyPercentage: 100, maxHealthyPercentage: 150 });
+    expect(g.instanceRefresh).toMatchObject({ strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 150, skipMatching: false } });
+    // A config or image change is a new launch template version: the group rolls it, nothing replaces the nodes outright.
+    const lt = mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(g.launchTemplate).toEqual({ id: "tier-node-id", version: "1" });
+    expect(lt).toMatchObject({ imageId: "ami-0123456789abcdef0", instanceType: "t3.small", updateDefaultVersion: true });
+    expect(Buffer.from(lt.userData, "base64").toString("utf8")).toBe("#cloud-config\n{}\n");
+    expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(lt.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false", securityGroups: ["tier-node-id"] });
+    expect(lt.blockDeviceMappings[0]).toMatchObject({ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", encrypted: "true" } });
+    expect(lt.iamInstanceProfile).toEqual({ arn: "arn:aws:iam::123456789012:instance-profile/tier-node-x1" });
+    const tags = Object.fromEntries(g.tags.map((t: { key: string; value: string; propagateAtLaunch: boolean }) => [t.key, [t.value, t.propagateAtLaunch]]));
+    expect(tags).toMatchObject({ Name: ["sample-api-prod-haproxy", true], Role: ["haproxy", true], Env: ["prod", true] });
+  });
+
+  it("service hosts: a new image never replaces them all at once; fleetImageRolloutHosts moves the listed ones to it", async () => {
+    // ignoreChanges keeps the value the stack state holds for an existing resource, even for a replace
+    // (pulumi/pulumi pkg/resource/deploy/step_generator.go: processIgnoreChanges on every resource with old
+    // state), so a host leaves its image only while it is listed here.
+    await build(prod());
+    for (const i of [0, 1, 2]) expect(ignored.get(`tier-fleet-${i}`)?.sort(), `host ${i}`).toEqual(["ami", "userData", "userDataBase64"]);
+    mocks.clear();
+    ignored.clear();
+    await build({ ...prod(), fleetImageRolloutHosts: [1] });
+    expect(ignored.get("tier-fleet-0")?.sort()).toEqual(["ami", "userData", "userDataBase64"]);
+    expect(ignored.get("tier-fleet-1")).toEqual(["userData", "userDataBase64"]);
+    expect(ignored.get("tier-fleet-2")?.sort()).toEqual(["ami", "userData", "userDataBase64"]);
   });
 
   it("every instance: IMDSv2 with hop limit 1, encrypted gp3, no public IP, no SSH key", async () => {
     await build(prod());
     const all = mocks.ofType("aws:ec2/instance:Instance");
-    expect(all).toHaveLength(5);
+    expect(all).toHaveLength(3);
     for (const i of all) {
       expect(i.inputs.metadataOptions, i.name).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
       expect(i.inputs.rootBlockDevice, i.name).toMatchObject({ volumeType: "gp3", encrypted: true });
@@ -108,6 +166,15 @@ describe("HaproxyTier resource graph", () => {
     }
     const attached = mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn);
     expect(attached).toEqual(["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]);
+  });
+
+  it("node role: reads the boot parameters and decrypts them with the secrets key, through SSM only", async () => {
+    const kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/secrets-0000";
+    await build({ ...prod(), kmsKeyArn });
+    const policy = mocks.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "tier-node-params")!;
+    expect(JSON.parse(policy.inputs.policy).Statement).toContainEqual(expect.objectContaining({
+      Action: "kms:Decrypt", Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+    }));
   });
 
   it("rollout: SSM association by fleet tag, one host at a time, stops at the first error, re-runs on new parameters", async () => {
@@ -155,7 +222,13 @@ describe("HaproxyTier resource graph", () => {
     const egress = mocks.ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").map((r) => r.inputs);
     for (const r of [...ingress, ...egress]) expect(r.description, JSON.stringify(r)).toMatch(/\S{3}/);
     const into = (sg: string) => ingress.filter((r) => r.securityGroupId === sgId(sg));
-    expect(into("node")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 80, toPort: 80 })]);
+    expect(into("node")).toEqual([
+      expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8080, toPort: 8080 }),
+      expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8405, toPort: 8405 }),
+    ]);
+    expect(egress.filter((r) => r.securityGroupId === sgId("nlb")).map((r) => [r.referencedSecurityGroupId, r.fromPort])).toEqual([
+      [sgId("node"), 8080], [sgId("node"), 8405],
+    ]);
     expect(into("fleet")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 })]);
     expect(into("nlb").map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
     expect(into("nlb")[0]).toMatchObject({ fromPort: 80, toPort: 80 });
@@ -184,7 +257,7 @@ describe("HaproxyTier resource graph", () => {
       "server-template app 6 fleet.sample-api.prod.internal:3000 resolvers vpc resolve-prefer ipv4 init-addr last,none",
     );
     expect(out.config).toMatch(/resolvers vpc\n\s+nameserver dns1 169\.254\.169\.253:53/);
-    expect(out.config).toMatch(/bind 0\.0\.0\.0:80\n/);
+    expect(out.config).toMatch(/bind 0\.0\.0\.0:8080\n/);
     const haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"].find((p) => {
       try {
         execFileSync(p, ["-v"]);
@@ -253,6 +326,8 @@ describe("HaproxyTier: bad input", () => {
     [{ env: "prod", highAvailability: true, nodeCount: 2, privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 with highAvailability; at least 2"],
     [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
     [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
+    [{ env: "dev", fleetImageRolloutHosts: [0, 1, 2] }, "fleetImageRolloutHosts: 3 of 3 hosts at once; leave at least one serving"],
+    [{ env: "dev", fleetImageRolloutHosts: [3] }, "fleetImageRolloutHosts: 3 is not a host index (0-2)"],
   ])("refuses %j", async (extra, message) => {
       const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
       expect(make).toThrow(message);

@@ -1,10 +1,10 @@
 // The HAProxy flavor on AWS, wired from its parts: security groups (securityGroups.ts), the service hosts
-// (serviceHosts.ts) and their discovery record (discovery.ts), the HAProxy nodes (nodes.ts), the NLB
-// (nlb.ts) and the SSM rollout (rollout.ts). Every part is created with this component as its parent.
+// (serviceHosts.ts) and their discovery record (discovery.ts), the NLB (nlb.ts), the HAProxy nodes' Auto
+// Scaling group in its target group (nodes.ts) and the SSM rollout (rollout.ts). Every part is created with this component as its parent.
 import * as pulumi from "@pulumi/pulumi";
 import { fleetDnsNames } from "../../contract/layout";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
-import { renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
+import { defaultListenPort, nodeHealthCheck, renderTierHaproxyConfig } from "../../host/haproxy/nodeUserData";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { discovery } from "./discovery";
 import { tierNlb } from "./nlb";
@@ -30,13 +30,15 @@ export interface HaproxyTierArgs {
   privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Debian 12 image of both kinds of host (the stack looks it up and pins it in prod). */
   amiId: pulumi.Input<string>;
+  /** Root device name of that image (getAmi's rootDeviceName), for the nodes' launch template. Default /dev/xvda (Debian's). */
+  rootDeviceName?: pulumi.Input<string>;
   /**
    * Refuse a tier one failure takes down: fewer than 2 HAProxy nodes, 2 private subnets (AZs) or 2 service
    * hosts. Default false; the stack sets it in prod.
    */
   highAvailability?: boolean;
 
-  /** HAProxy nodes. Plain: one instance each. Default 1. */
+  /** HAProxy nodes: the size of their Auto Scaling group. Plain: it decides the group's replacement percentages. Default 1. */
   nodeCount?: number;
   /** Instance type of the HAProxy nodes. Default t3.small. */
   nodeInstanceType?: pulumi.Input<string>;
@@ -45,11 +47,29 @@ export interface HaproxyTierArgs {
    * settings, fleet DNS name, slots and port as here.
    */
   nodeUserData: pulumi.Input<string>;
-  /** HAProxy's port on the nodes. Plain: it is part of haproxy.cfg. Default 80. */
+  /**
+   * Time a new HAProxy node has to boot and pass the NLB's check, seconds: its group's health check grace
+   * period and warm-up. Default 600.
+   */
+  nodeBootSec?: pulumi.Input<number>;
+  /** HAProxy's port on the nodes and the NLB target port: 1024-65535, as haproxy.service grants no capability to bind lower. Plain: it is part of haproxy.cfg. Default 8080. */
   listenPort?: number;
+  /**
+   * Port of the NLB's health check on the nodes, HAProxy's health URI (nodeHealthCheck.path): 200 while a
+   * service host is usable, 503 when none is. Plain: part of haproxy.cfg; give nodeUserData the same. Default 8405.
+   */
+  healthPort?: number;
 
   /** Service hosts behind HAProxy (fixed, known at deploy time). Plain: one instance each. */
   fleetInstanceCount: number;
+  /**
+   * Service hosts, by index, whose image follows `amiId` on this update: each is replaced (the new host is
+   * created and joins the discovery record; the old one is deleted at the end of the update). Every other
+   * existing host keeps the image it was created with, so a new or floating `amiId` never replaces the fleet
+   * at once. Roll an image one host per `pulumi up`: [0], then [1], ...; fewer than all hosts at once. Plain:
+   * it decides resource options. Default none.
+   */
+  fleetImageRolloutHosts?: number[];
   /** server-template slots, room to grow without a config change. Plain: part of haproxy.cfg. Default 2x fleetInstanceCount. */
   serverSlots?: number;
   /** Instance type of the service hosts. Default t3.small. */
@@ -63,6 +83,11 @@ export interface HaproxyTierArgs {
 
   /** ARNs of the SSM parameters the HAProxy nodes read at boot (Datadog API key, Papertrail destination). */
   nodeParameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The KMS key encrypting those parameters (Secrets.keyArn): the nodes may decrypt with it, only through SSM.
+   * Default none: the parameters are under the AWS managed key aws/ssm.
+   */
+  kmsKeyArn?: pulumi.Input<string>;
   /** Who may reach the NLB. Plain list: one rule each. Default ["0.0.0.0/0"]. */
   allowedCidrs?: pulumi.Input<string>[];
   /** ACM certificate: TLS on 443 at the NLB. Default none: plain TCP on 80 (dev). */
@@ -106,10 +131,12 @@ export class HaproxyTier extends pulumi.ComponentResource {
   public readonly nlbZoneId: pulumi.Output<string>;
   /** `net/<name>/<id>`: the LoadBalancer dimension of the NLB's CloudWatch metrics. */
   public readonly nlbArnSuffix: pulumi.Output<string>;
+  /** `targetgroup/<name>/<id>`: the TargetGroup dimension of the nodes' NLB metrics (healthy and unhealthy hosts). */
+  public readonly targetGroupArnSuffix: pulumi.Output<string>;
   /** https://<nlb> with a certificate, http://<nlb> without. */
   public readonly url: pulumi.Output<string>;
-  /** Instance ids of the HAProxy nodes. */
-  public readonly nodeInstanceIds: pulumi.Output<string[]>;
+  /** Name of the HAProxy nodes' Auto Scaling group. */
+  public readonly nodeGroupName: pulumi.Output<string>;
   /** Instance ids of the service hosts. */
   public readonly fleetInstanceIds: pulumi.Output<string[]>;
   /** Private IPs of the service hosts: what the discovery record holds. */
@@ -136,7 +163,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
     const service = args.service ?? serviceDefaults;
     const env = args.env;
     const highAvailability = args.highAvailability ?? false;
-    const listenPort = args.listenPort ?? 80;
+    const listenPort = args.listenPort ?? defaultListenPort;
+    const healthPort = args.healthPort ?? nodeHealthCheck.port;
     const dns = fleetDnsNames(service.name, env);
     const fleetTag = `${service.name}-${env}`;
     const tags = { Service: service.name, Env: env };
@@ -152,25 +180,28 @@ export class HaproxyTier extends pulumi.ComponentResource {
 
     this.fleetDnsName = dns.fleet;
     this.haproxyConfig = renderTierHaproxyConfig({
-      service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort,
+      service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort, healthPort,
+      https: args.certificateArn !== undefined,
     });
     const sgs = tierSecurityGroups(name, {
       vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,
-      servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
+      healthPort, servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
     }, this);
     const fleet = serviceHosts(name, {
       ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,
-      instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag,
+      instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag, imageRolloutHosts: args.fleetImageRolloutHosts ?? [],
     }, this);
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
-    const nodes = haproxyNodes(name, {
-      ...host, count: args.nodeCount ?? 1, instanceType: args.nodeInstanceType ?? "t3.small", securityGroupId: sgs.node.id,
-      userData: args.nodeUserData, serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns,
-    }, this);
-    const nlb = tierNlb(name, {
-      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, nodes, listenPort,
+    const { nlb, targetGroup } = tierNlb(name, {
+      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, listenPort,
+      health: { port: healthPort, path: nodeHealthCheck.path },
       deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
       deletionProtection: args.deletionProtection ?? false, tags,
+    }, this);
+    const nodes = haproxyNodes(name, {
+      ...host, count: args.nodeCount ?? 1, rootDeviceName: args.rootDeviceName ?? "/dev/xvda", instanceType: args.nodeInstanceType ?? "t3.small",
+      securityGroupId: sgs.node.id, userData: args.nodeUserData, targetGroupArn: targetGroup.arn, bootSec: args.nodeBootSec ?? 600,
+      serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns, kmsKeyArn: args.kmsKeyArn,
     }, this);
     const { document, association } = rollout(name, {
       service, fleetTag, hosts: fleet, bundleUrl: args.bundleUrl, bundleSha256: args.bundleSha256, version: args.version,
@@ -180,8 +211,9 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.nlbDnsName = nlb.dnsName;
     this.nlbZoneId = nlb.zoneId;
     this.nlbArnSuffix = nlb.arnSuffix;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
     this.url = pulumi.interpolate`${args.certificateArn !== undefined ? "https" : "http"}://${nlb.dnsName}`;
-    this.nodeInstanceIds = pulumi.all(nodes.map((n) => n.id));
+    this.nodeGroupName = nodes.name;
     this.fleetInstanceIds = pulumi.all(fleet.map((f) => f.id));
     this.fleetPrivateIps = pulumi.all(fleet.map((f) => f.privateIp));
     this.associationId = association.id;
@@ -192,8 +224,9 @@ export class HaproxyTier extends pulumi.ComponentResource {
       nlbDnsName: this.nlbDnsName,
       nlbZoneId: this.nlbZoneId,
       nlbArnSuffix: this.nlbArnSuffix,
+      targetGroupArnSuffix: this.targetGroupArnSuffix,
       url: this.url,
-      nodeInstanceIds: this.nodeInstanceIds,
+      nodeGroupName: this.nodeGroupName,
       fleetInstanceIds: this.fleetInstanceIds,
       fleetPrivateIps: this.fleetPrivateIps,
       fleetDnsName: this.fleetDnsName,

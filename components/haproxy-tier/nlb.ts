@@ -1,5 +1,6 @@
 // The internet-facing NLB in front of the HAProxy nodes: TLS on 443 with a certificate (plain TCP on 80
-// without), cross-zone, every node registered in one TCP target group checked on HAProxy's port.
+// without), cross-zone, every node registered in one TCP target group whose health check asks HAProxy's
+// health URI over HTTP: 503 there when the node has no usable service host, so such a node leaves the NLB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultSslPolicy } from "../alb/rules";
@@ -8,9 +9,10 @@ export interface TierNlbArgs {
   vpcId: pulumi.Input<string>;
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   securityGroupId: pulumi.Input<string>;
-  nodes: aws.ec2.Instance[];
-  /** HAProxy's port on the nodes: target and health-check port. */
+  /** HAProxy's port on the nodes: the target port. */
   listenPort: number;
+  /** The health URI on the nodes (host/haproxy/nodeUserData.ts nodeHealthCheck). */
+  health: { port: number; path: string };
   /** Connections in flight to a replaced node get this long to finish. */
   deregistrationDelaySec: number;
   certificateArn: pulumi.Input<string> | undefined;
@@ -18,8 +20,11 @@ export interface TierNlbArgs {
   tags: Record<string, string>;
 }
 
-/** The NLB and its listener `<name>-nlb`, the target group `<name>-haproxy`, one attachment `<name>-node-<i>` per node. */
-export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): aws.lb.LoadBalancer {
+/**
+ * The NLB and its listener `<name>-nlb` and the target group `<name>-haproxy`, which the nodes' Auto Scaling
+ * group registers them in (nodes.ts).
+ */
+export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): { nlb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
   const opts = { parent };
   const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
     loadBalancerType: "network",
@@ -37,15 +42,20 @@ export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): 
     port: a.listenPort,
     deregistrationDelay: a.deregistrationDelaySec,
     connectionTermination: false,
-    healthCheck: { protocol: "TCP", port: String(a.listenPort), interval: 10, healthyThreshold: 2, unhealthyThreshold: 2 },
+    // HTTP check on the node's health URI, answered 200/503 by HAProxy itself (NLB HTTP checks: path and a
+    // 200 matcher, timeout below the interval:
+    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html). With
+    // every node unhealthy the NLB fails open and sends to all of them (same page), so a fleet-wide outage
+    // still reaches HAProxy's own 503.
+    healthCheck: {
+      protocol: "HTTP", port: String(a.health.port), path: a.health.path, matcher: "200",
+      interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2,
+    },
     tags: a.tags,
   }, opts);
-  a.nodes.forEach((node, i) => {
-    new aws.lb.TargetGroupAttachment(`${name}-node-${i}`, { targetGroupArn: tg.arn, targetId: node.id, port: a.listenPort }, opts);
-  });
   const forward = [{ type: "forward", targetGroupArn: tg.arn }];
   new aws.lb.Listener(`${name}-nlb`, a.certificateArn !== undefined
     ? { loadBalancerArn: nlb.arn, port: 443, protocol: "TLS", certificateArn: a.certificateArn, sslPolicy: defaultSslPolicy, defaultActions: forward }
     : { loadBalancerArn: nlb.arn, port: 80, protocol: "TCP", defaultActions: forward }, opts);
-  return nlb;
+  return { nlb, targetGroup: tg };
 }

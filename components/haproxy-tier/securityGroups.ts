@@ -1,5 +1,5 @@
-// Who may talk to whom in the tier: clients -> NLB -> HAProxy's port on the nodes -> the service port on
-// the fleet, nothing else inbound; both kinds of host reach AWS APIs, package mirrors and Papertrail.
+// Who may talk to whom in the tier: clients -> NLB -> HAProxy's port (and its health URI's port) on the
+// nodes -> the service port on the fleet, nothing else inbound; both kinds of host reach AWS APIs, package mirrors and Papertrail.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -12,6 +12,8 @@ export interface TierSecurityGroupsArgs {
   publicPort: number;
   /** HAProxy's port on the nodes. */
   listenPort: number;
+  /** Port of the NLB's health check on the nodes. */
+  healthPort: number;
   servicePort: number;
   /** Who may reach the NLB: one ingress rule each. */
   allowedCidrs: pulumi.Input<string>[];
@@ -26,7 +28,7 @@ export interface TierSecurityGroups {
 /** The NLB's, the nodes' and the fleet's security groups and their rules, named `<name>-nlb`, `-node`, `-fleet`. */
 export function tierSecurityGroups(name: string, a: TierSecurityGroupsArgs, parent: pulumi.Resource): TierSecurityGroups {
   const opts = { parent };
-  const { serviceName, env, tags, publicPort, listenPort, servicePort } = a;
+  const { serviceName, env, tags, publicPort, listenPort, healthPort, servicePort } = a;
   const nlb = new aws.ec2.SecurityGroup(`${name}-nlb`, { vpcId: a.vpcId, description: `NLB in front of the HAProxy nodes of ${serviceName} (${env})`, tags }, opts);
   const node = new aws.ec2.SecurityGroup(`${name}-node`, { vpcId: a.vpcId, description: `HAProxy nodes of ${serviceName} (${env})`, tags }, opts);
   const fleet = new aws.ec2.SecurityGroup(`${name}-fleet`, { vpcId: a.vpcId, description: `Service hosts of ${serviceName} (${env}) behind HAProxy`, tags }, opts);
@@ -44,6 +46,14 @@ export function tierSecurityGroups(name: string, a: TierSecurityGroupsArgs, pare
   new aws.vpc.SecurityGroupIngressRule(`${name}-node-in`, {
     securityGroupId: node.id, referencedSecurityGroupId: nlb.id, ipProtocol: "tcp", fromPort: listenPort, toPort: listenPort,
     description: "HAProxy's port, from the NLB only",
+  }, opts);
+  new aws.vpc.SecurityGroupEgressRule(`${name}-nlb-health`, {
+    securityGroupId: nlb.id, referencedSecurityGroupId: node.id, ipProtocol: "tcp", fromPort: healthPort, toPort: healthPort,
+    description: "NLB health checks of the HAProxy nodes",
+  }, opts);
+  new aws.vpc.SecurityGroupIngressRule(`${name}-node-health`, {
+    securityGroupId: node.id, referencedSecurityGroupId: nlb.id, ipProtocol: "tcp", fromPort: healthPort, toPort: healthPort,
+    description: "HAProxy's health URI, from the NLB only",
   }, opts);
   new aws.vpc.SecurityGroupEgressRule(`${name}-node-to-fleet`, {
     securityGroupId: node.id, referencedSecurityGroupId: fleet.id, ipProtocol: "tcp", fromPort: servicePort, toPort: servicePort,

@@ -24,6 +24,9 @@ describe("Network", () => {
     ]);
     expect(priv).toEqual(["net-private-0-id", "net-private-1-id"]);
     expect(pub).toEqual(["net-public-0-id", "net-public-1-id"]);
+    // What an internet-facing load balancer and the instances wait for on the first `up`.
+    expect(await valueOf(n.internetConnectivityEstablished)).toEqual(["net-igw-id", "net-public-id", "net-public-0-id", "net-public-1-id"]);
+    expect(await valueOf(n.privateEgressEstablished)).toEqual(["net-nat-0-id", "net-private-0-id", "net-private-0-id", "net-private-1-id", "net-private-1-id"]);
     expect(mocks.ofType("aws:ec2/natGateway:NatGateway")).toHaveLength(1);
     // Every private route table sends egress through the NAT, never the internet gateway.
     for (const rt of mocks.ofType("aws:ec2/routeTable:RouteTable").filter((r) => r.name.includes("private")))
@@ -41,6 +44,8 @@ describe("Network", () => {
   it("uses an existing VPC as given and creates nothing", async () => {
     const n = new Network("byo", { vpcId: "vpc-1", publicSubnetIds: ["subnet-a", "subnet-b"], privateSubnetIds: ["subnet-c", "subnet-d"] });
     expect(await valueOf(n.privateSubnetIds)).toEqual(["subnet-c", "subnet-d"]);
+    expect(await valueOf(n.internetConnectivityEstablished)).toEqual([]);
+    expect(await valueOf(n.privateEgressEstablished)).toEqual([]);
     await settle();
     expect(mocks.resources.map((r) => r.type)).toEqual(["node-service-aws:index:Network"]);
   });

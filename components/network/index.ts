@@ -31,6 +31,13 @@ export class Network extends pulumi.ComponentResource {
   public readonly publicSubnetIds: pulumi.Output<string[]>;
   /** Private subnets (egress through NAT), one per AZ, in AZ order. */
   public readonly privateSubnetIds: pulumi.Output<string[]>;
+  /**
+   * Ids of the internet gateway, the public route table and its subnet associations: an internet-facing load
+   * balancer is created after them (aws-cdk's internetConnectivityEstablished). Empty for an existing VPC.
+   */
+  public readonly internetConnectivityEstablished: pulumi.Output<string[]>;
+  /** Ids of the NAT gateways, the private route tables and their associations: instances launch after them. Empty for an existing VPC. */
+  public readonly privateEgressEstablished: pulumi.Output<string[]>;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Network"), name, {}, withFormerType("node-service:network:Network", opts));
@@ -41,6 +48,8 @@ export class Network extends pulumi.ComponentResource {
       this.vpcId = pulumi.output(args.vpcId);
       this.publicSubnetIds = pulumi.output(args.publicSubnetIds!);
       this.privateSubnetIds = pulumi.output(args.privateSubnetIds!);
+      this.internetConnectivityEstablished = pulumi.output([]);
+      this.privateEgressEstablished = pulumi.output([]);
     } else {
       const azCount = args.azCount ?? 2;
       const cidr = pulumi.output(args.cidrBlock ?? "10.0.0.0/16");
@@ -53,6 +62,8 @@ export class Network extends pulumi.ComponentResource {
       const publicIds: pulumi.Output<string>[] = [];
       const privateIds: pulumi.Output<string>[] = [];
       const nats: aws.ec2.NatGateway[] = [];
+      const internet: pulumi.Output<string>[] = [igw.id, publicRt.id];
+      const egress: pulumi.Output<string>[] = [];
       const perAz = args.natGatewayPerAz ?? false;
       for (let i = 0; i < azCount; i++) {
         const az = azs.names.apply((n) => {
@@ -61,7 +72,7 @@ export class Network extends pulumi.ComponentResource {
           return v;
         });
         const pub = new aws.ec2.Subnet(`${name}-public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, i)), mapPublicIpOnLaunch: false, tags: withName(`${name}-public-${i}`) }, { parent: this });
-        new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { parent: this });
+        internet.push(new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { parent: this }).id);
         publicIds.push(pub.id);
         if (perAz || i === 0) {
           const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: withName(`${name}-nat-${i}`) }, { parent: this });
@@ -70,13 +81,19 @@ export class Network extends pulumi.ComponentResource {
         const natId = nats[perAz ? i : 0]!.id;
         const priv = new aws.ec2.Subnet(`${name}-private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, 8 + i)), tags: withName(`${name}-private-${i}`) }, { parent: this });
         const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }], tags: withName(`${name}-private-${i}`) }, { parent: this });
-        new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { parent: this });
+        const assoc = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { parent: this });
+        egress.push(rt.id, assoc.id);
         privateIds.push(priv.id);
       }
       this.vpcId = vpc.id;
       this.publicSubnetIds = pulumi.all(publicIds);
       this.privateSubnetIds = pulumi.all(privateIds);
+      this.internetConnectivityEstablished = pulumi.all(internet);
+      this.privateEgressEstablished = pulumi.all([...nats.map((n) => n.id), ...egress]);
     }
-    this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
+    this.registerOutputs({
+      vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds,
+      internetConnectivityEstablished: this.internetConnectivityEstablished, privateEgressEstablished: this.privateEgressEstablished,
+    });
   }
 }

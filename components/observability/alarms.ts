@@ -4,7 +4,7 @@
 // Datadog monitors. Every resource is a child of the Observability component (`parent`), under its name.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ObservabilityThresholds } from "./thresholds";
+import { ObservabilityThresholds, healthyHostsAlarmWindow } from "./thresholds";
 
 /** The ALB and target group whose CloudWatch metrics the ALB flavor watches. */
 export interface AlbTarget {
@@ -12,6 +12,16 @@ export interface AlbTarget {
   loadBalancer: pulumi.Input<string>;
   /** `targetgroup/<name>/<id>` */
   targetGroup: pulumi.Input<string>;
+}
+
+/** The NLB and the HAProxy nodes' target group whose CloudWatch metrics the HAProxy flavor watches. */
+export interface NlbTarget {
+  /** `net/<name>/<id>` */
+  loadBalancer: pulumi.Input<string>;
+  /** `targetgroup/<name>/<id>` */
+  targetGroup: pulumi.Input<string>;
+  /** Nodes the target group must keep healthy. */
+  expectedHealthy: pulumi.Input<number>;
 }
 
 export interface AlarmsInput {
@@ -23,8 +33,12 @@ export interface AlarmsInput {
   notificationEmails: pulumi.Input<string>[];
   /** ALB flavor: the 5xx-share, p99 and healthy-hosts alarms on it, which also roll back a refresh. */
   alb?: AlbTarget;
+  /** HAProxy flavor: healthy and unhealthy node alarms on the NLB's target group (they notify only). */
+  nlb?: NlbTarget;
   /** With it, the fleet's average-CPU alarm (it notifies, it does not roll back). */
   asgName?: pulumi.Input<string>;
+  /** Time a new host has to boot and pass its load balancer's check, seconds: the healthy-hosts alarms wait longer. */
+  hostBootSec: pulumi.Input<number>;
 }
 
 export interface Alarms {
@@ -40,7 +54,7 @@ export function createAlarms(name: string, a: AlarmsInput, parent: pulumi.Resour
   const topicArn = alarmTopic(name, a, parent);
   const actions = { alarmActions: [topicArn], okActions: [topicArn] };
   const rollback = a.alb === undefined ? [] : loadBalancerAlarms(name, a, a.alb, actions, parent);
-  const alarms = [...rollback];
+  const alarms = [...rollback, ...(a.nlb === undefined ? [] : nodeAlarms(name, a, a.nlb, actions, parent))];
   if (a.asgName !== undefined) {
     const t = a.thresholds;
     alarms.push(
@@ -200,16 +214,52 @@ function loadBalancerAlarms(
       metricName: "HealthyHostCount",
       dimensions: dims,
       statistic: "Minimum",
-      period: 60,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 3,
+      ...healthyWindow(a.hostBootSec),
       comparisonOperator: "LessThanThreshold",
       threshold: a.expectedHealthyHosts,
-      // No data means the target group or its metrics are gone: that is an outage, not quiet.
-      treatMissingData: "breaching",
       ...actions,
     },
     { parent },
   );
   return [errors, latency, healthy];
+}
+
+/**
+ * A healthy-hosts alarm's evaluation: every minute of a window longer than a host's boot below the level
+ * (thresholds.ts healthyHostsAlarmWindow), and missing data left missing: a new stack's load balancer reports
+ * nothing at first, which puts the alarm in INSUFFICIENT_DATA, and that state has no action here
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+ * A target group that stops reporting is caught by the Datadog hosts-reporting monitor's no-data alert.
+ */
+function healthyWindow(bootSec: pulumi.Input<number>) {
+  const w = pulumi.output(bootSec).apply(healthyHostsAlarmWindow);
+  return { period: 60, evaluationPeriods: w.evaluationPeriods, datapointsToAlarm: w.datapointsToAlarm, treatMissingData: "missing" };
+}
+
+/**
+ * The HAProxy nodes as the NLB sees them (AWS/NetworkELB, dimensions LoadBalancer and TargetGroup:
+ * https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html). A
+ * node fails the NLB's check when HAProxy is down or reaches no usable service host (its health URI), so
+ * "no healthy backend" shows here: fewer healthy nodes than expected, or any node unhealthy. A replaced node
+ * is unhealthy while it boots, so both wait the same window as the healthy-hosts alarm.
+ */
+function nodeAlarms(
+  name: string,
+  a: AlarmsInput,
+  nlb: NlbTarget,
+  actions: { alarmActions: pulumi.Input<string>[]; okActions: pulumi.Input<string>[] },
+  parent: pulumi.Resource,
+): aws.cloudwatch.MetricAlarm[] {
+  const common = {
+    namespace: "AWS/NetworkELB", dimensions: { LoadBalancer: nlb.loadBalancer, TargetGroup: nlb.targetGroup }, ...healthyWindow(a.hostBootSec), ...actions,
+  };
+  const healthy = new aws.cloudwatch.MetricAlarm(`${name}-nlb-healthy-nodes`, {
+    alarmDescription: pulumi.interpolate`${a.service} (${a.env}): fewer than ${nlb.expectedHealthy} HAProxy nodes pass the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
+    metricName: "HealthyHostCount", statistic: "Minimum", comparisonOperator: "LessThanThreshold", threshold: nlb.expectedHealthy, ...common,
+  }, { parent });
+  const unhealthy = new aws.cloudwatch.MetricAlarm(`${name}-nlb-unhealthy-nodes`, {
+    alarmDescription: pulumi.interpolate`${a.service} (${a.env}): an HAProxy node fails the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
+    metricName: "UnHealthyHostCount", statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, ...common,
+  }, { parent });
+  return [healthy, unhealthy];
 }

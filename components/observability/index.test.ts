@@ -144,7 +144,7 @@ describe("Observability (ALB flavor)", () => {
     expect(dashboardUrl).toMatch(/^https:\/\/app\.datadoghq\.com\/dashboard\/\S+$/);
   });
 
-  it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts breaching on missing data, ASG CPU", async () => {
+  it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts over a window longer than a boot, ASG CPU", async () => {
     const { rollback, alarms, topicArn } = await build({ thresholds: { minRequests: 50 } });
     const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
     expect(mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).toHaveLength(4);
@@ -161,7 +161,14 @@ describe("Observability (ALB flavor)", () => {
     const p99 = byName("obs-p99");
     expect(p99).toMatchObject({ metricName: "TargetResponseTime", extendedStatistic: "p99", threshold: 2 });
     const healthy = byName("obs-healthy-hosts");
-    expect(healthy).toMatchObject({ metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "breaching" });
+    // A new stack's first minutes (no data yet, then targets still booting) do not page: missing data leaves the
+    // alarm in INSUFFICIENT_DATA, which has no action here, and it needs every minute of a window longer than
+    // the hosts' boot budget below the level (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
+    expect(healthy).toMatchObject({
+      metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "missing",
+      period: 60, evaluationPeriods: 6, datapointsToAlarm: 6,
+    });
+    expect(healthy.insufficientDataActions ?? []).toEqual([]);
     const cpu = byName("obs-asg-cpu");
     expect(cpu).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-asg" } });
 
@@ -214,6 +221,19 @@ describe("Observability: Datadog AWS integration", () => {
   });
 });
 
+describe("Observability: reusing an account's existing Datadog AWS integration", () => {
+  it("creates nothing and reports the existing integration's role; the creating stack lists every region", async () => {
+    const existing = `arn:aws:iam::${ACCOUNT_ID}:role/DatadogIntegrationRole`;
+    const { integrationRoleArn } = await build({ datadogIntegrationRoleArn: existing });
+    expect(integrationRoleArn).toBe(existing);
+    expect(mocks.ofType("datadog:aws/integrationAccount:IntegrationAccount")).toHaveLength(0);
+    expect(mocks.ofType("aws:iam/role:Role")).toHaveLength(0);
+    mocks.clear();
+    await build({ createDatadogIntegration: true, datadogRegions: ["us-east-1", "eu-west-1"] });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({ includeOnlies: ["us-east-1", "eu-west-1"] });
+  });
+});
+
 describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
   it("keeps host and app monitors, skips ALB monitors and alarms, has no rollback alarms", async () => {
     const { rollback, alarms } = await build({ albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "dev", expectedHealthyHosts: 1 });
@@ -234,12 +254,42 @@ describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
   });
 });
 
+describe("Observability (HAProxy flavor with its NLB)", () => {
+  it("alarms on the NLB's view of the HAProxy nodes: fewer healthy than expected, any unhealthy; none rolls anything back", async () => {
+    // A node fails the NLB's check when it reaches no usable service host (health URI, host/haproxy/config.ts),
+    // so "no healthy backend" shows here as a node gone unhealthy. NLB metrics: AWS/NetworkELB, dimensions
+    // LoadBalancer and TargetGroup (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html).
+    const { rollback, alarms, topicArn } = await build({
+      albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "prod",
+      nlbArnSuffix: "net/sample-nlb/50dc6c495c0c9188", nlbTargetGroupArnSuffix: "targetgroup/sample-haproxy/73e2d6bc24d8a067",
+      expectedHealthyNodes: 2, hostBootSec: 600,
+    });
+    const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
+    const dims = { LoadBalancer: "net/sample-nlb/50dc6c495c0c9188", TargetGroup: "targetgroup/sample-haproxy/73e2d6bc24d8a067" };
+    const window = { period: 60, evaluationPeriods: 11, datapointsToAlarm: 11, treatMissingData: "missing" };
+    expect(byName("obs-nlb-healthy-nodes")).toMatchObject({
+      namespace: "AWS/NetworkELB", metricName: "HealthyHostCount", dimensions: dims, statistic: "Minimum",
+      comparisonOperator: "LessThanThreshold", threshold: 2, ...window,
+    });
+    expect(byName("obs-nlb-unhealthy-nodes")).toMatchObject({
+      namespace: "AWS/NetworkELB", metricName: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum",
+      comparisonOperator: "GreaterThanThreshold", threshold: 0, ...window,
+    });
+    for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
+    expect(alarms).toEqual(["obs-nlb-healthy-nodes-x1", "obs-nlb-unhealthy-nodes-x1"]);
+    expect(rollback).toEqual([]);
+  });
+});
+
 describe("Observability: bad input", () => {
   it.each([
     [{ thresholds: { cpuWarningPercent: 95 } }, "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
     [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "thresholds.errorRateCritical: 5 is a share of requests, 0-1"],
     [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
+    [{ albArnSuffix: undefined, targetGroupArnSuffix: undefined, nlbArnSuffix: "net/x/1" }, "nlbArnSuffix and nlbTargetGroupArnSuffix: give both"],
+    [{ nlbArnSuffix: "net/x/1", nlbTargetGroupArnSuffix: "targetgroup/x/1" }, "one load balancer: the ALB's suffixes or the NLB's, not both"],
+    [{ createDatadogIntegration: true, datadogIntegrationRoleArn: "arn:aws:iam::1:role/x" }, "datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false"],
   ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
     const refusal = build(extra);
     await expect(refusal).rejects.toThrow(message);

@@ -28,8 +28,20 @@ export interface ObservabilityArgs {
   albArnSuffix?: pulumi.Input<string>;
   /** `targetgroup/<name>/<id>` of the service's target group; given exactly when `albArnSuffix` is. Default none. */
   targetGroupArnSuffix?: pulumi.Input<string>;
+  /** `net/<name>/<id>` of the HAProxy flavor's NLB; given exactly when `nlbTargetGroupArnSuffix` is. Default none: no node alarms. */
+  nlbArnSuffix?: pulumi.Input<string>;
+  /** `targetgroup/<name>/<id>` of the HAProxy nodes' target group. Default none. */
+  nlbTargetGroupArnSuffix?: pulumi.Input<string>;
+  /** HAProxy nodes the NLB must see healthy (the node count). Default 1. */
+  expectedHealthyNodes?: pulumi.Input<number>;
   /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
+  /**
+   * Time a new host has to boot and pass its load balancer's check, seconds (the group's health check grace
+   * period): the healthy-hosts alarms need a window longer than this below their level, so a new stack's first
+   * boot does not page. Default 300.
+   */
+  hostBootSec?: pulumi.Input<number>;
   /**
    * Healthy targets the fleet must keep (its minimum size), a positive integer. Required. Plain number: it
    * decides the healthy-hosts monitor's warning and critical levels, checked before anything is created.
@@ -56,6 +68,17 @@ export interface ObservabilityArgs {
   datadogAwsAccountId?: pulumi.Input<string>;
   /** With `createDatadogIntegration`: the CloudWatch namespaces it crawls. Default defaultDatadogNamespaces. */
   datadogNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * With `createDatadogIntegration`: the AWS regions it crawls, every region a stack of this account runs in.
+   * Default this stack's region.
+   */
+  datadogRegions?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Without `createDatadogIntegration`: the role of the account's existing integration (made by another stack,
+   * the Datadog UI or CloudFormation), reported as `integrationRoleArn`; nothing is created for it.
+   * Default none. See components/datadog-integration/README.md for the deploy order.
+   */
+  datadogIntegrationRoleArn?: pulumi.Input<string>;
   /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
   runbookUrl?: pulumi.Input<string>;
 }
@@ -73,13 +96,16 @@ export class Observability extends pulumi.ComponentResource {
   public readonly topicArn: pulumi.Output<string>;
   /** Names of the alarms that fail and roll back an instance refresh. Empty in the HAProxy flavor. */
   public readonly rollbackAlarmNames: pulumi.Output<string[]>;
-  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without `asgName`. */
+  /** Names of every CloudWatch alarm. Empty in the HAProxy flavor without the NLB's suffixes. */
   public readonly alarmNames: pulumi.Output<string[]>;
   /** The dashboard's address on the Datadog site. Always set. */
   public readonly dashboardUrl: pulumi.Output<string>;
   /** Ids of the Datadog monitors, in table order. Always set (7 monitors). */
   public readonly monitorIds: pulumi.Output<string[]>;
-  /** ARN of the role Datadog's AWS integration assumes. Undefined unless `createDatadogIntegration`. */
+  /**
+   * ARN of the role Datadog's AWS integration assumes: the one created with `createDatadogIntegration`, else
+   * `datadogIntegrationRoleArn`. Undefined when neither is given.
+   */
   public readonly integrationRoleArn: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -91,6 +117,12 @@ export class Observability extends pulumi.ComponentResource {
     ];
     if ((args.albArnSuffix === undefined) !== (args.targetGroupArnSuffix === undefined))
       problems.push("albArnSuffix and targetGroupArnSuffix: give both (ALB flavor) or neither (HAProxy flavor)");
+    if ((args.nlbArnSuffix === undefined) !== (args.nlbTargetGroupArnSuffix === undefined))
+      problems.push("nlbArnSuffix and nlbTargetGroupArnSuffix: give both (HAProxy flavor) or neither");
+    if (args.createDatadogIntegration === true && args.datadogIntegrationRoleArn !== undefined)
+      problems.push("datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false");
+    if (args.albArnSuffix !== undefined && args.nlbArnSuffix !== undefined)
+      problems.push("albArnSuffix and nlbArnSuffix: one load balancer: the ALB's suffixes or the NLB's, not both");
     // RunError: `pulumi up` prints the message alone, without a stack trace.
     if (problems.length > 0) throw new pulumi.RunError(`Observability ${name}: ${problems.join("; ")}`);
 
@@ -102,11 +134,11 @@ export class Observability extends pulumi.ComponentResource {
     const parent = { parent: this };
     const runbook = pulumi.output(args.runbookUrl ?? "the README's runbook section");
 
-    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    let integrationRoleArn: pulumi.Output<string | undefined> = pulumi.output(args.datadogIntegrationRoleArn);
     if (args.createDatadogIntegration === true) {
       const integration = new DatadogIntegration(
         name,
-        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces },
+        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces, datadogRegions: args.datadogRegions },
         // Its resources were this component's own children: `this` for stacks already under the current type
         // token, the former URN for stacks last updated before it (the engine also maps `this` to it).
         { parent: this, formerParents: [this, pulumi.createUrn(name, formerType, opts?.parent)] },
@@ -161,7 +193,10 @@ ${notify}`,
       name,
       {
         service: args.service.name, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
-        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName,
+        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName, hostBootSec: args.hostBootSec ?? 300,
+        nlb: args.nlbArnSuffix !== undefined && args.nlbTargetGroupArnSuffix !== undefined
+          ? { loadBalancer: args.nlbArnSuffix, targetGroup: args.nlbTargetGroupArnSuffix, expectedHealthy: args.expectedHealthyNodes ?? 1 }
+          : undefined,
       },
       this,
     );

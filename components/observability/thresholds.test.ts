@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, healthyHostLevels, resolveThresholds, thresholdDefaults } from "./thresholds";
+import {
+  ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, healthyHostLevels, healthyHostsAlarmWindow, resolveThresholds, thresholdDefaults,
+} from "./thresholds";
 
 describe("thresholds", () => {
   it("the defaults pass their own checks, and every level has a default", () => {
@@ -53,5 +55,17 @@ describe("thresholds", () => {
     [4, { critical: 2, warning: 4 }],
   ])("healthy-host levels for %i hosts: warn at one missing, critical at half gone", (n, levels) => {
     expect(healthyHostLevels(n)).toEqual(levels);
+  });
+});
+
+describe("healthyHostsAlarmWindow", () => {
+  it("needs every minute of a window longer than the boot budget below the level, so a first boot never pages", () => {
+    // A new stack's targets are unhealthy until the first hosts have booted and passed the check, which the
+    // boot budget (the group's health check grace period) bounds; a real loss still alarms within the window.
+    for (const [bootSec, minutes] of [[0, 3], [60, 3], [300, 6], [330, 6], [360, 7], [600, 11]] as const) {
+      const w = healthyHostsAlarmWindow(bootSec);
+      expect(w, String(bootSec)).toEqual({ period: 60, evaluationPeriods: minutes, datapointsToAlarm: minutes });
+      expect(w.evaluationPeriods * w.period).toBeGreaterThan(bootSec);
+    }
   });
 });

@@ -118,3 +118,14 @@ export function checkExpectedHealthyHosts(n: number): Problem[] {
 export function healthyHostLevels(n: number): { critical: number; warning?: number } {
   return n >= 2 ? { critical: Math.ceil(n / 2), warning: n } : { critical: n };
 }
+
+/**
+ * Window of a healthy-hosts alarm: one-minute periods, every one of them below the level, over a window
+ * longer than `bootSec`, the time a new host has to boot and pass its load balancer's check (the group's
+ * health check grace period). A new stack's targets stay unhealthy for at most that long, so its first boot
+ * never pages; a real loss still alarms within the window. At least 3 minutes.
+ */
+export function healthyHostsAlarmWindow(bootSec: number): { period: number; evaluationPeriods: number; datapointsToAlarm: number } {
+  const minutes = Math.max(3, Math.floor(bootSec / 60) + 1);
+  return { period: 60, evaluationPeriods: minutes, datapointsToAlarm: minutes };
+}

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -131,6 +132,88 @@ describe("renderHaproxyConfig", () => {
   });
 });
 
+// The load balancer's health check of a node (HAProxy 2.6 manual: `monitor-uri` answers 200 itself,
+// `monitor fail` turns it into 503 when its condition holds; `nbsrv(<backend>)` is the number of usable
+// servers of that backend: https://docs.haproxy.org/2.6/configuration.html#4-monitor%20fail,
+// #7.3.2-nbsrv). A node that can reach no service host must fail the check, not pass it as a TCP check does.
+describe("health frontend", () => {
+  it("answers the health URI itself and fails it when the backend has no usable server; haproxy -c accepts it", () => {
+    const text = renderHaproxyConfig(opts({ ...fixed, health: { address: "0.0.0.0", port: 8405, uri: "/haproxy-health" } }));
+    const r = check(text);
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).not.toMatch(/WARNING|ALERT/);
+    expect(text).toMatch(/frontend health\n\s+bind 0\.0\.0\.0:8405\n/);
+    expect(text).toMatch(/^\s+monitor-uri \/haproxy-health$/m);
+    expect(text).toMatch(/^\s+monitor fail if \{ nbsrv\(app\) lt 1 \}$/m);
+    expect(renderHaproxyConfig(opts(fixed))).not.toContain("frontend health");
+  });
+
+  it("refuses a health frontend on the traffic port or with a bad URI", () => {
+    const bad = (health: { address: string; port: number; uri: string }, re: RegExp) =>
+      expect(() => renderHaproxyConfig({ ...fixed, health })).toThrow(re);
+    bad({ address: "0.0.0.0", port: 8080, uri: "/h" }, /health.port: 8080 is the frontend's port/);
+    bad({ address: "0.0.0.0", port: 8405, uri: "h x" }, /health.uri/);
+    bad({ address: "nowhere", port: 8405, uri: "/h" }, /health.address/);
+  });
+
+  it("real HAProxy on loopback: 200 while one server is UP, 503 once every server is DOWN, 200 again when one is back", async () => {
+    const ports = { frontend: await freePort(), stats: await freePort(), health: await freePort(), a: await freePort(), b: await freePort() };
+    const serve = (port: number) =>
+      new Promise<http.Server>((resolve) => {
+        const s = http.createServer((_req, res) => res.end("ready\n"));
+        s.listen(port, "127.0.0.1", () => resolve(s));
+      });
+    const close = (s: http.Server) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); });
+    const o = opts({
+      servers: [{ name: "a", address: "127.0.0.1", port: ports.a }, { name: "b", address: "127.0.0.1", port: ports.b }],
+      log: "stdout",
+      frontend: { address: "127.0.0.1", port: ports.frontend },
+      stats: { address: "127.0.0.1", port: ports.stats },
+      health: { address: "127.0.0.1", port: ports.health, uri: "/haproxy-health" },
+      check: { intervalMs: 100, fall: 1, rise: 1, timeoutMs: 100 },
+    });
+    const cfg = path.join(dir, "health.cfg");
+    fs.writeFileSync(cfg, renderHaproxyConfig(o));
+    let a = await serve(ports.a);
+    let b: http.Server | undefined = await serve(ports.b);
+    const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: "ignore" });
+    const status = (p = "/haproxy-health") =>
+      new Promise<number>((resolve) => {
+        const req = http.get({ host: "127.0.0.1", port: ports.health, path: p, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", () => resolve(0));
+      });
+    const until = async (want: number) => {
+      let last = 0;
+      for (let i = 0; i < 100 && proc.exitCode === null; i++) {
+        last = await status();
+        if (last === want) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return last;
+    };
+    try {
+      expect(await until(200)).toBe(200);
+      expect(await status("/anything-else")).toBe(404);
+      await close(b);
+      b = undefined;
+      // One server left UP: still healthy.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(await status()).toBe(200);
+      await close(a);
+      expect(await until(503)).toBe(503);
+      a = await serve(ports.a);
+      expect(await until(200)).toBe(200);
+    } finally {
+      proc.kill("SIGTERM");
+      await close(a);
+      if (b) await close(b);
+    }
+  });
+});
+
 describe("statColumns", () => {
   it("names the show stat columns as HAProxy's own header does; the deploy step reads them by these numbers", async () => {
     const [frontend, stats] = [await freePort(), await freePort()];
@@ -169,3 +252,71 @@ async function showStat(socket: string, exited: () => boolean): Promise<string> 
   }
   throw new Error(`no answer to show stat on ${socket}`);
 }
+
+/**
+ * Runs the rendered config on loopback (frontend, stats and one server: a node server answering 200),
+ * sends `paths` in order and returns the answers and what HAProxy logged to stdout.
+ */
+async function serve(o: HaproxyConfigOptions, paths: string[]): Promise<{ answers: http.IncomingMessage[]; log: string }> {
+  const app = http.createServer((_req, res) => res.end("ok"));
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+  const appPort = (app.address() as { port: number }).port;
+  const [front, stats] = [await freePort(), await freePort()];
+  const cfg = path.join(dir, `run-${front}.cfg`);
+  fs.writeFileSync(
+    cfg,
+    renderHaproxyConfig(opts({ ...o, log: "stdout", frontend: { address: "127.0.0.1", port: front }, stats: { address: "127.0.0.1", port: stats },
+      servers: [{ name: "a1", address: "127.0.0.1", port: appPort }] })),
+  );
+  const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  proc.stdout!.on("data", (d) => (log += d));
+  proc.stderr!.on("data", (d) => (log += d));
+  const get = (p: string) =>
+    new Promise<http.IncomingMessage>((res, rej) => http.get({ host: "127.0.0.1", port: front, path: p, agent: false }, (r) => (r.resume(), r.on("end", () => res(r)))).on("error", rej));
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await get("/healthz-wait");
+        break;
+      } catch (e) {
+        if (i > 50 || proc.exitCode !== null) throw new Error(`haproxy did not start: ${String(e)}\n${log}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const answers: http.IncomingMessage[] = [];
+    for (const p of paths) answers.push(await get(p));
+    for (let i = 0; i < 50 && !paths.every((p) => log.includes(`${p.split("?")[0]}`)); i++) await new Promise((r) => setTimeout(r, 100));
+    return { answers, log };
+  } finally {
+    proc.kill("SIGTERM");
+    if (proc.exitCode === null) await new Promise((r) => proc.once("exit", r));
+    await new Promise((r) => app.close(r));
+  }
+}
+
+describe("HAProxy frontend, run on loopback", () => {
+  it("logs the path and the query's keys, never its values; logFullUrl logs the whole URL", async () => {
+    const quiet = await serve({ ...fixed }, ["/api/status?token=secret&x=1", "/plain", "/empty?"]);
+    const line = quiet.log.split("\n").find((l) => l.includes("/api/status"));
+    console.log(`request log line: ${line}`);
+    expect(line).toContain('"GET /api/status?token&x HTTP/1.1"');
+    expect(quiet.log).not.toContain("secret");
+    expect(quiet.log).toContain('"GET /plain HTTP/1.1"');
+    expect(quiet.log).toContain('"GET /empty? HTTP/1.1"');
+    // the rest of option httplog's line is kept: status and the server that answered
+    expect(line).toMatch(/ http app\/a1 .* 200 /);
+
+    const full = await serve({ ...fixed, logFullUrl: true }, ["/api/status?token=secret&x=1"]);
+    expect(full.log).toContain('"GET /api/status?token=secret&x=1 HTTP/1.1"');
+  });
+
+  it("answers with nosniff, and with HSTS when clients come over HTTPS (TLS ended in front)", async () => {
+    const plain = await serve({ ...fixed }, ["/a"]);
+    expect(plain.answers[0]!.headers["x-content-type-options"]).toBe("nosniff");
+    expect(plain.answers[0]!.headers["strict-transport-security"]).toBeUndefined();
+    const tls = await serve({ ...fixed, https: true }, ["/a"]);
+    expect(tls.answers[0]!.headers["strict-transport-security"]).toBe("max-age=31536000; includeSubDomains");
+    expect(tls.answers[0]!.headers["x-content-type-options"]).toBe("nosniff");
+  });
+});

@@ -1,9 +1,11 @@
 // haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
-// /readyz, a loopback-only stats endpoint (Datadog's HAProxy check) and an admin socket for
-// drain/ready. The timing rules that make a rolling deploy lossless are enforced here.
+// /readyz, a loopback-only stats endpoint (Datadog's HAProxy check), an admin socket for
+// drain/ready, and optionally a health frontend for the load balancer in front of the node. The timing rules that make a rolling deploy lossless are enforced here.
 import { withDefaults } from "../../contract/defaults";
-import { Problem, formatProblem, nested } from "../../contract/problem";
-import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
+import { Problem, formatProblem } from "../../contract/problem";
+import { ServiceSettings, withServiceDefaults } from "../../contract/service";
+import { checkDetectionMs, checkHaproxyConfig } from "./checks";
+export { checkDetectionMs, checkHaproxyConfig };
 
 export interface HaproxyServer {
   /** Server name in HAProxy (logs, stats, admin socket: `<backend>/<name>`). */
@@ -32,12 +34,24 @@ export interface HaproxyConfigInput {
   frontend: { address: string; port: number };
   /** Loopback only: HTML/CSV stats at /stats and a liveness answer at /healthz. */
   stats: { address: string; port: number };
+  /**
+   * The load balancer's health check of this node: `uri` answers 200 while at least one server of the
+   * backend is usable and 503 when none is, any other path 404. Undefined: no such frontend.
+   */
+  health?: HealthFrontend;
   /** Unix socket, admin level: `set server <backend>/<name> state drain|ready|maint`. */
   adminSocket: string;
   /** Written from `show servers state` before each reload, read at start. */
   serverStateFile: string;
   /** `journal` sends to /dev/log (journald); `stdout` suits a foreground process. */
   log: "journal" | "stdout";
+  /**
+   * Log whole URLs, query values included. Off by default: the request log carries the path and the
+   * query's keys only (`/p?token&x`), as query values (tokens, e-mail addresses) reach Papertrail and Datadog.
+   */
+  logFullUrl: boolean;
+  /** Clients reach the frontend over HTTPS (TLS ends at the NLB in front): answers carry HSTS. */
+  https: boolean;
   backendName: string;
   /** Health check timing; derived from service.drainDelayMs when not given. */
   check: HealthCheckTiming;
@@ -52,6 +66,13 @@ export interface HaproxyConfigInput {
   /** Drop privileges after binding; leave undefined when the service manager already runs it unprivileged. */
   user?: string;
   group?: string;
+}
+
+export interface HealthFrontend {
+  address: string;
+  port: number;
+  /** Path the load balancer asks, e.g. /haproxy-health. */
+  uri: string;
 }
 
 export interface HealthCheckTiming {
@@ -75,14 +96,6 @@ export class HaproxyConfigError extends Error {
   }
 }
 
-/**
- * Worst time from /readyz failing to HAProxy marking the server DOWN: the next check starts at most
- * one interval later and `fall` checks, each taking up to its timeout, must fail in a row.
- */
-export function checkDetectionMs(c: HealthCheckTiming): number {
-  return c.fall * (c.intervalMs + c.timeoutMs);
-}
-
 /** Interval a fifth of the drain delay (100 ms - 2 s), check timeout half an interval, fall 2, rise 2. */
 export function deriveHealthCheck(drainDelayMs: number): HealthCheckTiming {
   const intervalMs = Math.min(2000, Math.max(100, Math.floor(drainDelayMs / 5 / 10) * 10));
@@ -104,11 +117,14 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
   }, o.timeouts);
   const base: HaproxyConfigInput = {
     service,
-    frontend: { address: "0.0.0.0", port: 80 },
+    // Unprivileged: HAProxy binds it with no capability (host/haproxy/unit.ts).
+    frontend: { address: "0.0.0.0", port: 8080 },
     stats: { address: "127.0.0.1", port: 8404 },
     adminSocket: "/run/haproxy/admin.sock",
     serverStateFile: "/var/lib/haproxy/server-state",
     log: "journal",
+    logFullUrl: false,
+    https: false,
     backendName: "app",
     check,
     timeouts,
@@ -121,91 +137,19 @@ export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfig
   return withDefaults(base, rest);
 }
 
-const nameRe = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
-const hostRe = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
-const ipv4Re = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-const isPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
-const isPosInt = (n: number) => Number.isInteger(n) && n > 0;
-
-/** Problems with an input, each with its field (`servers[0].port`, `service.drainDelayMs`, ...) and the fix; empty when valid. */
-export function checkHaproxyConfig(i: HaproxyConfigInput): Problem[] {
-  const problems = nested("service", checkServiceSettings(i.service));
-  const problem = (field: string, message: string) => problems.push({ field, message });
-  const { check: c, timeouts: t } = i;
-
-  if ((i.servers === undefined) === (i.serverTemplate === undefined))
-    problem("servers", "give exactly one of servers (a fixed list) and serverTemplate (DNS discovery)");
-  if (i.servers !== undefined) {
-    if (i.servers.length === 0) problem("servers", "the list is empty");
-    const seen = new Set<string>();
-    i.servers.forEach((s, n) => {
-      if (!nameRe.test(s.name)) problem(`servers[${n}].name`, `"${s.name}" must be a letter then letters, digits, _ . -`);
-      if (seen.has(s.name)) problem(`servers[${n}].name`, `"${s.name}" is used twice`);
-      seen.add(s.name);
-      if (!hostRe.test(s.address)) problem(`servers[${n}].address`, `"${s.address}" is not an IPv4 address or host name`);
-      if (!isPort(s.port)) problem(`servers[${n}].port`, `${s.port} must be an integer 1-65535`);
-    });
-  }
-  const st = i.serverTemplate;
-  if (st !== undefined) {
-    if (!nameRe.test(st.prefix)) problem("serverTemplate.prefix", `"${st.prefix}" must be a letter then letters, digits, _ . -`);
-    if (!isPosInt(st.count) || st.count > 1000) problem("serverTemplate.count", `${st.count} must be an integer 1-1000`);
-    if (!hostRe.test(st.dnsName) || !st.dnsName.includes(".")) problem("serverTemplate.dnsName", `"${st.dnsName}" must be a DNS name`);
-    if (!isPort(st.port)) problem("serverTemplate.port", `${st.port} must be an integer 1-65535`);
-    const [ip, port] = st.nameserver.split(":");
-    if (!ipv4Re.test(ip ?? "") || !isPort(Number(port)))
-      problem("serverTemplate.nameserver", `"${st.nameserver}" must be ip:port, e.g. 169.254.169.253:53`);
-  }
-
-  if (!ipv4Re.test(i.frontend.address)) problem("frontend.address", `"${i.frontend.address}" must be an IPv4 address`);
-  if (!isPort(i.frontend.port)) problem("frontend.port", `${i.frontend.port} must be an integer 1-65535`);
-  // The stats page exposes server names and admin-free state: never beyond the host.
-  if (!/^127\./.test(i.stats.address) || !ipv4Re.test(i.stats.address))
-    problem("stats.address", `"${i.stats.address}" must be a loopback address (127.x.x.x)`);
-  if (!isPort(i.stats.port)) problem("stats.port", `${i.stats.port} must be an integer 1-65535`);
-  if (i.stats.port === i.frontend.port && i.stats.address === i.frontend.address)
-    problem("stats.port", `${i.stats.port} is the frontend's port`);
-  for (const [k, v] of [["adminSocket", i.adminSocket], ["serverStateFile", i.serverStateFile]] as const)
-    if (!v.startsWith("/") || /\s/.test(v)) problem(k, `"${v}" must be an absolute path without spaces`);
-  if (i.adminSocket.length > 100) problem("adminSocket", `"${i.adminSocket}" is longer than a unix socket path may be (100)`);
-  if (!nameRe.test(i.backendName)) problem("backendName", `"${i.backendName}" must be a letter then letters, digits, _ . -`);
-  if (i.log !== "journal" && i.log !== "stdout") problem("log", `"${String(i.log)}" must be journal or stdout`);
-
-  const counts = { check: c, timeouts: t, "": { poolPurgeDelayMs: i.poolPurgeDelayMs, hardStopAfterMs: i.hardStopAfterMs, maxconn: i.maxconn } };
-  for (const [group, values] of Object.entries(counts))
-    for (const [k, v] of Object.entries(values)) if (!isPosInt(v)) problem(group ? `${group}.${k}` : k, `${v} must be a positive integer`);
-  if (!Number.isInteger(i.retries) || i.retries < 1 || i.retries > 10) problem("retries", `${i.retries} must be an integer 1-10`);
-
-  // Lossless drain: HAProxy must mark a draining server DOWN while it still serves.
-  const detect = checkDetectionMs(c);
-  if (problems.length === 0 && detect >= i.service.drainDelayMs)
-    problem(
-      "service.drainDelayMs",
-      `${i.service.drainDelayMs} ms is too short: HAProxy needs up to fall*(inter+timeout) = ` +
-        `${c.fall}*(${c.intervalMs}+${c.timeoutMs}) = ${detect} ms to stop sending to a draining server; ` +
-        `raise drainDelayMs above ${detect} or shorten the check interval`,
-    );
-  // An idle connection the service closes while HAProxy reuses it loses the request: HAProxy closes first.
-  if (t.httpKeepAliveMs >= i.service.keepAliveTimeoutMs)
-    problem("timeouts.httpKeepAliveMs", `${t.httpKeepAliveMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
-  if (i.poolPurgeDelayMs >= i.service.keepAliveTimeoutMs)
-    problem("poolPurgeDelayMs", `${i.poolPurgeDelayMs} must be below service.keepAliveTimeoutMs (${i.service.keepAliveTimeoutMs})`);
-  if (t.serverMs < i.service.shutdownTimeoutMs)
-    problem("timeouts.serverMs", `${t.serverMs} must be at least service.shutdownTimeoutMs (${i.service.shutdownTimeoutMs}), the longest a request may run`);
-  if (i.hardStopAfterMs < t.serverMs || i.hardStopAfterMs > 15 * 60_000)
-    problem("hardStopAfterMs", `${i.hardStopAfterMs} must be between timeouts.serverMs (${t.serverMs}) and 900000 (15 min)`);
-  if ((i.user === undefined) !== (i.group === undefined))
-    problem(i.user === undefined ? "user" : "group", `is missing: give both user and group, or neither`);
-  for (const [k, v] of [["user", i.user], ["group", i.group]] as const)
-    if (v !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(v)) problem(k, `"${v}" is not a valid account name`);
-  return problems;
-}
-
 /**
  * The columns of HAProxy's `show stat` CSV (admin socket, and /stats;csv) that the deploy step and the
  * local fleet read, under HAProxy's own header names. HAProxy only appends columns, so these hold.
  */
 export const statColumns = { pxname: 0, svname: 1, scur: 4, stot: 7, status: 17, check_status: 36, addr: 73 } as const;
+
+/**
+ * option httplog's line, with the request line's URL replaced by txn.log_url: the http frontend's path
+ * and query keys (`/p?token&x` for `/p?token=secret&x=1`). HAProxy's own errors (400, 408) carry no URL: "-".
+ * The node's user-data must stay under 16 KB, hence the terse comments in the rendered file.
+ */
+const keysOnlyLogFormat =
+  '%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs \\"%HM %[var(txn.log_url)] %HV\\"';
 
 // Methods RFC 9110 calls idempotent: the only ones replayed after the request reached a server.
 const idempotentMethods = "GET HEAD OPTIONS PUT DELETE";
@@ -256,7 +200,8 @@ ${i.user !== undefined ? `    user ${i.user}\n    group ${i.group}\n` : ""}
 defaults
     mode http
     log global
-    option httplog
+${i.logFullUrl ? "    option httplog" : `    # httplog, but the query's keys only (no values)
+    log-format "${keysOnlyLogFormat}"`}
     option dontlognull
     option log-health-checks
     option forwardfor
@@ -282,9 +227,14 @@ frontend stats
     stats refresh 10s
     monitor-uri /healthz
 
-frontend http
+${i.health !== undefined ? healthFrontend(i.health, i.backendName) : ""}frontend http
     bind ${i.frontend.address}:${i.frontend.port}
-    default_backend ${i.backendName}
+${i.logFullUrl ? "" : `    http-request set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]" if { query -m found }
+    http-request set-var(txn.log_url) path unless { query -m found }
+`}    # after-response: HAProxy's own answers (e.g. 503) too
+    http-after-response set-header X-Content-Type-Options nosniff
+${i.https ? `    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
+` : ""}    default_backend ${i.backendName}
 
 backend ${i.backendName}
     balance leastconn
@@ -301,5 +251,21 @@ backend ${i.backendName}
     http-reuse safe
     default-server check inter ${ms(c.intervalMs)} fastinter ${ms(c.intervalMs)} downinter ${ms(c.intervalMs)} fall ${c.fall} rise ${c.rise} pool-purge-delay ${ms(i.poolPurgeDelayMs)}
 ${servers.join("\n")}
+`;
+}
+
+/**
+ * The load balancer's check of this node: HAProxy answers `monitor-uri` itself (200), or 503 while
+ * `monitor fail` holds, here: no usable server in the backend. A node that reaches no service host
+ * so leaves the load balancer instead of passing a TCP check and answering 503 to clients.
+ */
+function healthFrontend(h: HealthFrontend, backend: string): string {
+  return `frontend health
+    bind ${h.address}:${h.port}
+    option dontlog-normal
+    monitor-uri ${h.uri}
+    monitor fail if { nbsrv(${backend}) lt 1 }
+    http-request deny deny_status 404
+
 `;
 }

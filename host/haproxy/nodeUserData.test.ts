@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { HostInputError, renderPapertrailAction, userDataLimitBytes, withHostBaseDefaults } from "..";
 import { gtlsDriverPresent, run, tempDir, tool } from "../../test/support/tools";
-import { NodeUserDataOptions, haproxyCheckPath, renderNodeUserData } from "./nodeUserData";
+import { NodeUserDataOptions, haproxyCheckPath, nodeHealthCheck, renderNodeUserData } from "./nodeUserData";
 
 const dir = tempDir("haproxy-node");
 const procs: ChildProcess[] = [];
@@ -67,6 +67,11 @@ describe("HAProxy node user-data", () => {
   it("haproxy -c accepts the embedded haproxy.cfg; a broken one is rejected", () => {
     const cfg = file("/etc/haproxy/haproxy.cfg");
     expect(cfg).toContain(`server-template app 6 ${options.fleetDnsName}:3000`);
+    // The NLB's health check (components/haproxy-tier/nlb.ts): on every address, fails with no usable service host.
+    expect(cfg).toMatch(new RegExp(`frontend health\\n\\s+bind 0\\.0\\.0\\.0:${nodeHealthCheck.port}\\n`));
+    expect(cfg).toContain(`monitor-uri ${nodeHealthCheck.path}\n`);
+    expect(cfg).toContain("monitor fail if { nbsrv(app) lt 1 }");
+    expect(renderNodeUserData({ ...options, healthPort: 9000 })).toContain("bind 0.0.0.0:9000");
     const ok = run("haproxy", ["-c", "-f", write("haproxy.cfg", cfg)]);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     const bad = run("haproxy", ["-c", "-f", write("haproxy.cfg", `${cfg}\nbackend broken\n    server x\n`)]);
@@ -144,7 +149,7 @@ describe("HAProxy node user-data", () => {
     const url = new URL(instance.url);
     const cfg = file("/etc/haproxy/haproxy.cfg")
       .replace(`bind ${url.hostname}:${url.port}`, `bind ${url.hostname}:${statsPort}`)
-      .replace(/bind 0\.0\.0\.0:80\b/, `bind 127.0.0.1:${httpPort}`)
+      .replace(/bind 0\.0\.0\.0:8080\b/, `bind 127.0.0.1:${httpPort}`)
       .replace(/nameserver dns1 \S+/, `nameserver dns1 127.0.0.1:${dnsPort}`)
       .replace(/stats socket \S+/, `stats socket ${work}/admin.sock`)
       .replace(/server-state-file \S+/, `server-state-file ${work}/server-state`)
@@ -162,6 +167,24 @@ describe("HAProxy node user-data", () => {
     expect(body).toMatch(/^# pxname,svname,/);
     expect(body).toMatch(/^app,app1,/m);
     haproxy.kill("SIGTERM");
+  });
+
+  it("listens on 8080 by default and refuses a port below 1024 (the unit grants HAProxy no capability to bind one)", () => {
+    expect(file("/etc/haproxy/haproxy.cfg")).toMatch(/^\s*bind 0\.0\.0\.0:8080$/m);
+    expect(file("/etc/systemd/system/haproxy.service")).toMatch(/^CapabilityBoundingSet=$/m);
+    expect(() => renderNodeUserData({ ...options, listenPort: 80 })).toThrow(/listenPort: 80 must be 1024-65535/);
+    expect(() => renderNodeUserData({ ...options, listenPort: 1024 })).not.toThrow();
+  });
+
+  it("sends HSTS only when the NLB has a certificate, and logs query keys only unless logFullUrl", () => {
+    const cfg = (o: Partial<NodeUserDataOptions>) => {
+      const ud = parse(renderNodeUserData({ ...options, ...o })).write_files as { path: string; content: string }[];
+      return ud.find((f) => f.path === "/etc/haproxy/haproxy.cfg")!.content;
+    };
+    expect(file("/etc/haproxy/haproxy.cfg")).not.toMatch(/Strict-Transport-Security/);
+    expect(cfg({ https: true })).toMatch(/http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"/);
+    expect(file("/etc/haproxy/haproxy.cfg")).toContain(`set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]"`);
+    expect(cfg({ logFullUrl: true })).toMatch(/^\s*option httplog$/m);
   });
 
   it("refuses bad input with one error naming each field", () => {

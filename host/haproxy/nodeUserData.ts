@@ -14,8 +14,17 @@ import { ServiceSettings } from "../../contract/service";
 import { HaproxyConfigOptions, checkHaproxyConfig, renderHaproxyConfig, withHaproxyDefaults } from "./config";
 import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
 
+/** HAProxy's port on a node unless given (the NLB target port). */
+export const defaultListenPort = 8080;
+
 /** Amazon's DNS resolver, reachable from every instance of a VPC at this link-local address. */
 export const VPC_RESOLVER = "169.254.169.253:53";
+
+/**
+ * The NLB's health check of a node: HAProxy answers `path` on `port` of every address itself, 200 while at
+ * least one service host is usable and 503 when none is (config.ts healthFrontend).
+ */
+export const nodeHealthCheck = { port: 8405, path: "/haproxy-health" } as const;
 
 /** What the tier's haproxy.cfg depends on: all plain values known before anything is created. */
 export interface TierConfigInput {
@@ -24,14 +33,26 @@ export interface TierConfigInput {
   fleetDnsName: string;
   /** server-template slots: at least the largest fleet size; unused slots stay in maintenance. */
   serverSlots: number;
-  /** HAProxy's HTTP port on the node, the NLB target port. */
+  /**
+   * HAProxy's HTTP port on the node, the NLB target port: 1024 or above (default 8080), as the unit runs
+   * HAProxy with no capability (PrivateUsers=yes), and binding a lower port needs one.
+   */
   listenPort: number;
+  /** Clients come over HTTPS (the NLB has a certificate): answers carry HSTS. Default false. */
+  https?: boolean;
+  /** Log whole URLs, query values included (default: path and query keys only). */
+  logFullUrl?: boolean;
+  /** Port of the NLB's health check on the node. Default nodeHealthCheck.port. */
+  healthPort?: number;
 }
 
 function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
   return {
     service: i.service,
+    https: i.https,
+    logFullUrl: i.logFullUrl,
     frontend: { address: "0.0.0.0", port: i.listenPort },
+    health: { address: "0.0.0.0", port: i.healthPort ?? nodeHealthCheck.port, uri: nodeHealthCheck.path },
     serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
     log: "journal",
   };
@@ -58,10 +79,14 @@ export function statsUrl(stats: { address: string; port: number }): string {
 
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
-  const tier: TierConfigInput = { service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? 80 };
+  const tier: TierConfigInput = {
+    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort, https: o.https, logFullUrl: o.logFullUrl, healthPort: o.healthPort,
+  };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   // Both check the service settings: each of their problems is said once.
   const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)].map(formatProblem))];
+  if (!Number.isInteger(tier.listenPort) || tier.listenPort < 1024 || tier.listenPort > 65535)
+    problems.push(`listenPort: ${tier.listenPort} must be 1024-65535: haproxy.service grants HAProxy no capability to bind a lower port`);
   if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
 
   const p = hostPaths(haproxyProgram);

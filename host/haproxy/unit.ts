@@ -20,6 +20,13 @@ export const haproxyUnitDefaults: HaproxyUnitInput = {
   socatBin: "/usr/bin/socat",
 };
 
+// The sandbox, measured with HAProxy 2.6 under strace through start, a stats request, an admin socket
+// command, a reload and a stop: no call from @privileged, no read under /proc. PrivateDevices= keeps
+// /dev/log (systemd links the journal's socket there). HAProxy listens on ports >= 1024 (the NLB target
+// port), so it needs no capability and PrivateUsers= maps every other user away. MemoryDenyWriteExecute=
+// stays off: Debian's HAProxy uses PCRE2 JIT, and a regex ACL would need W+X memory and fail the config
+// load. systemd-analyze security rates the unit 1.2; unit.test.ts holds it at or below 1.5. The comments
+// in the rendered text are terse: the node's user-data must stay under 16 KB.
 export function renderHaproxyUnit(options: Partial<HaproxyUnitInput> = {}): string {
   const i = withDefaults(haproxyUnitDefaults, options);
   for (const [k, v] of Object.entries(i))
@@ -50,13 +57,19 @@ Group=haproxy
 RuntimeDirectory=haproxy
 RuntimeDirectoryPreserve=yes
 StateDirectory=haproxy
-# Only what binding :80 needs.
-AmbientCapabilities=CAP_NET_BIND_SERVICE
-CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+LimitNOFILE=100000
+
+# Sandbox (exposure 1.2). No capability: HAProxy binds ports >= 1024. No MemoryDenyWriteExecute: PCRE2 JIT.
+CapabilityBoundingSet=
+AmbientCapabilities=
+PrivateUsers=yes
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
 PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateMounts=yes
 ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectKernelLogs=yes
@@ -64,16 +77,18 @@ ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
 ProtectProc=invisible
+ProcSubset=pid
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
 RestrictNamespaces=yes
 RestrictRealtime=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
+RemoveIPC=yes
 SystemCallArchitectures=native
 SystemCallFilter=@system-service
+SystemCallFilter=~@privileged
 SystemCallErrorNumber=EPERM
-UMask=0027
-LimitNOFILE=100000
+UMask=0077
 
 [Install]
 WantedBy=multi-user.target

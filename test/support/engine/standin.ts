@@ -203,7 +203,7 @@ export class StandInEngine {
         content = fs.readFileSync(file);
       } catch (e) {
         // The engine's words (asset.go readPath), so the program fails as `pulumi up` would.
-        throw new Error(`failed to open asset file '${file}': ${(e as Error).message}`);
+        throw new Error(`failed to open asset file '${file}': ${(e as Error).message}`, { cause: e });
       }
       return { [SIG_KEY]: ASSET_SIG, hash: createHash("sha256").update(content).digest("hex"), path: o.path };
     }) as Record<string, unknown>;
