@@ -258,7 +258,7 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     expect(userData).toContain("/sample-api/dev/datadog-api-key");
     expect(rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"))).toEqual([]);
     expect(rec.one("aws:autoscaling/group:Group").inputs).toMatchObject({ minSize: 1, maxSize: 1 });
-    const nodeUserData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+    const nodeUserData = gunzipSync(Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64")).toString("utf8");
     expect(nodeUserData).toContain("fleet.sample-api.dev.internal");
     // The node's own logging, Datadog check and secrets (host/haproxy/nodeUserData.ts).
     for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])

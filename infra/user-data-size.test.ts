@@ -14,11 +14,12 @@ import { createStack } from "./stack";
 import { projectRoot as root, stackFileConfig, tempBundle } from "../test/support/stack-config";
 import { SentUserData, checkUserDataSize, measureUserData, sentUserData, worstCaseBundle } from "./user-data-size";
 
-// A node user-data that has grown past the limit (as if a host file were added), for the both-paths test.
-const grown = vi.hoisted(() => ({ on: false }));
+// A node user-data that has grown past the limit even gzipped (as if a large host file were added), for
+// the both-paths test: 24 KB of base64 noise, which gzip cannot shrink below 16 KB.
+const grown = vi.hoisted(() => ({ on: false, noise: require("node:crypto").randomBytes(18_000).toString("base64") as string }));
 vi.mock("../host/haproxy/nodeUserData", async (original) => {
   const real = await original<typeof import("../host/haproxy/nodeUserData")>();
-  return { ...real, renderNodeUserData: (o: Parameters<typeof real.renderNodeUserData>[0]) => real.renderNodeUserData(o) + (grown.on ? `# ${"x".repeat(17_000)}\n` : "") };
+  return { ...real, renderNodeUserData: (o: Parameters<typeof real.renderNodeUserData>[0]) => real.renderNodeUserData(o) + (grown.on ? `# ${grown.noise}\n` : "") };
 });
 
 const region = "us-east-1";
@@ -27,13 +28,13 @@ const dev = (): StackConfig => loadStackFile("dev", root);
 const longest = (): StackConfig => ({ ...dev(), serviceName: "payments-gateway-service-euwest1", env: "staging-euwest-1" });
 
 describe("user-data size", () => {
-  it("measures what EC2 is given: the service host's gzipped cloud-config, the HAProxy node's text", () => {
+  it("measures what EC2 is given: the service host's and the HAProxy node's gzipped cloud-configs", () => {
     const c = { ...dev(), loadBalancer: "haproxy" as const };
     const host = renderUserData(hostInputOf(c, { region, ...worstCaseBundle(c) }));
     const node = renderNodeUserData(nodeInputOf(c, region));
     expect(measureUserData(c, region)).toEqual([
       { what: "service host user-data", encoding: "gzip", bytes: gzipSync(host, { level: 9 }).length },
-      { what: "HAProxy node user-data", encoding: "text", bytes: Buffer.byteLength(node) },
+      { what: "HAProxy node user-data", encoding: "gzip", bytes: gzipSync(node, { level: 9 }).length },
     ]);
     // The ALB flavor has no HAProxy nodes.
     expect(measureUserData(dev(), region).map((m) => m.what)).toEqual(["service host user-data"]);
@@ -49,8 +50,8 @@ describe("user-data size", () => {
   it("accepts the longest names as the stack sends them (gzipped), and would refuse them sent as text", () => {
     const c = { ...longest(), loadBalancer: "haproxy" as const };
     expect(checkUserDataSize(c, region)).toEqual([]);
-    // Sent as text, as components/fleet sent it before host/userData.ts's gzip: 16,4xx bytes, which EC2 refuses.
-    const asText: SentUserData[] = sentUserData.map((s) => ({ ...s, encoding: "text" }));
+    // The service host's sent as text, as components/fleet sent it before host/userData.ts's gzip: EC2 refuses it.
+    const asText: SentUserData[] = sentUserData.map((s) => (s.what === "service host user-data" ? { ...s, encoding: "text" } : s));
     const [problem, ...more] = checkUserDataSize(c, region, asText);
     expect(more).toEqual([]);
     const bytes = Buffer.byteLength(renderUserData(hostInputOf(c, { region, ...worstCaseBundle(c) })));
@@ -92,7 +93,7 @@ describe("user-data size", () => {
     grown.on = true;
     try {
       fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `${fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")}  node-service-aws:loadBalancer: haproxy\n`);
-      const message = /^serviceName: the HAProxy node user-data for serviceName "sample-api" and env "dev" is \d+ bytes as sent \(text\); EC2 takes at most 16384/;
+      const message = /^serviceName: the HAProxy node user-data for serviceName "sample-api" and env "dev" is \d+ bytes as sent \(gzip\); EC2 takes at most 16384/;
       let error: unknown;
       try { loadStack("dev", dir); } catch (e) { error = e; }
       expect(error).toBeInstanceOf(ConfigError);

@@ -37,16 +37,17 @@ export function worstCaseBundle(c: StackConfig): { bundleUrl: string; bundleSha2
 }
 
 /**
- * What each flavor sends. Service hosts (the launch template, and the HAProxy flavor's fixed fleet) get
- * their cloud-config gzipped, as host/userData.ts's compressUserData makes it; HAProxy nodes get theirs
- * as text. When a component changes how it encodes its user-data, change its row here.
+ * What each flavor sends. Service hosts (the fleet's launch template, the HAProxy flavor's fixed fleet) and
+ * HAProxy nodes (their launch template) get their cloud-config gzipped, as host/userData.ts's
+ * encodeUserData makes it. When a component changes how it encodes its user-data, change its row here
+ * (user-data-size.test.ts compares the rows with what the stack gives EC2).
  */
 export const sentUserData: readonly SentUserData[] = [
   {
     what: "service host user-data", flavors: ["alb", "haproxy"], encoding: "gzip",
     render: (c, region) => renderUserData(hostInputOf(c, { region, ...worstCaseBundle(c) })),
   },
-  { what: "HAProxy node user-data", flavors: ["haproxy"], encoding: "text", render: (c, region) => renderNodeUserData(nodeInputOf(c, region)) },
+  { what: "HAProxy node user-data", flavors: ["haproxy"], encoding: "gzip", render: (c, region) => renderNodeUserData(nodeInputOf(c, region)) },
 ];
 
 /** Bytes EC2 counts for a user-data: the gzip stream (level 9, as compressUserData) or the text. */
