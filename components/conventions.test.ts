@@ -16,11 +16,12 @@ import { DatadogIntegration } from "./datadog-integration";
 import { Observability } from "./observability";
 import { Network } from "./network";
 import { Secrets } from "./secrets";
+import { ServiceDns } from "./dns";
 import { serviceDefaults } from "../contract/service";
 
 const { Analyzer } = require("@pulumi/pulumi/provider/experimental/analyzer");
 const root = path.resolve(__dirname, "..");
-const components = ["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets"];
+const components = ["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets", "ServiceDns"];
 
 interface Property { description?: string; optional?: boolean; plain?: boolean; $ref?: string }
 let schema: Record<string, { inputs: Record<string, Property>; outputs: Record<string, Property> }>;
@@ -68,6 +69,7 @@ it("registerOutputs lists every output of every component", async () => {
     new Observability("observability", { service: serviceDefaults, env: "dev", expectedHealthyHosts: 1, createDatadogIntegration: true });
     new DatadogIntegration("datadogintegration", {});
     new Secrets("secrets", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1" });
+    new ServiceDns("servicedns", { domainName: "api.example.com", hostedZoneId: "Z1", loadBalancerDnsName: "lb.elb.amazonaws.com", loadBalancerZoneId: "Z2" });
     return {};
   });
   for (const component of components) {

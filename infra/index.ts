@@ -4,6 +4,7 @@ import { main } from "./stack";
 const outputs = main();
 
 export const serviceUrl = outputs.serviceUrl;
+export const serviceUrlNote = outputs.serviceUrlNote;
 export const loadBalancerDnsName = outputs.loadBalancerDnsName;
 export const autoScalingGroupName = outputs.autoScalingGroupName;
 export const dashboardUrl = outputs.dashboardUrl;

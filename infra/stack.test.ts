@@ -39,8 +39,8 @@ const countByType = (rec: MockRecorder) => {
 };
 
 const expected = {
-  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, amiName: "debian-12-amd64-*", checkpoints: [100], logDays: 7, vpcPrivate: false, s3AccessLogs: false },
-  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, amiName: "debian-12-amd64-20251006-2257", checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true, s3AccessLogs: true },
+  dev: { azs: 2, nats: 1, min: 1, max: 2, rootGb: 8, https: false, warmPool: false, deletionProtection: false, protect: false, image: { name: "name", values: ["debian-12-amd64-*"] }, checkpoints: [100], logDays: 7, vpcPrivate: false, s3AccessLogs: false },
+  prod: { azs: 3, nats: 3, min: 3, max: 9, rootGb: 20, https: true, warmPool: true, deletionProtection: true, protect: true, image: { name: "image-id", values: ["ami-00000000000000000"] }, checkpoints: [34, 67, 100], logDays: 365, vpcPrivate: true, s3AccessLogs: true },
 } as const;
 
 describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
@@ -89,7 +89,9 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     expect(lt.inputs.imageId).toBe(MOCK_AMI_ID);
     const ami = rec.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs.owners).toEqual([debianOwnerId]);
-    expect(ami.inputs.filters).toContainEqual({ name: "name", values: [e.amiName] });
+    // Dev follows the newest Debian 12; prod is pinned by id, and a pinned image stays found once deprecated.
+    expect(ami.inputs.filters).toContainEqual(e.image);
+    expect(ami.inputs.includeDeprecated).toBe(true);
     // What EC2 is given: gzip within its 16 KB limit, which cloud-init unpacks to the cloud-config.
     const sent = Buffer.from(lt.inputs.userData, "base64");
     expect(sent.length).toBeLessThanOrEqual(16 * 1024);
@@ -192,9 +194,21 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     for (const c of ["node-service-aws:index:Bundle::sample-api", "node-service-aws:index:Alb::sample-api", "node-service-aws:index:Secrets::sample-api"])
       expect(Boolean(options.get(c)?.protect)).toBe(e.protect);
 
+    // The service's name: prod has its domain (an alias of the ALB), dev the ALB's own name and a note saying so.
+    const alb = { name: "sample-api-1234567890.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true };
+    const records = rec.ofType("aws:route53/record:Record");
+    if (stack === "prod") {
+      expect(records.map((r) => [r.name, r.inputs.type, r.inputs.name, r.inputs.zoneId])).toEqual([["sample-api-a", "A", "api.example.com", "Z00000000000000000000"]]);
+      expect(records[0]!.inputs.aliases).toEqual([alb]);
+      expect(outputs.serviceUrlNote).toBeUndefined();
+    } else {
+      expect(records).toEqual([]);
+      expect(outputs.serviceUrlNote).toMatch(/^no domainName: serviceUrl is the load balancer's AWS name, over plain HTTP;/);
+    }
+
     // Outputs.
     expect(outputs).toMatchObject({
-      serviceUrl: `${e.https ? "https" : "http"}://sample-api-1234567890.us-east-1.elb.amazonaws.com`,
+      serviceUrl: e.https ? "https://api.example.com" : "http://sample-api-1234567890.us-east-1.elb.amazonaws.com",
       loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com",
       autoScalingGroupName: "sample-api-asg-x1",
       dashboardUrl: expect.stringMatching(/^https:\/\/app\.datadoghq\.com\/dashboard\//),
@@ -257,7 +271,7 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     expect(userData).toContain("/sample-api/dev/datadog-api-key");
     expect(rec.ofType("aws:ec2/instance:Instance").filter((i) => String(i.inputs.userData).includes("haproxy.cfg"))).toEqual([]);
     expect(rec.one("aws:autoscaling/group:Group").inputs).toMatchObject({ minSize: 1, maxSize: 1 });
-    const nodeUserData = Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64").toString("utf8");
+    const nodeUserData = gunzipSync(Buffer.from(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.userData, "base64")).toString("utf8");
     expect(nodeUserData).toContain("fleet.sample-api.dev.internal");
     // The node's own logging, Datadog check and secrets (host/haproxy/nodeUserData.ts).
     for (const part of ["/etc/rsyslog.d/10-haproxy.conf", "/etc/datadog-agent/conf.d/haproxy.d/conf.yaml", "/sample-api/dev/datadog-api-key"])
@@ -267,7 +281,24 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
       expect(leaks).toEqual([]);
     }
     expect(outputs.serviceUrl).toMatch(/^http:\/\/.+elb\.amazonaws\.com$/);
+    expect(outputs.serviceUrlNote).toMatch(/^no domainName: serviceUrl is the load balancer's AWS name/);
     expect(outputs.autoScalingGroupName).toBeUndefined();
+  });
+});
+
+describe("the service URL without a record of the stack's own", () => {
+  it("dev with a certificate but no domain says HTTPS on the load balancer's AWS name matches no certificate", async () => {
+    const certificateArn = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
+    const { outputs } = await run("dev", bundleFile("dev https\n"), { certificateArn });
+    expect(outputs.serviceUrl).toBe("https://sample-api-1234567890.us-east-1.elb.amazonaws.com");
+    expect(outputs.serviceUrlNote).toMatch(/^no domainName: HTTPS on the load balancer's AWS name \(\*\.elb\.amazonaws\.com\) matches no certificate of yours/);
+  });
+
+  it("a domain without a hosted zone: https://<domain>, and the note says which record to make", async () => {
+    const { rec, outputs } = await run("prod", bundleFile("prod external dns\n"), { hostedZoneId: "" });
+    expect(rec.ofType("aws:route53/record:Record")).toEqual([]);
+    expect(outputs.serviceUrl).toBe("https://api.example.com");
+    expect(outputs.serviceUrlNote).toBe("no hostedZoneId: point api.example.com at sample-api-1234567890.us-east-1.elb.amazonaws.com in your DNS (a CNAME record, or your provider's alias)");
   });
 });
 
@@ -279,7 +310,11 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
     expect([...nodes.vpcZoneIdentifiers].sort()).toEqual(["sample-api-private-0-id", "sample-api-private-1-id", "sample-api-private-2-id"]);
     expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs).toMatchObject({ loadBalancerType: "network", enableDeletionProtection: true });
     expect(rec.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 443, protocol: "TLS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06" });
-    expect(outputs.serviceUrl).toMatch(/^https:\/\//);
+    // The domain is an alias of the NLB (its own DNS name and zone), beside the tier's private discovery record.
+    const record = named(rec, "aws:route53/record:Record", "sample-api-a");
+    expect(record.inputs).toMatchObject({ name: "api.example.com", type: "A", zoneId: "Z00000000000000000000" });
+    expect(record.inputs.aliases).toEqual([{ name: "sample-api-nlb-1234567890.us-east-1.elb.amazonaws.com", zoneId: "Z35SXDOTRQ7X7K", evaluateTargetHealth: true }]);
+    expect(outputs.serviceUrl).toBe("https://api.example.com");
     // Alarms on the NLB's view of the nodes, to the alarm topic (a node with no usable service host fails the check).
     const alarms = rec.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
     expect(alarms.map((a) => a.name).sort()).toEqual(["sample-api-nlb-healthy-nodes", "sample-api-nlb-unhealthy-nodes"]);

@@ -1,25 +1,28 @@
 // The stack program: validate the whole config, then compose the components (ALB or HAProxy flavor).
-import { fleetDnsNames } from "../contract/layout";
 import { ServiceSettings } from "../contract/service";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle, fromProjectRoot } from "../components/bundle";
+import { ServiceDns, serviceUrlOf } from "../components/dns";
 import { Fleet } from "../components/fleet";
 import { serviceHostRole } from "../components/fleet/hostRole";
 import { debianImage } from "../components/fleet/image";
 import { HaproxyTier } from "../components/haproxy-tier";
 import { renderUserData } from "../host";
-import { defaultListenPort, renderNodeUserData } from "../host/haproxy/nodeUserData";
+import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
-import { hostInputOf } from "./host-input";
+import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf } from "./host-input";
 export { hostInputOf };
 
 export interface StackOutputs {
+  /** https://<domainName> (http:// without a certificate); without a domain, the load balancer's own URL. */
   serviceUrl: pulumi.Output<string>;
+  /** What serviceUrl cannot give yet and how to fix it (no domain, or no record made by the stack); absent when nothing is missing. */
+  serviceUrlNote?: pulumi.Output<string>;
   loadBalancerDnsName: pulumi.Output<string>;
   /** ALB flavor only: the HAProxy flavor runs a fixed fleet. */
   autoScalingGroupName?: pulumi.Output<string>;
@@ -76,7 +79,40 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const shared = { c, name, service, tags, network, bundle, secretParams, setReaders, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
   const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
-  return c.loadBalancer === "haproxy" ? { ...haproxyFlavor(shared), logSearchUrl } : { ...albFlavor(shared, stateful), logSearchUrl };
+  const { loadBalancer, ...outputs } = c.loadBalancer === "haproxy" ? haproxyFlavor(shared) : albFlavor(shared, stateful);
+  return { ...outputs, ...serviceAddress(c, name, loadBalancer), logSearchUrl };
+}
+
+/** The load balancer clients reach, as each flavor makes it (the ALB, or the HAProxy tier's NLB). */
+interface LoadBalancerAddress {
+  dnsName: pulumi.Output<string>;
+  zoneId: pulumi.Output<string>;
+  /** https://<dnsName> with a certificate, http://<dnsName> without. */
+  url: pulumi.Output<string>;
+}
+
+type FlavorOutputs = Omit<StackOutputs, "logSearchUrl" | "serviceUrl" | "serviceUrlNote"> & { loadBalancer: LoadBalancerAddress };
+
+/**
+ * The service's URL: https://<domainName>, the name the certificate covers, with a Route 53 alias of the load
+ * balancer when the hosted zone is given. Without a domain the URL is the load balancer's own, and a note
+ * says why HTTPS there fails (no certificate of yours can cover *.elb.amazonaws.com).
+ */
+function serviceAddress(c: StackConfig, name: string, lb: LoadBalancerAddress): Pick<StackOutputs, "serviceUrl" | "serviceUrlNote"> {
+  const https = c.certificateArn !== "";
+  if (!c.domainName) {
+    const note = https
+      ? "no domainName: HTTPS on the load balancer's AWS name (*.elb.amazonaws.com) matches no certificate of yours, so clients refuse it; "
+        + "set domainName (and hostedZoneId) to the name certificateArn covers"
+      : "no domainName: serviceUrl is the load balancer's AWS name, over plain HTTP; set certificateArn, domainName and hostedZoneId to serve HTTPS on your domain";
+    return { serviceUrl: lb.url, serviceUrlNote: pulumi.output(note) };
+  }
+  const serviceUrl = pulumi.output(serviceUrlOf(c.domainName, https));
+  if (!c.hostedZoneId)
+    return { serviceUrl, serviceUrlNote: pulumi.interpolate`no hostedZoneId: point ${c.domainName} at ${lb.dnsName} in your DNS (a CNAME record, or your provider's alias)` };
+  // A only: neither load balancer is dualstack (the network has no IPv6 CIDR), so an AAAA alias would answer nothing.
+  new ServiceDns(name, { domainName: c.domainName, hostedZoneId: c.hostedZoneId, loadBalancerDnsName: lb.dnsName, loadBalancerZoneId: lb.zoneId });
+  return { serviceUrl };
 }
 
 interface Shared {
@@ -93,7 +129,7 @@ interface Shared {
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): Omit<StackOutputs, "logSearchUrl"> {
+function albFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): FlavorOutputs {
   const alb = new Alb(name, {
     vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
     service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
@@ -131,7 +167,7 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setR
   setReaders(fleetRole, fleetRole);
 
   return {
-    serviceUrl: alb.url,
+    loadBalancer: { dnsName: alb.dnsName, zoneId: alb.zoneId, url: alb.url },
     loadBalancerDnsName: alb.dnsName,
     autoScalingGroupName: fleet.autoScalingGroupName,
     dashboardUrl: observability.dashboardUrl,
@@ -141,23 +177,18 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setR
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData, region }: Shared): Omit<StackOutputs, "logSearchUrl"> {
+function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData, region }: Shared): FlavorOutputs {
   const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
-  const serverSlots = 2 * c.minSize;
-  // HAProxy's port on the nodes: >= 1024, as haproxy.service gives HAProxy no capability (host/haproxy/unit.ts).
-  const listenPort = defaultListenPort;
+  // The nodes' user-data and the tier's own haproxy.cfg use the same slots and port (infra/host-input.ts nodeInputOf).
+  const serverSlots = haproxyServerSlots(c);
+  const listenPort = haproxyListenPort;
   const nodeCount = highAvailability ? 2 : 1;
   // A node boots (apt, HAProxy, Datadog) and passes the NLB's check only once a service host is ready too.
   const nodeBootSec = 600;
-  // Same service settings, fleet name, slots and port as the tier's own haproxyConfig; no bundle in it,
-  // so a new release does not replace the nodes.
-  const nodeUserData = region.apply((r) => renderNodeUserData({
-    env: c.env, service, region: r, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet, serverSlots, listenPort,
-    https: Boolean(c.certificateArn),
-  }));
+  const nodeUserData = region.apply((r) => renderNodeUserData(nodeInputOf(c, r)));
   const tier = new HaproxyTier(name, {
     env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
     amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
@@ -174,7 +205,10 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
     nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
     datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
   });
-  return { serviceUrl: tier.url, loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id };
+  return {
+    loadBalancer: { dnsName: tier.nlbDnsName, zoneId: tier.nlbZoneId, url: tier.url },
+    loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id,
+  };
 }
 
 /** The ARN of a role this stack created (no path), from its name, in the looked-up partition and account. */

@@ -58,11 +58,33 @@ describe("npm run render", () => {
     const dir = tempDir();
     const text = fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8");
     expect(text).toContain(from);
-    fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), text.replace(from, to));
-    const r = render(["--stack", "bad", "--out", path.join(dir, "out")], dir);
+    // Named prod, as its env says: a stack's env is its name (infra/config.ts scopeProblems).
+    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text.replace(from, to));
+    const r = render(["--stack", "prod", "--out", path.join(dir, "out")], dir);
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(message)]);
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+  });
+
+  it("reads what pulumi config set writes (strings for integer and boolean keys) as pulumi up does", () => {
+    const dir = tempDir();
+    const text = fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8");
+    for (const from of ["node-service-aws:port: 3000", "node-service-aws:warmPool: true"]) expect(text).toContain(from);
+    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text
+      .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"').replace("node-service-aws:warmPool: true", 'node-service-aws:warmPool: "true"'));
+    const out = path.join(dir, "out");
+    const r = render(["--stack", "prod", "--out", out], dir);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(path.join(out, "etc/sample-api/sample-api.env"), "utf8")).toMatch(/^PORT=3001$/m);
+  });
+
+  it("refuses a stack file whose env is not the stack's name, as pulumi up does", () => {
+    const dir = tempDir();
+    fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev2.yaml"));
+    const r = render(["--stack", "dev2", "--out", path.join(dir, "out")], dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^invalid stack config: env: "dev" but this stack is dev2: .*pulumi config set env dev2$/)]);
   });
 
   it("names a missing stack file and the missing arguments", () => {

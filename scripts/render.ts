@@ -7,12 +7,11 @@
 // (auto-named), so the URL's bucket is a placeholder either way.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { HostInputError, renderHostFiles } from "../host/files";
 import { renderUserData } from "../host/userData";
 import { releaseKey } from "../components/bundle/rules";
 import { sha256File } from "../contract/digest";
-import { ConfigError, loadStackFile } from "../infra/config";
+import { ConfigError, loadStack } from "../infra/config";
 import { hostInputOf } from "../infra/host-input";
 
 export const placeholderBucket = "bundle-bucket-named-at-deploy";
@@ -25,18 +24,10 @@ function arg(argv: string[], name: string): string {
   return v;
 }
 
-function regionOf(stack: string, dir: string): string {
-  const doc = parseYaml(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
-  const region = doc?.config?.["aws:region"];
-  if (typeof region !== "string") throw new ConfigError([`aws:region: missing in Pulumi.${stack}.yaml: run pulumi config set aws:region <region>`]);
-  return region;
-}
-
 export function render(argv: string[], cwd = process.cwd()): { files: string[]; bundleNote: string } {
   const stack = arg(argv, "--stack");
   const out = path.resolve(cwd, arg(argv, "--out"));
-  const config = loadStackFile(stack, cwd);
-  const region = regionOf(stack, cwd);
+  const { config, region } = loadStack(stack, cwd);
   const bundlePath = path.resolve(cwd, config.bundlePath);
   const present = fs.existsSync(bundlePath);
   const sha256 = present ? sha256File(bundlePath) : "0".repeat(64);

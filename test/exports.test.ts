@@ -10,7 +10,7 @@ const root = resolve(__dirname, "..");
 // package export -> a function it must provide
 const entries: Record<string, string> = {
   "components/alb": "Alb", "components/bundle": "Bundle", "components/fleet": "Fleet", "components/haproxy-tier": "HaproxyTier",
-  "components/network": "Network", "components/observability": "Observability", "components/secrets": "Secrets",
+  "components/network": "Network", "components/observability": "Observability", "components/secrets": "Secrets", "components/dns": "ServiceDns",
   contract: "checkServiceSettings", host: "renderHostFiles",
 };
 let consumer: string;

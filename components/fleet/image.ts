@@ -8,6 +8,8 @@ export function debianImage(a: { amiId?: pulumi.Input<string>; amiName?: pulumi.
   return aws.ec2.getAmiOutput({
     owners: [debianOwnerId],
     mostRecent: true,
+    // A pinned image must keep resolving after Debian or AWS deprecates it (DescribeImages hides deprecated ones).
+    includeDeprecated: true,
     filters: [
       a.amiId !== undefined ? { name: "image-id", values: [a.amiId] } : { name: "name", values: [a.amiName ?? debian12NamePattern] },
       { name: "architecture", values: ["x86_64"] },

@@ -8,6 +8,7 @@ import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pu
 import { HaproxyTier, HaproxyTierArgs } from "./index";
 import { deployDocument } from "./rollout";
 import { renderDeployScript } from "../../host/deploy/script";
+import { gunzipSync } from "node:zlib";
 
 // One mock monitor for the file (a component's registerOutputs may arrive after its test ended).
 let mocks: MockRecorder;
@@ -131,7 +132,7 @@ describe("HaproxyTier resource graph", () => {
     const lt = mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
     expect(g.launchTemplate).toEqual({ id: "tier-node-id", version: "1" });
     expect(lt).toMatchObject({ imageId: "ami-0123456789abcdef0", instanceType: "t3.small", updateDefaultVersion: true });
-    expect(Buffer.from(lt.userData, "base64").toString("utf8")).toBe("#cloud-config\n{}\n");
+    expect(gunzipSync(Buffer.from(lt.userData, "base64")).toString("utf8")).toBe("#cloud-config\n{}\n");
     expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
     expect(lt.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false", securityGroups: ["tier-node-id"] });
     expect(lt.blockDeviceMappings[0]).toMatchObject({ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", encrypted: "true" } });

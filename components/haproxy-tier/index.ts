@@ -129,6 +129,8 @@ export interface HaproxyTierArgs {
 export class HaproxyTier extends pulumi.ComponentResource {
   /** Public DNS name of the NLB. */
   public readonly nlbDnsName: pulumi.Output<string>;
+  /** Route 53 zone of nlbDnsName, for an alias record. */
+  public readonly nlbZoneId: pulumi.Output<string>;
   /** `net/<name>/<id>`: the LoadBalancer dimension of the NLB's CloudWatch metrics. */
   public readonly nlbArnSuffix: pulumi.Output<string>;
   /** `targetgroup/<name>/<id>`: the TargetGroup dimension of the nodes' NLB metrics (healthy and unhealthy hosts). */
@@ -211,6 +213,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     }, this);
 
     this.nlbDnsName = nlb.dnsName;
+    this.nlbZoneId = nlb.zoneId;
     this.nlbArnSuffix = nlb.arnSuffix;
     this.targetGroupArnSuffix = targetGroup.arnSuffix;
     this.url = pulumi.interpolate`${args.certificateArn !== undefined ? "https" : "http"}://${nlb.dnsName}`;
@@ -224,6 +227,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
     this.nodeRoleArn = nodeRole.arn;
     this.registerOutputs({
       nlbDnsName: this.nlbDnsName,
+      nlbZoneId: this.nlbZoneId,
       nlbArnSuffix: this.nlbArnSuffix,
       targetGroupArnSuffix: this.targetGroupArnSuffix,
       url: this.url,

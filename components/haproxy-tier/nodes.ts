@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ec2Role } from "../_shared/ec2Role";
 import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { nodePolicy, oneAtATimeMaxHealthyPercentage } from "./rules";
+import { encodeUserData } from "../../host/userData";
 
 export interface HaproxyNodesArgs {
   count: number;
@@ -57,7 +58,8 @@ export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.R
   const lt = new aws.ec2.LaunchTemplate(`${name}-node`, {
     imageId: a.amiId,
     instanceType: a.instanceType,
-    userData: pulumi.output(a.userData).apply((u) => Buffer.from(u, "utf8").toString("base64")),
+    // Gzipped, as the service hosts' (cloud-init unpacks it): as text, prod's cloud-config is above EC2's 16 KB.
+    userData: pulumi.output(a.userData).apply(encodeUserData),
     iamInstanceProfile: { arn: profile.arn },
     ...hardenedLaunchTemplateArgs({ rootVolumeGb: a.rootVolumeGb, rootDeviceName: a.rootDeviceName, securityGroupIds: [a.securityGroupId] }),
     monitoring: { enabled: true },

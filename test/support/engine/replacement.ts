@@ -122,7 +122,7 @@ export const replacement: Record<string, Replacement> = Object.fromEntries([
   datadog("index/dashboardJson:DashboardJson", "dashboard_json", "the dashboard JSON is believed to update in place"),
   datadog("index/monitor:Monitor", "monitor", "only `type` is believed to force a replacement"),
   component("pulumi:pulumi:Stack"),
-  ...["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets"].map((t) => component(typeToken(t))),
+  ...["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets", "ServiceDns"].map((t) => component(typeToken(t))),
 ]);
 
 export function replacementFor(type: string): Replacement {
