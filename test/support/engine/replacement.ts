@@ -99,6 +99,17 @@ export const replacement: Record<string, Replacement> = Object.fromEntries([
   aws("lb/targetGroupAttachment:TargetGroupAttachment", "lb_target_group_attachment", ["availabilityZone", "port", "targetGroupArn", "targetId"]),
   aws("route53/zone:Zone", "route53_zone", ["name", "delegationSetId"]),
   aws("route53/record:Record", "route53_record", ["name", "zoneId"]),
+  // Security and network additions (VPC endpoints, flow logs, S3 access logs, the default security group).
+  aws("ec2/vpcEndpoint:VpcEndpoint", "vpc_endpoint", ["serviceName", "vpcEndpointType", "vpcId"]),
+  aws("ec2/defaultSecurityGroup:DefaultSecurityGroup", "default_security_group", ["vpcId"]),
+  aws("ec2/flowLog:FlowLog", "flow_log", ["*"], { note: "every argument but tags forces a new flow log; tags never change here" }),
+  aws("cloudwatch/logGroup:LogGroup", "cloudwatch_log_group", autonamed()),
+  aws("s3/bucketLogging:BucketLogging", "s3_bucket_logging", ["bucket", "expectedBucketOwner"]),
+  aws("autoscaling/lifecycleHook:LifecycleHook", "autoscaling_lifecycle_hook", ["autoscalingGroupName", "name"]),
+  // The fleet's refresh guard and waiter (components/fleet/refresh.ts): their diff reports changes and never a
+  // replacement, so a new launch template version updates them (an update is what waits).
+  ["pulumi-nodejs:dynamic:InstanceRefreshGuard", { inputs: [], doc: "https://www.pulumi.com/docs/iac/concepts/resources/dynamic-providers/", basis: "source", note: "components/fleet/refresh.ts diff: changes, no replaces" }],
+  ["pulumi-nodejs:dynamic:InstanceRefreshWaiter", { inputs: [], doc: "https://www.pulumi.com/docs/iac/concepts/resources/dynamic-providers/", basis: "source", note: "components/fleet/refresh.ts diff: changes, no replaces" }],
   // Buckets' satellites: each is bound to its bucket.
   aws("s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "s3_bucket_lifecycle_configuration", ["bucket", "expectedBucketOwner"]),
   aws("s3/bucketOwnershipControls:BucketOwnershipControls", "s3_bucket_ownership_controls", ["bucket"]),
