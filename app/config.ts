@@ -17,7 +17,10 @@ const int = (min: number, max: number, fallback: number) =>
 
 const schema = z.object({
   PORT: int(1, 65535, serviceDefaults.port),
-  HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or host name").default("0.0.0.0"),
+  HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or host name")
+    .default("0.0.0.0"),
   WORKERS: int(1, 1024, availableParallelism()),
   DRAIN_DELAY_MS: int(0, 3_600_000, serviceDefaults.drainDelayMs),
   SHUTDOWN_TIMEOUT_MS: int(1, 3_600_000, serviceDefaults.shutdownTimeoutMs),
@@ -28,7 +31,10 @@ const schema = z.object({
   MAX_BODY_BYTES: int(1, 100 * 1024 * 1024, 64 * 1024),
   METRICS_INTERVAL_MS: int(50, 3_600_000, 10_000),
   DISK_PATH: z.string().default(__dirname),
-  DD_AGENT_HOST: z.string().regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or host name").default("127.0.0.1"),
+  DD_AGENT_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, "must be an IP address or host name")
+    .default("127.0.0.1"),
   DD_DOGSTATSD_PORT: int(1, 65535, 8125),
   DD_ENV: z.string().optional(),
   DD_SERVICE: z.string().default(serviceDefaults.name),
@@ -87,9 +93,15 @@ export function parseConfig(env: NodeJS.ProcessEnv): { config: Config } | { erro
   const e = parsed.data;
   const settings = settingsOf(e);
   // The name is not the app's to choose (DD_SERVICE only tags metrics): the default always passes.
-  const problems = renameFields(checkServiceSettings({ ...settings, name: serviceDefaults.name }, variableOf), variableOf);
+  const problems = renameFields(
+    checkServiceSettings({ ...settings, name: serviceDefaults.name }, variableOf),
+    variableOf,
+  );
   if (e.REQUEST_TIMEOUT_MS !== 0 && e.REQUEST_TIMEOUT_MS < e.HEADERS_TIMEOUT_MS)
-    problems.push({ field: "REQUEST_TIMEOUT_MS", message: `${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})` });
+    problems.push({
+      field: "REQUEST_TIMEOUT_MS",
+      message: `${e.REQUEST_TIMEOUT_MS} must be 0 or >= HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS})`,
+    });
   if (problems.length > 0) return { error: `invalid configuration: ${formatProblem(problems[0]!)}` };
 
   const globalTags = [`service:${e.DD_SERVICE}`];

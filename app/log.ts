@@ -37,7 +37,10 @@ export function loggedUrl(url: string, full: boolean): string {
   const q = url.indexOf("?");
   if (full || q === -1 || !url.includes("=", q)) return url;
   let out = url.slice(0, q + 1);
-  for (const [n, pair] of url.slice(q + 1).split("&").entries()) {
+  for (const [n, pair] of url
+    .slice(q + 1)
+    .split("&")
+    .entries()) {
     const eq = pair.indexOf("=");
     out += (n > 0 ? "&" : "") + (eq === -1 ? pair : pair.slice(0, eq));
   }

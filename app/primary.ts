@@ -31,7 +31,10 @@ export function runPrimary(cfg: Config): void {
     if (shuttingDown) return;
     shuttingDown = true;
     exitCode = code;
-    log.info({ reason, workers: slots.size, shutdownTimeoutMs: cfg.shutdownTimeoutMs }, "shutdown: asking workers to drain");
+    log.info(
+      { reason, workers: slots.size, shutdownTimeoutMs: cfg.shutdownTimeoutMs },
+      "shutdown: asking workers to drain",
+    );
     for (const w of slots.keys()) if (w.isConnected()) w.send(SHUTDOWN_MESSAGE);
     if (slots.size === 0) return finish();
     setTimeout(() => {

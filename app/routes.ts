@@ -65,7 +65,8 @@ export function createHandler(o: RouteOptions): (req: IncomingMessage, res: Serv
 
     // Health checks: no log line, no metrics.
     if (path === "/healthz") return send(res, state, 200, "ok\n", "text/plain");
-    if (path === "/readyz") return send(res, state, state.ready ? 200 : 503, state.ready ? "ready\n" : "shutting down\n", "text/plain");
+    if (path === "/readyz")
+      return send(res, state, state.ready ? 200 : 503, state.ready ? "ready\n" : "shutting down\n", "text/plain");
 
     const start = performance.now();
     const inbound = req.headers["x-request-id"];

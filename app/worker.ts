@@ -40,7 +40,13 @@ export function runWorker(cfg: Config, slot: number): void {
       // How often Node enforces headersTimeout/requestTimeout (its default, 30 s, is too coarse).
       connectionsCheckingInterval: Math.min(1000, cfg.headersTimeoutMs),
     },
-    createHandler({ log, state, maxBodyBytes: cfg.maxBodyBytes, debugRoutes: cfg.debugRoutes, logFullUrl: cfg.logFullUrl }),
+    createHandler({
+      log,
+      state,
+      maxBodyBytes: cfg.maxBodyBytes,
+      debugRoutes: cfg.debugRoutes,
+      logFullUrl: cfg.logFullUrl,
+    }),
   );
   server.keepAliveTimeout = cfg.keepAliveTimeoutMs;
 
@@ -108,7 +114,10 @@ export function runWorker(cfg: Config, slot: number): void {
     exit(1);
   });
   process.on("unhandledRejection", (err) => {
-    log.fatal({ err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, "unhandled rejection: worker exits");
+    log.fatal(
+      { err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) },
+      "unhandled rejection: worker exits",
+    );
     exit(1);
   });
 }

@@ -24,7 +24,10 @@ http.createServer((req, res) => {
 async function waitUp(port: number, p: ChildProcess): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (p.exitCode !== null) throw new Error(`server exited with ${p.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/api/status`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/status`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(25);
   }
@@ -46,9 +49,17 @@ function cpuMs(pids: number[]): number {
 // so both are reported.
 async function run(port: number, pids: number[]) {
   const cpuBefore = cpuMs(pids);
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/api/status`, connections: CONNECTIONS, duration: DURATION_S });
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}/api/status`,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+  });
   if (r.errors > 0 || r.non2xx > 0) throw new Error(`errors ${r.errors}, non-2xx ${r.non2xx}`);
-  return { rps: r.requests.average, p99: r.latency.p99, cpuUsPerReq: ((cpuMs(pids) - cpuBefore) * 1000) / r.requests.total };
+  return {
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    cpuUsPerReq: ((cpuMs(pids) - cpuBefore) * 1000) / r.requests.total,
+  };
 }
 
 async function pidsOf(port: number, primary: number): Promise<number[]> {
@@ -61,14 +72,30 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
   const root = path.resolve(__dirname, "..");
   const bundle = path.join(root, "dist/app/server.js");
-  const [barePort, appPort, quietPort, deadAgentPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [barePort, appPort, quietPort, deadAgentPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const devNull = openSync("/dev/null", "w");
 
-  const bare = spawn(process.execPath, ["-e", bareServer], { env: { PORT: String(barePort) }, stdio: ["ignore", devNull, "inherit"] });
+  const bare = spawn(process.execPath, ["-e", bareServer], {
+    env: { PORT: String(barePort) },
+    stdio: ["ignore", devNull, "inherit"],
+  });
   // Logging on (LOG_LEVEL=info, stdout to /dev/null), metrics on (aggregated, sent to a port nobody reads).
   const service = (port: number, logLevel: string) =>
     spawn(process.execPath, [bundle], {
-      env: { PORT: String(port), HOST: "127.0.0.1", WORKERS: "1", LOG_LEVEL: logLevel, DD_DOGSTATSD_PORT: String(deadAgentPort), DD_ENV: "bench", METRICS_INTERVAL_MS: "1000" },
+      env: {
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        WORKERS: "1",
+        LOG_LEVEL: logLevel,
+        DD_DOGSTATSD_PORT: String(deadAgentPort),
+        DD_ENV: "bench",
+        METRICS_INTERVAL_MS: "1000",
+      },
       stdio: ["ignore", devNull, "inherit"],
     });
   const app = service(appPort, "info");
@@ -83,30 +110,50 @@ async function main() {
     await autocannon({ url: `http://127.0.0.1:${appPort}/api/status`, connections: CONNECTIONS, duration: 1 });
     await autocannon({ url: `http://127.0.0.1:${quietPort}/api/status`, connections: CONNECTIONS, duration: 1 });
 
-    const pids = { bare: [bare.pid!], app: await pidsOf(appPort, app.pid!), nolog: await pidsOf(quietPort, quiet.pid!) };
+    const pids = {
+      bare: [bare.pid!],
+      app: await pidsOf(appPort, app.pid!),
+      nolog: await pidsOf(quietPort, quiet.pid!),
+    };
     type Round = { rps: number; p99: number; cpuUsPerReq: number };
     const results = { bare: [] as Round[], app: [] as Round[], nolog: [] as Round[] };
     console.log(`autocannon: ${CONNECTIONS} connections, ${DURATION_S} s per round, ${ROUNDS} rounds interleaved`);
     for (let i = 0; i < ROUNDS; i++) {
-      for (const [name, port] of [["bare", barePort], ["app", appPort], ["nolog", quietPort]] as const) {
+      for (const [name, port] of [
+        ["bare", barePort],
+        ["app", appPort],
+        ["nolog", quietPort],
+      ] as const) {
         const r = await run(port, pids[name]);
         results[name].push(r);
-        console.log(`round ${i + 1} ${name.padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${String(r.p99).padStart(4)} ms  ${r.cpuUsPerReq.toFixed(1).padStart(6)} us CPU/req`);
+        console.log(
+          `round ${i + 1} ${name.padEnd(5)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${String(r.p99).padStart(4)} ms  ${r.cpuUsPerReq.toFixed(1).padStart(6)} us CPU/req`,
+        );
       }
     }
     const bareRps = median(results.bare.map((r) => r.rps));
     const appRps = median(results.app.map((r) => r.rps));
-    console.log(`bare node:http      median ${bareRps.toFixed(0)} req/s  p99 ${median(results.bare.map((r) => r.p99))} ms`);
-    console.log(`service /api/status median ${appRps.toFixed(0)} req/s  p99 ${median(results.app.map((r) => r.p99))} ms`);
+    console.log(
+      `bare node:http      median ${bareRps.toFixed(0)} req/s  p99 ${median(results.bare.map((r) => r.p99))} ms`,
+    );
+    console.log(
+      `service /api/status median ${appRps.toFixed(0)} req/s  p99 ${median(results.app.map((r) => r.p99))} ms`,
+    );
     const quietRps = median(results.nolog.map((r) => r.rps));
-    console.log(`service without request log (LOG_LEVEL=warn) median ${quietRps.toFixed(0)} req/s: the log costs ${((1 - appRps / quietRps) * 100).toFixed(0)}%`);
+    console.log(
+      `service without request log (LOG_LEVEL=warn) median ${quietRps.toFixed(0)} req/s: the log costs ${((1 - appRps / quietRps) * 100).toFixed(0)}%`,
+    );
     // The machine is shared: each round's ratio compares runs seconds apart; their median is the figure.
     const ratios = results.app.map((r, i) => r.rps / results.bare[i]!.rps);
     console.log(`ratio per round: ${ratios.map((r) => r.toFixed(2)).join(" ")}`);
     console.log(`ratio service/bare (median of rounds): ${median(ratios).toFixed(2)} (target >= 0.60)`);
     const cpu = (n: keyof typeof results) => median(results[n].map((r) => r.cpuUsPerReq));
-    console.log(`CPU per request: bare ${cpu("bare").toFixed(1)} us, service ${cpu("app").toFixed(1)} us, without request log ${cpu("nolog").toFixed(1)} us`);
-    console.log(`CPU-efficiency ratio bare/service: ${(cpu("bare") / cpu("app")).toFixed(2)} (less sensitive to other load on the machine)`);
+    console.log(
+      `CPU per request: bare ${cpu("bare").toFixed(1)} us, service ${cpu("app").toFixed(1)} us, without request log ${cpu("nolog").toFixed(1)} us`,
+    );
+    console.log(
+      `CPU-efficiency ratio bare/service: ${(cpu("bare") / cpu("app")).toFixed(2)} (less sensitive to other load on the machine)`,
+    );
   } finally {
     bare.kill("SIGKILL");
     for (const p of [app, quiet]) {

@@ -31,7 +31,13 @@ async function startToReadyMs(state: FleetState): Promise<number> {
   const port = await freePort([address]);
   const t0 = performance.now();
   const p = spawn(process.execPath, [bundle], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: address, WORKERS: String(state.service.workers), LOG_LEVEL: "warn" },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: address,
+      WORKERS: String(state.service.workers),
+      LOG_LEVEL: "warn",
+    },
     stdio: "ignore",
   });
   try {
@@ -54,7 +60,10 @@ async function run(state: FleetState, naive: boolean, release: string) {
   load.mark("after");
   await sleep(2000);
   const report: LoadReport = await load.stop();
-  if (!r.ok) throw new FleetError(`the ${naive ? "naive" : "graceful"} deploy failed:\n${r.hosts.map((h) => h.output).join("\n")}`);
+  if (!r.ok)
+    throw new FleetError(
+      `the ${naive ? "naive" : "graceful"} deploy failed:\n${r.hosts.map((h) => h.output).join("\n")}`,
+    );
   return { durationMs: r.durationMs, during: report.phases[1]!, total: report.total };
 }
 
@@ -70,7 +79,9 @@ async function main(): Promise<void> {
   const fleetDir = path.join(dir, "fleet");
   try {
     const state = await up({ dir: fleetDir, bundle, instances: 3, workers: 2, logLevel: "warn" });
-    console.log(`fleet: ${state.hosts.length} hosts x ${state.service.workers} workers, drain delay ${state.service.drainDelayMs} ms`);
+    console.log(
+      `fleet: ${state.hosts.length} hosts x ${state.service.workers} workers, drain delay ${state.service.drainDelayMs} ms`,
+    );
 
     // Start to ready, measured under the same load (median of 3).
     const load = new Load({ url: state.url, maxDurationMs: 60_000, maxRequests: 200_000 }).start();
@@ -85,18 +96,33 @@ async function main(): Promise<void> {
     const floor = state.hosts.length * (state.service.drainDelayMs + startToReady);
 
     const row = (name: string, r: { durationMs: number; during: PhaseStats; total: PhaseStats }) =>
-      [name, r.total.total.requests, r.during.requestsPerSec, r.total.total.failed + r.total.total.non2xx, r.total.kinds.post.failed + r.total.kinds.post.non2xx, r.during.total.latencyMs.p99, r.durationMs]
+      [
+        name,
+        r.total.total.requests,
+        r.during.requestsPerSec,
+        r.total.total.failed + r.total.total.non2xx,
+        r.total.kinds.post.failed + r.total.kinds.post.non2xx,
+        r.during.total.latencyMs.p99,
+        r.durationMs,
+      ]
         .map(String)
         .map((c, i) => (i === 0 ? c.padEnd(9) : c.padStart(10)))
         .join(" ");
-    console.log(["mode".padEnd(9), ...["requests", "req/s", "failed", "of which POST", "p99 ms", "deploy ms"].map((h) => h.padStart(10))].join(" "));
+    console.log(
+      [
+        "mode".padEnd(9),
+        ...["requests", "req/s", "failed", "of which POST", "p99 ms", "deploy ms"].map((h) => h.padStart(10)),
+      ].join(" "),
+    );
     console.log(row("naive", naive));
     console.log(row("graceful", graceful));
     console.log(
       `graceful deploy: ${graceful.durationMs} ms; floor ${Math.round(floor)} ms = ${state.hosts.length} hosts x (drain ${state.service.drainDelayMs} ms + start to ready ${Math.round(startToReady)} ms); ratio ${(graceful.durationMs / floor).toFixed(2)}x (target <= 1.5x)`,
     );
     const gracefulFailed = graceful.total.total.failed + graceful.total.total.non2xx;
-    console.log(gracefulFailed === 0 ? "graceful: zero failed requests" : `graceful: ${gracefulFailed} FAILED requests`);
+    console.log(
+      gracefulFailed === 0 ? "graceful: zero failed requests" : `graceful: ${gracefulFailed} FAILED requests`,
+    );
   } finally {
     await down(fleetDir);
     fs.rmSync(dir, { recursive: true, force: true });

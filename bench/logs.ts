@@ -34,7 +34,8 @@ interface RunResult {
 }
 
 const size = (f: string) => (fs.existsSync(f) ? fs.statSync(f).size : 0);
-const countLines = (f: string, tag: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8").split(`run=${tag}\n`).length - 1 : 0);
+const countLines = (f: string, tag: string) =>
+  fs.existsSync(f) ? fs.readFileSync(f, "utf8").split(`run=${tag}\n`).length - 1 : 0;
 
 async function timeRun(port: number, files: string[], tag: string): Promise<RunResult> {
   const t0 = process.hrtime.bigint();
@@ -64,7 +65,10 @@ async function baseline(): Promise<RunResult> {
   const port = await freePort();
   const conf = path.join(dir, "rsyslog.conf");
   const out = path.join(dir, "out.log");
-  fs.writeFileSync(conf, `global(workDirectory="${dir}")\nmodule(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${port}")\naction(type="omfile" file="${out}")\n`);
+  fs.writeFileSync(
+    conf,
+    `global(workDirectory="${dir}")\nmodule(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${port}")\naction(type="omfile" file="${out}")\n`,
+  );
   const r = new Rsyslogd("baseline", conf, path.join(dir, "rsyslogd.pid"), port);
   try {
     await r.start();
@@ -86,7 +90,9 @@ async function rendered(forward: boolean): Promise<RunResult> {
 }
 
 async function main() {
-  console.log(`log pipeline: ${lines} lines written at full speed over loopback TCP into rsyslogd, until the last is stored`);
+  console.log(
+    `log pipeline: ${lines} lines written at full speed over loopback TCP into rsyslogd, until the last is stored`,
+  );
   const base = await baseline();
   const file = await rendered(false);
   const fwd = await rendered(true);

@@ -21,9 +21,24 @@ import { serviceDefaults } from "../contract/service";
 
 const { Analyzer } = require("@pulumi/pulumi/provider/experimental/analyzer");
 const root = path.resolve(__dirname, "..");
-const components = ["Alb", "Bundle", "DatadogIntegration", "Fleet", "HaproxyTier", "Network", "Observability", "Secrets", "ServiceDns"];
+const components = [
+  "Alb",
+  "Bundle",
+  "DatadogIntegration",
+  "Fleet",
+  "HaproxyTier",
+  "Network",
+  "Observability",
+  "Secrets",
+  "ServiceDns",
+];
 
-interface Property { description?: string; optional?: boolean; plain?: boolean; $ref?: string }
+interface Property {
+  description?: string;
+  optional?: boolean;
+  plain?: boolean;
+  $ref?: string;
+}
 let schema: Record<string, { inputs: Record<string, Property>; outputs: Record<string, Property> }>;
 let mocks: MockRecorder;
 let dir: string;
@@ -43,8 +58,10 @@ describe.each(components)("%s", (component) => {
       expect(p.description, `${component} arg ${name}`).toMatch(/\w{3}/);
       if (p.optional) expect(p.description, `${component} arg ${name} states its default`).toMatch(/\bDefault\b/);
     }
-    if ("service" in inputs) expect(inputs.service).toMatchObject({ $ref: "#/types/node-service-aws:index:ServiceSettings", plain: true });
-    for (const [name, p] of Object.entries(outputs)) expect(p.description, `${component} output ${name}`).toMatch(/\w{3}/);
+    if ("service" in inputs)
+      expect(inputs.service).toMatchObject({ $ref: "#/types/node-service-aws:index:ServiceSettings", plain: true });
+    for (const [name, p] of Object.entries(outputs))
+      expect(p.description, `${component} output ${name}`).toMatch(/\w{3}/);
     expect(Object.keys(inputs).filter((k) => /GiB$/.test(k))).toEqual([]);
   });
 });
@@ -57,23 +74,53 @@ it("registerOutputs lists every output of every component", async () => {
     new Alb("alb", { vpcId: "vpc-1", subnetIds: subnets });
     new Bundle("bundle", { bundlePath });
     new Fleet("fleet", {
-      vpcId: "vpc-1", subnetIds: subnets, userData: "#cloud-config\n", targetGroupArn: "tg", loadBalancerSecurityGroupId: "sg",
-      loadBalancerArnSuffix: "app/lb/1", targetGroupArnSuffix: "targetgroup/tg/1", bundleBucketArn: "arn:aws:s3:::b", parameterArns: [], kmsKeyArn: "k",
+      vpcId: "vpc-1",
+      subnetIds: subnets,
+      userData: "#cloud-config\n",
+      targetGroupArn: "tg",
+      loadBalancerSecurityGroupId: "sg",
+      loadBalancerArnSuffix: "app/lb/1",
+      targetGroupArnSuffix: "targetgroup/tg/1",
+      bundleBucketArn: "arn:aws:s3:::b",
+      parameterArns: [],
+      kmsKeyArn: "k",
     });
     new HaproxyTier("tier", {
-      env: "dev", vpcId: "vpc-1", publicSubnetIds: subnets, privateSubnetIds: subnets, amiId: "ami-1", nodeUserData: "#cloud-config\n",
-      fleetInstanceCount: 1, fleetUserData: "#cloud-config\n", fleetInstanceProfileName: "p", nodeParameterArns: [],
-      bundleUrl: "s3://b/releases/x.js", bundleSha256: "a".repeat(64), version: "v1",
+      env: "dev",
+      vpcId: "vpc-1",
+      publicSubnetIds: subnets,
+      privateSubnetIds: subnets,
+      amiId: "ami-1",
+      nodeUserData: "#cloud-config\n",
+      fleetInstanceCount: 1,
+      fleetUserData: "#cloud-config\n",
+      fleetInstanceProfileName: "p",
+      nodeParameterArns: [],
+      bundleUrl: "s3://b/releases/x.js",
+      bundleSha256: "a".repeat(64),
+      version: "v1",
     });
     new Network("network", {});
-    new Observability("observability", { service: serviceDefaults, env: "dev", expectedHealthyHosts: 1, createDatadogIntegration: true });
+    new Observability("observability", {
+      service: serviceDefaults,
+      env: "dev",
+      expectedHealthyHosts: 1,
+      createDatadogIntegration: true,
+    });
     new DatadogIntegration("datadogintegration", {});
     new Secrets("secrets", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1" });
-    new ServiceDns("servicedns", { domainName: "api.example.com", hostedZoneId: "Z1", loadBalancerDnsName: "lb.elb.amazonaws.com", loadBalancerZoneId: "Z2" });
+    new ServiceDns("servicedns", {
+      domainName: "api.example.com",
+      hostedZoneId: "Z1",
+      loadBalancerDnsName: "lb.elb.amazonaws.com",
+      loadBalancerZoneId: "Z2",
+    });
     return {};
   });
   for (const component of components) {
-    const [, wire] = [...mocks.outputWires].find(([urn]) => urn.endsWith(`:index:${component}::${component === "HaproxyTier" ? "tier" : component.toLowerCase()}`))!;
+    const [, wire] = [...mocks.outputWires].find(([urn]) =>
+      urn.endsWith(`:index:${component}::${component === "HaproxyTier" ? "tier" : component.toLowerCase()}`),
+    )!;
     expect(Object.keys(wire as object).sort(), component).toEqual(Object.keys(schema[component]!.outputs).sort());
   }
 });

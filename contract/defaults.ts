@@ -6,6 +6,7 @@
  */
 export function withDefaults<T extends object>(defaults: T, given: Partial<T> = {}): T {
   const merged = { ...defaults };
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  for (const [key, value] of Object.entries(given))
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   return merged;
 }

@@ -33,7 +33,10 @@ export function hostPaths(service: string) {
 export type HostPaths = ReturnType<typeof hostPaths>;
 
 /** The SSM SecureString parameters holding the service's secrets; the path includes the stack's env. */
-export function ssmParameterNames(service: string, env: string): { datadogApiKey: string; papertrailDestination: string } {
+export function ssmParameterNames(
+  service: string,
+  env: string,
+): { datadogApiKey: string; papertrailDestination: string } {
   return {
     datadogApiKey: `/${service}/${env}/datadog-api-key`,
     papertrailDestination: `/${service}/${env}/papertrail-destination`,

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { serviceEnv } from "./env";
 import { namesFrom } from "./problem";
-import { checkLoadBalancerTimings, checkServiceSettings, serviceDefaults, stopTimeoutSec, withServiceDefaults } from "./service";
+import {
+  checkLoadBalancerTimings,
+  checkServiceSettings,
+  serviceDefaults,
+  stopTimeoutSec,
+  withServiceDefaults,
+} from "./service";
 
 describe("service settings", () => {
   it("defaults are valid and keep the keep-alive above the ALB's 60 s idle timeout", () => {
@@ -48,7 +54,11 @@ describe("service settings", () => {
 
   it("ties the load balancer's idle timeout and deregistration delay to the service's timings", () => {
     expect(checkLoadBalancerTimings(serviceDefaults, { idleTimeoutSec: 60, deregistrationDelaySec: 30 })).toEqual([]);
-    const problems = checkLoadBalancerTimings(serviceDefaults, { idleTimeoutSec: 65, deregistrationDelaySec: 40 }, namesFrom({ idleTimeoutSec: "idle" }));
+    const problems = checkLoadBalancerTimings(
+      serviceDefaults,
+      { idleTimeoutSec: 65, deregistrationDelaySec: 40 },
+      namesFrom({ idleTimeoutSec: "idle" }),
+    );
     expect(problems.map((p) => p.field)).toEqual(["keepAliveTimeoutMs", "deregistrationDelaySec"]);
     expect(problems[0]!.message).toMatch(/raise keepAliveTimeoutMs or lower idle$/);
   });

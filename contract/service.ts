@@ -46,13 +46,21 @@ export function checkServiceSettings(s: ServiceSettings, names: FieldNames = own
   const problem = (field: keyof ServiceSettings, message: string) => problems.push({ field, message });
   if (!/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/.test(s.name))
     problem("name", `"${s.name}" must be 2-32 lowercase letters, digits or dashes, starting with a letter`);
-  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535) problem("port", `${s.port} must be an integer 1-65535`);
-  if (s.workers !== undefined && (!Number.isInteger(s.workers) || s.workers < 1)) problem("workers", `${s.workers} must be a positive integer`);
+  if (!Number.isInteger(s.port) || s.port < 1 || s.port > 65535)
+    problem("port", `${s.port} must be an integer 1-65535`);
+  if (s.workers !== undefined && (!Number.isInteger(s.workers) || s.workers < 1))
+    problem("workers", `${s.workers} must be a positive integer`);
   if (s.drainDelayMs < 0) problem("drainDelayMs", `${s.drainDelayMs} must be >= 0`);
   if (s.shutdownTimeoutMs <= s.drainDelayMs)
-    problem("shutdownTimeoutMs", `${s.shutdownTimeoutMs} must exceed ${names("drainDelayMs")} (${s.drainDelayMs}) so in-flight requests can finish`);
+    problem(
+      "shutdownTimeoutMs",
+      `${s.shutdownTimeoutMs} must exceed ${names("drainDelayMs")} (${s.drainDelayMs}) so in-flight requests can finish`,
+    );
   if (s.headersTimeoutMs <= s.keepAliveTimeoutMs)
-    problem("headersTimeoutMs", `${s.headersTimeoutMs} must exceed ${names("keepAliveTimeoutMs")} (${s.keepAliveTimeoutMs})`);
+    problem(
+      "headersTimeoutMs",
+      `${s.headersTimeoutMs} must exceed ${names("keepAliveTimeoutMs")} (${s.keepAliveTimeoutMs})`,
+    );
   return problems;
 }
 
@@ -68,7 +76,11 @@ export interface LoadBalancerTimings {
  * service just closed: 502), and the LB must keep a leaving target registered longer than the
  * service's drain delay but give up before systemd kills the process.
  */
-export function checkLoadBalancerTimings(s: ServiceSettings, lb: LoadBalancerTimings, names: FieldNames = ownNames): Problem[] {
+export function checkLoadBalancerTimings(
+  s: ServiceSettings,
+  lb: LoadBalancerTimings,
+  names: FieldNames = ownNames,
+): Problem[] {
   const problems: Problem[] = [];
   const [keepAlive, idle] = [names("keepAliveTimeoutMs"), names("idleTimeoutSec")];
   if (s.keepAliveTimeoutMs <= lb.idleTimeoutSec * 1000)

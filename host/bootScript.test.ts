@@ -33,7 +33,9 @@ function runSecrets(values: Record<string, string>) {
   const calls = path.join(work, "aws-calls");
   // `aws` as SSM would answer: the value of the parameter named after --name, or an error.
   const aws = `aws() { echo "$*" >> ${calls}; local name=""; while [ $# -gt 0 ]; do [ "$1" = --name ] && name=$2; shift; done
-  case "$name" in ${Object.entries(values).map(([k, v]) => `'${k}') printf '%s\\n' '${v}' ;;`).join(" ")} *) echo "ParameterNotFound $name" >&2; return 254 ;; esac; }\n`;
+  case "$name" in ${Object.entries(values)
+    .map(([k, v]) => `'${k}') printf '%s\\n' '${v}' ;;`)
+    .join(" ")} *) echo "ParameterNotFound $name" >&2; return 254 ;; esac; }\n`;
   const file = path.join(work, "run.sh");
   fs.writeFileSync(file, secretsSection(out).replace("log() {", aws + "log() {"));
   const r = spawnSync(tool("bash"), [file], { encoding: "utf8" });
@@ -48,7 +50,9 @@ describe("boot script secrets", () => {
     const r = runSecrets({ [input.ssm.datadogApiKey]: key, [input.ssm.papertrailDestination]: dest });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(r.calls).toContain(`ssm get-parameter --region ${input.region} --with-decryption --name ${input.ssm.datadogApiKey}`);
+    expect(r.calls).toContain(
+      `ssm get-parameter --region ${input.region} --with-decryption --name ${input.ssm.datadogApiKey}`,
+    );
     expect(r.calls).toContain(`--with-decryption --name ${input.ssm.papertrailDestination}`);
     const ddEnv = path.join(r.out, path.basename(p.datadogEnvFile));
     const ptConf = path.join(r.out, path.basename(p.papertrailInclude));
@@ -107,8 +111,12 @@ describe("boot script release 1", () => {
   it("fails the boot, unit not enabled, when the deploy script fails", () => {
     const r = runRelease(1);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`release ${input.version} did not install; ${input.service.name} is stopped and not enabled`);
-    expect(r.calls).toEqual([`deploy --source ${input.bundle.url} --sha256 ${input.bundle.sha256} --version ${input.version}`]);
+    expect(r.stderr).toContain(
+      `release ${input.version} did not install; ${input.service.name} is stopped and not enabled`,
+    );
+    expect(r.calls).toEqual([
+      `deploy --source ${input.bundle.url} --sha256 ${input.bundle.sha256} --version ${input.version}`,
+    ]);
   });
 
   it("has no release step of its own: no fetch, no checksum, no link outside the deploy script", () => {

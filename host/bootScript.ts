@@ -36,7 +36,13 @@ export function serviceBootProgram(i: HostInput): BootProgram {
   const p = hostPaths(i.service.name);
   return {
     path: p.bootScript,
-    vars: { service: i.service.name, version: i.version, bundle_url: i.bundle.url, bundle_sha256: i.bundle.sha256, node_major: i.nodeMajor },
+    vars: {
+      service: i.service.name,
+      version: i.version,
+      bundle_url: i.bundle.url,
+      bundle_sha256: i.bundle.sha256,
+      node_major: i.nodeMajor,
+    },
     debs: [],
     needsRepo: ["[ ! -x /usr/bin/node ]"],
     install: `if [ ! -x /usr/bin/node ]; then
@@ -74,7 +80,9 @@ export function renderBootScript(i: HostInput): string {
 
 export function renderHostBootScript(i: HostBase, program: BootProgram): string {
   const p = hostPaths(i.service.name);
-  const vars = Object.entries(program.vars).map(([k, v]) => `${k}=${q(v)}\n`).join("");
+  const vars = Object.entries(program.vars)
+    .map(([k, v]) => `${k}=${q(v)}\n`)
+    .join("");
   const me = program.path.slice(program.path.lastIndexOf("/") + 1);
   return `#!/bin/bash
 # ${program.path}: rendered by host/bootScript.ts, run by cloud-init at first boot.

@@ -26,7 +26,13 @@ export interface DatadogProgram {
 
 export function serviceProgram(i: HostInput): DatadogProgram {
   const name = i.service.name;
-  return { name, unit: `${name}.service`, source: "nodejs", processSearch: `${hostPaths(name).current}/server.js`, tags: [`version:${i.version}`] };
+  return {
+    name,
+    unit: `${name}.service`,
+    source: "nodejs",
+    processSearch: `${hostPaths(name).current}/server.js`,
+    tags: [`version:${i.version}`],
+  };
 }
 
 export function renderDatadog(i: HostInput): DatadogFile[] {
@@ -37,7 +43,8 @@ export function renderDatadogFor(i: HostBase, program: DatadogProgram): DatadogF
   const name = i.service.name;
   const p = hostPaths(name);
   const files: DatadogFile[] = [];
-  const add = (path: string, body: object, note = "") => files.push({ path, content: header(path) + note + stringify(body) });
+  const add = (path: string, body: object, note = "") =>
+    files.push({ path, content: header(path) + note + stringify(body) });
 
   add(
     "/etc/datadog-agent/datadog.yaml",
@@ -67,7 +74,14 @@ export function renderDatadogFor(i: HostBase, program: DatadogProgram): DatadogF
   });
   add(`/etc/datadog-agent/conf.d/process.d/conf.yaml`, {
     init_config: {},
-    instances: [{ name: program.name, search_string: [program.processSearch], exact_match: false, tags: [`service:${program.name}`] }],
+    instances: [
+      {
+        name: program.name,
+        search_string: [program.processSearch],
+        exact_match: false,
+        tags: [`service:${program.name}`],
+      },
+    ],
   });
   // The key reaches every agent process (core, process, trace) through its environment.
   const dropIn = `[Service]\nEnvironmentFile=${p.datadogEnvFile}\n`;

@@ -51,7 +51,12 @@ export function renderHostFiles(i: HostInput): HostFile[] {
     conf(p.logrotate, renderLogrotate(i)),
     conf("/etc/systemd/system/logrotate.timer.d/hourly.conf", renderLogrotateTimer()),
     ...renderDatadog(i).map((f) => conf(f.path, f.content)),
-    { path: p.deployScript, content: renderDeployScript({ service: i.service, region: i.region }), owner: "root:root", mode: "0755" },
+    {
+      path: p.deployScript,
+      content: renderDeployScript({ service: i.service, region: i.region }),
+      owner: "root:root",
+      mode: "0755",
+    },
     { path: p.bootScript, content: renderBootScript(i), owner: "root:root", mode: "0755" },
     ...renderLifecycleFiles(i).map((f) => ({ ...f, owner: "root:root" })),
   ];

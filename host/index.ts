@@ -1,6 +1,13 @@
 // Host renderers: pure functions from a typed HostInput to the text of every file an instance gets.
 export {
-  HostInput, HostInputOptions, HostBase, HostBaseOptions, withHostDefaults, withHostBaseDefaults, checkHostInput, checkHostBase,
+  HostInput,
+  HostInputOptions,
+  HostBase,
+  HostBaseOptions,
+  withHostDefaults,
+  withHostBaseDefaults,
+  checkHostInput,
+  checkHostBase,
 } from "./input";
 export { HostFile, HostInputError, renderHostFiles, renderEnvFile, renderLogrotateTimer } from "./files";
 export { renderUnit } from "./unit";

@@ -48,10 +48,16 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
 };
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
-export type HostInputOptions = HostBaseOptions & Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
+export type HostInputOptions = HostBaseOptions &
+  Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
 
 export function withHostDefaults(o: HostInputOptions): HostInput {
-  const i: HostInput = { ...withHostBaseDefaults(o), version: o.version, bundle: { ...o.bundle }, nodeMajor: o.nodeMajor ?? 24 };
+  const i: HostInput = {
+    ...withHostBaseDefaults(o),
+    version: o.version,
+    bundle: { ...o.bundle },
+    nodeMajor: o.nodeMajor ?? 24,
+  };
   if (o.allowOutboundOnlyTo !== undefined) i.allowOutboundOnlyTo = [...o.allowOutboundOnlyTo];
   return i;
 }
@@ -64,7 +70,10 @@ export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
     region: o.region ?? "us-east-1",
     datadogSite: o.datadogSite ?? "datadoghq.com",
     ssm: ssmParameterNames(service.name, o.env),
-    logs: withDefaults({ rotate: 14, maxSize: "100M", queueMaxDiskSpace: "1g", caFile: "/etc/ssl/certs/ca-certificates.crt" }, o.logs),
+    logs: withDefaults(
+      { rotate: 14, maxSize: "100M", queueMaxDiskSpace: "1g", caFile: "/etc/ssl/certs/ca-certificates.crt" },
+      o.logs,
+    ),
   };
 }
 
@@ -87,12 +96,16 @@ export function checkHostInput(i: HostInput): Problem[] {
 export function checkHostBase(i: HostBase): Problem[] {
   const problems = nested("service", checkServiceSettings(i.service));
   const problem = (field: string, message: string) => problems.push({ field, message });
-  if (!/^[a-z][a-z0-9-]{0,15}$/.test(i.env)) problem("env", `"${i.env}" must be lowercase letters, digits or dashes (e.g. dev, prod)`);
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(i.env))
+    problem("env", `"${i.env}" must be lowercase letters, digits or dashes (e.g. dev, prod)`);
   if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(i.region)) problem("region", `"${i.region}" is not an AWS region name`);
-  if (!/^[a-z0-9.-]+\.[a-z]+$/.test(i.datadogSite)) problem("datadogSite", `"${i.datadogSite}" must be a host name like datadoghq.com`);
-  if (!Number.isInteger(i.logs.rotate) || i.logs.rotate < 1) problem("logs.rotate", `${i.logs.rotate} must be a positive integer`);
+  if (!/^[a-z0-9.-]+\.[a-z]+$/.test(i.datadogSite))
+    problem("datadogSite", `"${i.datadogSite}" must be a host name like datadoghq.com`);
+  if (!Number.isInteger(i.logs.rotate) || i.logs.rotate < 1)
+    problem("logs.rotate", `${i.logs.rotate} must be a positive integer`);
   if (!/^\d+[kMG]?$/.test(i.logs.maxSize)) problem("logs.maxSize", `"${i.logs.maxSize}" must be a size like 100M`);
-  if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace)) problem("logs.queueMaxDiskSpace", `"${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
+  if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace))
+    problem("logs.queueMaxDiskSpace", `"${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
   if (!i.logs.caFile.startsWith("/")) problem("logs.caFile", `"${i.logs.caFile}" must be an absolute path`);
   return problems;
 }

@@ -16,7 +16,11 @@ export function productionLogrotateSite(i: HostBase, program = i.service.name): 
   return { logDir: hostPaths(program).logDir, owner: "root", group: "adm", reopen: "/usr/lib/rsyslog/rsyslog-rotate" };
 }
 
-export function renderLogrotate(i: HostBase, site: LogrotateSite = productionLogrotateSite(i), program = i.service.name): string {
+export function renderLogrotate(
+  i: HostBase,
+  site: LogrotateSite = productionLogrotateSite(i),
+  program = i.service.name,
+): string {
   return `# ${hostPaths(program).logrotate}: rendered by host/logrotate.ts, do not edit on the host.
 ${site.logDir}/*.log {
 	daily

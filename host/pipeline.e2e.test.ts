@@ -32,12 +32,19 @@ describe("log pipeline", () => {
   it(`delivers over TLS to a receiver whose certificate names ${receiverCertName}, as Papertrail's does; permitting only the exact host name is refused`, async () => {
     const tag = `w${process.pid}`;
     // The rendering of before: the exact destination host as the only permitted peer.
-    pipeline = new Pipeline({ input, forward: true, editAction: (a) => a.replace(/StreamDriverPermittedPeers="[^"]*"/, `StreamDriverPermittedPeers="${receiverHost}"`) });
+    pipeline = new Pipeline({
+      input,
+      forward: true,
+      editAction: (a) =>
+        a.replace(/StreamDriverPermittedPeers="[^"]*"/, `StreamDriverPermittedPeers="${receiverHost}"`),
+    });
     await pipeline.setup();
     await writeLines(pipeline.sender.port, service, tag, 0, 100);
     const refused = await waitForAll(() => [pipeline!.received], tag, 0, 100, 8000);
     const stderr = pipeline.sender.stderr;
-    console.log(`exact-host peer: ${refused.distinct}/100 lines received; sender said: ${(/.*not authorized.*/.exec(stderr) ?? ["nothing about it"])[0]}`);
+    console.log(
+      `exact-host peer: ${refused.distinct}/100 lines received; sender said: ${(/.*not authorized.*/.exec(stderr) ?? ["nothing about it"])[0]}`,
+    );
     expect(refused.distinct).toBe(0);
     expect(stderr).toMatch(/peer name not authorized/);
     await pipeline.teardown();
@@ -89,14 +96,18 @@ describe("log pipeline", () => {
     await rotator;
     await outage;
     const rotated = logFiles(p.logDir).filter((f) => !f.endsWith(".log")).length;
-    console.log(`file: ${inFile.distinct}/${total} lines, ${inFile.duplicates} duplicates, ${rotations} rotations, ${rotated} rotated files`);
+    console.log(
+      `file: ${inFile.distinct}/${total} lines, ${inFile.duplicates} duplicates, ${rotations} rotations, ${rotated} rotated files`,
+    );
     expect(inFile.missing.slice(0, 10)).toEqual([]);
     expect(inFile.duplicates).toBe(0);
     expect(rotations).toBeGreaterThanOrEqual(5);
     expect(rotated).toBe(rotations);
 
     const received = await waitForAll(() => [p.received], tag, 0, total, 120_000);
-    console.log(`receiver hung 4 s: ${received.distinct}/${total} lines, lost ${ranges(received.missing) || "none"}, ${received.duplicates} duplicates`);
+    console.log(
+      `receiver hung 4 s: ${received.distinct}/${total} lines, lost ${ranges(received.missing) || "none"}, ${received.duplicates} duplicates`,
+    );
     expect(received.missing.slice(0, 10)).toEqual([]);
     expect(received.duplicates).toBe(0);
   }, 300_000);
@@ -176,7 +187,9 @@ describe("log pipeline", () => {
     await p.sender.start();
     await p.receiver!.start();
     const received = await waitForAll(() => [p.received], tag, 0, total, 120_000);
-    console.log(`after sender restart: ${received.distinct}/${total} lines received, ${received.duplicates} duplicates`);
+    console.log(
+      `after sender restart: ${received.distinct}/${total} lines received, ${received.duplicates} duplicates`,
+    );
     expect(received.missing.slice(0, 10)).toEqual([]);
     expect(received.duplicates).toBeLessThanOrEqual(batch);
   }, 300_000);

@@ -2,8 +2,15 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
-  HostInputError, HostInputOptions, checkHostInput, parseDestination, renderDatadog, renderEnvFile,
-  renderHostFiles, renderUserData, withHostDefaults,
+  HostInputError,
+  HostInputOptions,
+  checkHostInput,
+  parseDestination,
+  renderDatadog,
+  renderEnvFile,
+  renderHostFiles,
+  renderUserData,
+  withHostDefaults,
 } from "./index";
 import { hostPaths } from "../contract/layout";
 import { lifecyclePaths } from "./lifecycle";
@@ -50,12 +57,19 @@ describe("secrets", () => {
 
 describe("input", () => {
   it("names every bad field in one error", () => {
-    const bad = withHostDefaults({ ...options, env: "Prod!", bundle: { url: "https://x", sha256: "nope" }, service: { port: 0 } });
+    const bad = withHostDefaults({
+      ...options,
+      env: "Prod!",
+      bundle: { url: "https://x", sha256: "nope" },
+      service: { port: 0 },
+    });
     const problems = checkHostInput(bad);
     // The service settings' own field (port) is reported under the input's field for them (service.port).
     expect(problems.map((p) => p.field)).toEqual(["service.port", "env", "bundle.url", "bundle.sha256"]);
     for (const p of problems) expect(p.message.startsWith(p.field)).toBe(false);
-    expect(() => renderHostFiles(bad)).toThrow(/^invalid host input:\n {2}service\.port: 0 must be an integer 1-65535\n {2}env: "Prod!"/);
+    expect(() => renderHostFiles(bad)).toThrow(
+      /^invalid host input:\n {2}service\.port: 0 must be an integer 1-65535\n {2}env: "Prod!"/,
+    );
     expect(() => renderHostFiles(bad)).toThrow(HostInputError);
   });
 
@@ -69,7 +83,14 @@ describe("input", () => {
 describe("files", () => {
   it("gives the service its settings and Datadog tags through the env file", () => {
     const env = renderEnvFile(sampleInput());
-    for (const l of ["PORT=3000", "SHUTDOWN_TIMEOUT_MS=30000", "DD_ENV=prod", "DD_SERVICE=sample-api", "DD_VERSION=2026.11.25-1", "DD_AGENT_HOST=127.0.0.1"])
+    for (const l of [
+      "PORT=3000",
+      "SHUTDOWN_TIMEOUT_MS=30000",
+      "DD_ENV=prod",
+      "DD_SERVICE=sample-api",
+      "DD_VERSION=2026.11.25-1",
+      "DD_AGENT_HOST=127.0.0.1",
+    ])
       expect(env).toContain(`${l}\n`);
   });
 
@@ -90,14 +111,20 @@ describe("files", () => {
     // collect_ec2_tags_use_imds tries IMDS and falls back to the API.
     expect(main).toMatchObject({ collect_ec2_tags: true, collect_ec2_tags_use_imds: true });
     const journald = parse(files.find((f) => f.path.includes("journald.d"))!.content);
-    expect(journald.logs[0]).toMatchObject({ type: "journald", include_units: ["sample-api.service"], service: "sample-api" });
+    expect(journald.logs[0]).toMatchObject({
+      type: "journald",
+      include_units: ["sample-api.service"],
+      service: "sample-api",
+    });
   });
 
   it("writes the scripts (boot, deploy, lifecycle) executable and every other file root-owned 0644", () => {
     const p = hostPaths("sample-api");
     for (const f of renderHostFiles(sampleInput())) {
       expect(f.owner).toBe("root:root");
-      expect(f.mode).toBe([p.bootScript, p.deployScript, lifecyclePaths("sample-api").script].includes(f.path) ? "0755" : "0644");
+      expect(f.mode).toBe(
+        [p.bootScript, p.deployScript, lifecyclePaths("sample-api").script].includes(f.path) ? "0755" : "0644",
+      );
       expect(f.path.startsWith("/")).toBe(true);
     }
   });

@@ -51,7 +51,9 @@ if (unavailable) console.warn(`service unit sandbox tests need systemd --user: $
 describe.skipIf(unavailable !== undefined)("service unit sandbox under systemd", () => {
   async function reach(unit: string): Promise<{ root: Record<string, string>; service: Record<string, string> }> {
     const all = [...imds, vpcHost, elsewhere, "127.0.0.1"];
-    sd = new SystemdUser({ addresses: ["169.254.169.254/32", "fd00:ec2::254/128", `${vpcHost}/32`, `${elsewhere}/32`] });
+    sd = new SystemdUser({
+      addresses: ["169.254.169.254/32", "fd00:ec2::254/128", `${vpcHost}/32`, `${elsewhere}/32`],
+    });
     await sd.start();
     const l = sd.startUnit("listener.service", ["Type=simple", `ExecStart=${node} -e "${listener(all)}"`]);
     expect(l.ok, l.status).toBe(true);
@@ -63,26 +65,52 @@ describe.skipIf(unavailable !== undefined)("service unit sandbox under systemd",
       if (Object.values(root).length === all.length && Object.values(root).every((v) => v === "ok")) break;
       await new Promise((res) => setTimeout(res, 100));
     }
-    const svc = sd.startUnit("probe.service", ["Type=oneshot", ...sandbox(unit), `ExecStart=${node} -e "${probe(all)}"`]);
+    const svc = sd.startUnit("probe.service", [
+      "Type=oneshot",
+      ...sandbox(unit),
+      `ExecStart=${node} -e "${probe(all)}"`,
+    ]);
     expect(svc.ok, `${svc.status}\n${svc.stderr}`).toBe(true);
     return { root, service: JSON.parse(svc.stdout) as Record<string, string> };
   }
 
   it("denies the service the instance metadata addresses (IPv4 and IPv6) while root reaches them; the rest stays open by default", async () => {
     const { root, service } = await reach(renderUnit(input));
-    expect(root).toEqual({ "169.254.169.254": "ok", "fd00:ec2::254": "ok", [vpcHost]: "ok", [elsewhere]: "ok", "127.0.0.1": "ok" });
-    expect(service).toEqual({ "169.254.169.254": "blocked", "fd00:ec2::254": "blocked", [vpcHost]: "ok", [elsewhere]: "ok", "127.0.0.1": "ok" });
+    expect(root).toEqual({
+      "169.254.169.254": "ok",
+      "fd00:ec2::254": "ok",
+      [vpcHost]: "ok",
+      [elsewhere]: "ok",
+      "127.0.0.1": "ok",
+    });
+    expect(service).toEqual({
+      "169.254.169.254": "blocked",
+      "fd00:ec2::254": "blocked",
+      [vpcHost]: "ok",
+      [elsewhere]: "ok",
+      "127.0.0.1": "ok",
+    });
   });
 
   it("with allowOutboundOnlyTo, reaches localhost and the given CIDRs only", async () => {
     const { service } = await reach(renderUnit({ ...input, allowOutboundOnlyTo: ["10.20.0.0/16"] }));
-    expect(service).toEqual({ "169.254.169.254": "blocked", "fd00:ec2::254": "blocked", [vpcHost]: "ok", [elsewhere]: "blocked", "127.0.0.1": "ok" });
+    expect(service).toEqual({
+      "169.254.169.254": "blocked",
+      "fd00:ec2::254": "blocked",
+      [vpcHost]: "ok",
+      [elsewhere]: "blocked",
+      "127.0.0.1": "ok",
+    });
   });
 
   it("lets V8 make its memory-protection-key calls (pkey_alloc reaches the kernel instead of failing with EPERM)", async () => {
     sd = new SystemdUser({ trace: ["pkey_alloc", "pkey_free", "pkey_mprotect"] });
     await sd.start();
-    const r = sd.startUnit("node.service", ["Type=oneshot", ...sandbox(renderUnit(input)), `ExecStart=${node} -e "console.log(process.version)"`]);
+    const r = sd.startUnit("node.service", [
+      "Type=oneshot",
+      ...sandbox(renderUnit(input)),
+      `ExecStart=${node} -e "console.log(process.version)"`,
+    ]);
     expect(r.ok, `${r.status}\n${r.stderr}`).toBe(true);
     expect(r.stdout.trim()).toBe(process.version);
     const calls = await sd.stop();

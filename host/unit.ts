@@ -16,7 +16,8 @@ export const instanceMetadataAddresses = ["169.254.169.254/32", "fd00:ec2::254/1
 export function checkOutboundAllowList(list: string[] | undefined): Problem[] {
   if (list === undefined) return [];
   const errors: Problem[] = [];
-  if (!Array.isArray(list) || list.length === 0) return [{ field: "allowOutboundOnlyTo", message: "give at least one CIDR (e.g. the VPC's), or leave it unset" }];
+  if (!Array.isArray(list) || list.length === 0)
+    return [{ field: "allowOutboundOnlyTo", message: "give at least one CIDR (e.g. the VPC's), or leave it unset" }];
   list.forEach((cidr, n) => {
     const [addr, bits, extra] = String(cidr).split("/");
     const family = net.isIPv4(addr ?? "") ? "ipv4" : net.isIPv6(addr ?? "") ? "ipv6" : undefined;
@@ -29,7 +30,10 @@ export function checkOutboundAllowList(list: string[] | undefined): Problem[] {
     const block = new net.BlockList();
     block.addSubnet(addr!, Number(bits), family);
     if (block.check("169.254.169.254", "ipv4") || block.check("fd00:ec2::254", "ipv6"))
-      errors.push({ field: `allowOutboundOnlyTo[${n}]`, message: `"${cidr}" covers the instance metadata service, which the service must not reach` });
+      errors.push({
+        field: `allowOutboundOnlyTo[${n}]`,
+        message: `"${cidr}" covers the instance metadata service, which the service must not reach`,
+      });
   });
   return errors;
 }

@@ -23,7 +23,9 @@ export function renderUserData(i: HostInput): string {
 export function compressUserData(userData: string): Buffer {
   const gz = gzipSync(userData, { level: 9 });
   if (gz.length > userDataLimitBytes)
-    throw new Error(`user-data is ${gz.length} bytes gzipped (${Buffer.byteLength(userData)} as text); EC2 takes at most ${userDataLimitBytes}`);
+    throw new Error(
+      `user-data is ${gz.length} bytes gzipped (${Buffer.byteLength(userData)} as text); EC2 takes at most ${userDataLimitBytes}`,
+    );
   return gz;
 }
 

@@ -7,8 +7,17 @@ import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { formatProblem } from "../contract/problem";
 import {
-  checkHostInput, compressUserData, encodeUserData, renderHostFiles, renderLogrotate, renderPapertrailAction, renderRsyslog, renderUnit, renderUserData,
-  userDataLimitBytes, withHostDefaults,
+  checkHostInput,
+  compressUserData,
+  encodeUserData,
+  renderHostFiles,
+  renderLogrotate,
+  renderPapertrailAction,
+  renderRsyslog,
+  renderUnit,
+  renderUserData,
+  userDataLimitBytes,
+  withHostDefaults,
 } from "./index";
 import { renderBootScript } from "./bootScript";
 import { permittedPeer } from "./rsyslog";
@@ -71,13 +80,22 @@ describe("systemd unit", () => {
     // an allowed address passes even where denied: a list covering IMDS, or not a CIDR, is refused
     const check = (list: string[]) => checkHostInput({ ...input, allowOutboundOnlyTo: list }).map(formatProblem);
     expect(check(["10.20.0.0/16"])).toEqual([]);
-    expect(check(["0.0.0.0/0"])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo\[0\]: "0\.0\.0\.0\/0" covers the instance metadata service/)]);
-    expect(check(["10.0.0.0/8", "169.254.0.0/16"])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo\[1\]: .* covers the instance metadata/)]);
+    expect(check(["0.0.0.0/0"])).toEqual([
+      expect.stringMatching(/^allowOutboundOnlyTo\[0\]: "0\.0\.0\.0\/0" covers the instance metadata service/),
+    ]);
+    expect(check(["10.0.0.0/8", "169.254.0.0/16"])).toEqual([
+      expect.stringMatching(/^allowOutboundOnlyTo\[1\]: .* covers the instance metadata/),
+    ]);
     expect(check(["fd00::/8"])).toEqual([expect.stringMatching(/covers the instance metadata/)]);
     expect(check(["10.20.0.0", "10.20.0.0/33", "vpc"])).toHaveLength(3);
     expect(check([])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo: give at least one CIDR/)]);
-    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle, allowOutboundOnlyTo: ["10.20.0.0/16"] }).allowOutboundOnlyTo).toEqual(["10.20.0.0/16"]);
-    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle })).not.toHaveProperty("allowOutboundOnlyTo");
+    expect(
+      withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle, allowOutboundOnlyTo: ["10.20.0.0/16"] })
+        .allowOutboundOnlyTo,
+    ).toEqual(["10.20.0.0/16"]);
+    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle })).not.toHaveProperty(
+      "allowOutboundOnlyTo",
+    );
   });
   it("keeps JIT memory allowed and takes its stop timeout from the service settings", () => {
     const unit = renderUnit(input);
@@ -101,16 +119,32 @@ describe("rsyslog", () => {
 
   it("rsyslogd -N1 accepts the rules with the Papertrail include; a misspelt parameter is rejected", () => {
     gtlsDriverPresent();
-    const include = write("papertrail.conf", renderPapertrailAction(input, { host: "logs1.papertrailapp.com", port: 12345 }));
-    const site = { input: { statements: `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="0")`, name: "imtcp" }, logFile: path.join(dir, "svc.log"), fileOwner: "root", fileGroup: "root", forwardInclude: include };
+    const include = write(
+      "papertrail.conf",
+      renderPapertrailAction(input, { host: "logs1.papertrailapp.com", port: 12345 }),
+    );
+    const site = {
+      input: { statements: `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="0")`, name: "imtcp" },
+      logFile: path.join(dir, "svc.log"),
+      fileOwner: "root",
+      fileGroup: "root",
+      forwardInclude: include,
+    };
     const ok = run("rsyslogd", ["-N1", "-f", write("rsyslog.conf", renderRsyslog(input, site))]);
     expect(ok.stderr + ok.stdout).not.toMatch(/error/i);
     expect(ok.status).toBe(0);
     // the production rules (imjournal input) parse too
     const prod = run("rsyslogd", ["-N1", "-f", write("rsyslog-prod.conf", renderRsyslog(input))]);
     expect(prod.status, prod.stderr).toBe(0);
-    const badInclude = write("papertrail-bad.conf", renderPapertrailAction(input, { host: "h", port: 1 }).replace("StreamDriverAuthMode", "StreamDriverAuthMod"));
-    const bad = run("rsyslogd", ["-N1", "-f", write("rsyslog-bad.conf", renderRsyslog(input, { ...site, forwardInclude: badInclude }))]);
+    const badInclude = write(
+      "papertrail-bad.conf",
+      renderPapertrailAction(input, { host: "h", port: 1 }).replace("StreamDriverAuthMode", "StreamDriverAuthMod"),
+    );
+    const bad = run("rsyslogd", [
+      "-N1",
+      "-f",
+      write("rsyslog-bad.conf", renderRsyslog(input, { ...site, forwardInclude: badInclude })),
+    ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/StreamDriverAuthMod/);
   });
@@ -124,7 +158,12 @@ describe("logrotate", () => {
     expect(ok.stderr).not.toMatch(/error/);
     expect(ok.status).toBe(0);
     expect(conf).not.toMatch(/copytruncate/);
-    const bad = run("logrotate", ["-d", "-s", state, write("logrotate-bad.conf", conf.replace(/rotate \d+/, "rotate many"))]);
+    const bad = run("logrotate", [
+      "-d",
+      "-s",
+      state,
+      write("logrotate-bad.conf", conf.replace(/rotate \d+/, "rotate many")),
+    ]);
     expect(bad.status).not.toBe(0);
   });
 });
@@ -143,7 +182,11 @@ describe("boot and deploy scripts", () => {
     const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
-    const bad = run("shellcheck", ["-s", "bash", write("boot-bad.sh", script.replace(`mv -f "$tmp" "$1"`, "mv -f $tmp $1"))]);
+    const bad = run("shellcheck", [
+      "-s",
+      "bash",
+      write("boot-bad.sh", script.replace(`mv -f "$tmp" "$1"`, "mv -f $tmp $1")),
+    ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/SC2086/);
   });
@@ -154,7 +197,11 @@ describe("cloud-init user-data", () => {
     const ud = renderUserData(input);
     const ok = run("cloud-init", ["schema", "--config-file", write("user-data", ud)]);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-    const bad = run("cloud-init", ["schema", "--config-file", write("user-data-bad", ud.replace("permissions:", "permisions:"))]);
+    const bad = run("cloud-init", [
+      "schema",
+      "--config-file",
+      write("user-data-bad", ud.replace("permissions:", "permisions:")),
+    ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/permisions/);
   });
@@ -163,7 +210,9 @@ describe("cloud-init user-data", () => {
     expect(ud.split("\n")[0]).toBe("#cloud-config");
     for (const f of renderHostFiles(input)) expect(ud).toContain(`path: ${f.path}`);
     const shipped = compressUserData(ud);
-    console.log(`service user-data: ${Buffer.byteLength(ud)} bytes as text, ${shipped.length} gzipped (EC2 limit ${userDataLimitBytes})`);
+    console.log(
+      `service user-data: ${Buffer.byteLength(ud)} bytes as text, ${shipped.length} gzipped (EC2 limit ${userDataLimitBytes})`,
+    );
     expect(shipped.length).toBeLessThan(userDataLimitBytes);
     expect(gunzipSync(Buffer.from(encodeUserData(ud), "base64")).toString("utf8")).toBe(ud);
     expect(() => compressUserData(randomBytes(userDataLimitBytes).toString("hex"))).toThrow(/EC2 takes at most 16384/);

@@ -4,15 +4,29 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { setupMocks } from "../test/support/pulumi-mocks";
-import { ConfigError, StackScope, loadStackFile, projectKeys, projectName, readPulumiConfig, secretKeys, stackConfigSchema, validateStackConfig } from "./config";
+import {
+  ConfigError,
+  StackScope,
+  loadStackFile,
+  projectKeys,
+  projectName,
+  readPulumiConfig,
+  secretKeys,
+  stackConfigSchema,
+  validateStackConfig,
+} from "./config";
 import { projectRoot as root, stackFileConfig } from "../test/support/stack-config";
 
-const stackDoc = (stack: string) => parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
+const stackDoc = (stack: string) =>
+  parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
 const prod = () => projectKeys(stackDoc("prod").config);
 const dev = () => projectKeys(stackDoc("dev").config);
 
 /** The scope a checked-in stack file runs in: the stack named after its env, in us-east-1. */
-const scopeOf = (raw: Record<string, unknown>, stack = String(raw.env)): StackScope => ({ stack, providers: { "aws:region": "us-east-1" } });
+const scopeOf = (raw: Record<string, unknown>, stack = String(raw.env)): StackScope => ({
+  stack,
+  providers: { "aws:region": "us-east-1" },
+});
 
 function errorsOf(raw: Record<string, unknown>, scope = scopeOf(raw)): string[] {
   try {
@@ -47,7 +61,10 @@ describe("stack config schema", () => {
     expect(project.name).toBe(projectName);
     expect(project.main).toBe("infra/");
     expect(project.runtime).toMatchObject({ name: "nodejs", options: { typescript: true } });
-    const declared = project.config as Record<string, { type: string; default?: unknown; description: string; secret?: boolean; items?: { type: string } }>;
+    const declared = project.config as Record<
+      string,
+      { type: string; default?: unknown; description: string; secret?: boolean; items?: { type: string } }
+    >;
     const shape = stackConfigSchema.shape as Record<string, any>;
     expect(Object.keys(declared).sort()).toEqual(Object.keys(shape).sort());
     for (const [key, schema] of Object.entries(shape)) {
@@ -74,7 +91,9 @@ describe("stack config schema", () => {
   it("refuses a secret set in clear text in the running stack", async () => {
     const { config } = stackFileConfig("dev");
     await setupMocks({ config, secretKeys: [`${projectName}:papertrailDestination`], stack: "dev" });
-    expect(() => readPulumiConfig()).toThrow(/^datadogApiKey: must be a secret, not clear text: run pulumi config set --secret datadogApiKey/);
+    expect(() => readPulumiConfig()).toThrow(
+      /^datadogApiKey: must be a secret, not clear text: run pulumi config set --secret datadogApiKey/,
+    );
   });
 
   it("applies the CLI's coercions on both paths: `pulumi config set port 3001` writes a string, both accept it", async () => {
@@ -85,7 +104,8 @@ describe("stack config schema", () => {
     const edits = { port: "3001", warmPool: "true", natGatewayPerAz: "false" };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "config-"));
     try {
-      const text = fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
+      const text = fs
+        .readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")
         .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"')
         .replace("node-service-aws:warmPool: false", 'node-service-aws:warmPool: "true"')
         .replace("node-service-aws:natGatewayPerAz: false", 'node-service-aws:natGatewayPerAz: "false"');
@@ -104,40 +124,177 @@ describe("stack config schema", () => {
   const table: [string, () => Record<string, unknown>, RegExp][] = [
     ["unknown key", () => ({ ...dev(), minsize: 2 }), /^minsize: unknown key: remove it or fix its spelling/],
     ["wrong type", () => ({ ...dev(), port: "3000x" }), /^port: must be an integer: pulumi config set port <integer>$/],
-    ["not a boolean", () => ({ ...dev(), warmPool: "yes" }), /^warmPool: must be true or false: pulumi config set warmPool true$/],
-    ["a list set as one string (the CLI refuses it too)", () => ({ ...dev(), allowedCidrs: '["10.0.0.0/8"]' }), /^allowedCidrs: must be a list: set its items with pulumi config set --path 'allowedCidrs\[0\]' <value>$/],
-    ["wrong type in a list", () => ({ ...dev(), allowedCidrs: ["10.0.0.0/8", "everyone"] }), /^allowedCidrs\.1: must be an IPv4 CIDR/],
-    ["an octet above 255 in the VPC CIDR", () => ({ ...dev(), vpcCidr: "999.10.0.0/16" }), /^vpcCidr: must be an IPv4 CIDR/],
-    ["an octet above 255 in a client CIDR", () => ({ ...dev(), allowedCidrs: ["300.1.2.3/8"] }), /^allowedCidrs\.0: must be an IPv4 CIDR/],
-    ["host bits set in the VPC CIDR", () => ({ ...dev(), vpcCidr: "10.10.0.1/16" }), /^vpcCidr: 10\.10\.0\.1\/16 is not a network address; did you mean 10\.10\.0\.0\/16\?$/],
-    ["host bits set in a client CIDR", () => ({ ...dev(), allowedCidrs: ["203.0.113.7/24"] }), /^allowedCidrs\.0: 203\.0\.113\.7\/24 is not a network address; did you mean 203\.0\.113\.0\/24\?$/],
-    ["a VPC CIDR larger than /16", () => ({ ...dev(), vpcCidr: "10.0.0.0/8" }), /^vpcCidr: must be an IPv4 CIDR from \/16 to \/20/],
-    ["missing required key", () => { const c = dev(); delete c.env; return c; }, /^env: missing: set it, e.g. pulumi config set env dev$/],
-    ["missing secret", () => { const c = dev(); delete c.datadogApiKey; return c; }, /^datadogApiKey: missing: run pulumi config set --secret datadogApiKey/],
-    ["secret in clear text", () => ({ ...dev(), papertrailDestination: "logs.example.com:1234" }), /^papertrailDestination: must be a secret, not clear text/],
+    [
+      "not a boolean",
+      () => ({ ...dev(), warmPool: "yes" }),
+      /^warmPool: must be true or false: pulumi config set warmPool true$/,
+    ],
+    [
+      "a list set as one string (the CLI refuses it too)",
+      () => ({ ...dev(), allowedCidrs: '["10.0.0.0/8"]' }),
+      /^allowedCidrs: must be a list: set its items with pulumi config set --path 'allowedCidrs\[0\]' <value>$/,
+    ],
+    [
+      "wrong type in a list",
+      () => ({ ...dev(), allowedCidrs: ["10.0.0.0/8", "everyone"] }),
+      /^allowedCidrs\.1: must be an IPv4 CIDR/,
+    ],
+    [
+      "an octet above 255 in the VPC CIDR",
+      () => ({ ...dev(), vpcCidr: "999.10.0.0/16" }),
+      /^vpcCidr: must be an IPv4 CIDR/,
+    ],
+    [
+      "an octet above 255 in a client CIDR",
+      () => ({ ...dev(), allowedCidrs: ["300.1.2.3/8"] }),
+      /^allowedCidrs\.0: must be an IPv4 CIDR/,
+    ],
+    [
+      "host bits set in the VPC CIDR",
+      () => ({ ...dev(), vpcCidr: "10.10.0.1/16" }),
+      /^vpcCidr: 10\.10\.0\.1\/16 is not a network address; did you mean 10\.10\.0\.0\/16\?$/,
+    ],
+    [
+      "host bits set in a client CIDR",
+      () => ({ ...dev(), allowedCidrs: ["203.0.113.7/24"] }),
+      /^allowedCidrs\.0: 203\.0\.113\.7\/24 is not a network address; did you mean 203\.0\.113\.0\/24\?$/,
+    ],
+    [
+      "a VPC CIDR larger than /16",
+      () => ({ ...dev(), vpcCidr: "10.0.0.0/8" }),
+      /^vpcCidr: must be an IPv4 CIDR from \/16 to \/20/,
+    ],
+    [
+      "missing required key",
+      () => {
+        const c = dev();
+        delete c.env;
+        return c;
+      },
+      /^env: missing: set it, e.g. pulumi config set env dev$/,
+    ],
+    [
+      "missing secret",
+      () => {
+        const c = dev();
+        delete c.datadogApiKey;
+        return c;
+      },
+      /^datadogApiKey: missing: run pulumi config set --secret datadogApiKey/,
+    ],
+    [
+      "secret in clear text",
+      () => ({ ...dev(), papertrailDestination: "logs.example.com:1234" }),
+      /^papertrailDestination: must be a secret, not clear text/,
+    ],
     ["prod with one instance", () => ({ ...prod(), minSize: 1 }), /^minSize: prod needs at least 2 instances/],
     ["minSize above maxSize", () => ({ ...dev(), minSize: 3, maxSize: 2 }), /^minSize: 3 is above maxSize \(2\)/],
-    ["deregistration delay not above drain delay", () => ({ ...dev(), deregistrationDelaySec: 10 }), /^deregistrationDelaySec: 10 must be above drainDelayMs \(10 s\) and below the systemd stop timeout \(40 s/],
-    ["deregistration delay not below systemd stop timeout", () => ({ ...dev(), deregistrationDelaySec: 40 }), /^deregistrationDelaySec: 40 must be above drainDelayMs/],
-    ["keep-alive not above the LB idle timeout", () => ({ ...dev(), idleTimeoutSec: 65 }), /^keepAliveTimeoutMs: 65000 must exceed the load balancer idle timeout \(65 s/],
-    ["headers timeout not above keep-alive", () => ({ ...dev(), headersTimeoutMs: 65000 }), /^headersTimeoutMs: 65000 must exceed keepAliveTimeoutMs/],
-    ["shutdown deadline inside the drain delay", () => ({ ...dev(), drainDelayMs: 30000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 35 }), /^shutdownTimeoutMs: 30000 must exceed drainDelayMs/],
-    ["existing VPC with a CIDR to create", () => ({ ...dev(), vpcId: "vpc-0123456789abcdef0", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^vpcId: is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one$/],
-    ["existing VPC without subnets", () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }), /^vpcId: needs publicSubnetIds and privateSubnetIds/],
-    ["subnets without a VPC", () => ({ ...dev(), privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"], publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"] }), /^publicSubnetIds: needs vpcId/],
-    ["prod without a pinned image id", () => ({ ...prod(), amiId: "" }), /^amiId: prod pins its image by id, .*: find the id of debian-12-amd64-20251006-2257 with aws ec2 describe-images --region us-east-1 --owners 136693071363 --include-deprecated --filters Name=name,Values=debian-12-amd64-20251006-2257 .*then pulumi config set amiId <id>$/],
+    [
+      "deregistration delay not above drain delay",
+      () => ({ ...dev(), deregistrationDelaySec: 10 }),
+      /^deregistrationDelaySec: 10 must be above drainDelayMs \(10 s\) and below the systemd stop timeout \(40 s/,
+    ],
+    [
+      "deregistration delay not below systemd stop timeout",
+      () => ({ ...dev(), deregistrationDelaySec: 40 }),
+      /^deregistrationDelaySec: 40 must be above drainDelayMs/,
+    ],
+    [
+      "keep-alive not above the LB idle timeout",
+      () => ({ ...dev(), idleTimeoutSec: 65 }),
+      /^keepAliveTimeoutMs: 65000 must exceed the load balancer idle timeout \(65 s/,
+    ],
+    [
+      "headers timeout not above keep-alive",
+      () => ({ ...dev(), headersTimeoutMs: 65000 }),
+      /^headersTimeoutMs: 65000 must exceed keepAliveTimeoutMs/,
+    ],
+    [
+      "shutdown deadline inside the drain delay",
+      () => ({ ...dev(), drainDelayMs: 30000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 35 }),
+      /^shutdownTimeoutMs: 30000 must exceed drainDelayMs/,
+    ],
+    [
+      "existing VPC with a CIDR to create",
+      () => ({
+        ...dev(),
+        vpcId: "vpc-0123456789abcdef0",
+        publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"],
+        privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"],
+      }),
+      /^vpcId: is mutually exclusive with vpcCidr: give vpcId with its subnets to use a VPC, or vpcCidr to create one$/,
+    ],
+    [
+      "existing VPC without subnets",
+      () => ({ ...dev(), vpcCidr: "", vpcId: "vpc-0123456789abcdef0" }),
+      /^vpcId: needs publicSubnetIds and privateSubnetIds/,
+    ],
+    [
+      "subnets without a VPC",
+      () => ({
+        ...dev(),
+        privateSubnetIds: ["subnet-01234567", "subnet-89abcdef"],
+        publicSubnetIds: ["subnet-11234567", "subnet-19abcdef"],
+      }),
+      /^publicSubnetIds: needs vpcId/,
+    ],
+    [
+      "prod without a pinned image id",
+      () => ({ ...prod(), amiId: "" }),
+      /^amiId: prod pins its image by id, .*: find the id of debian-12-amd64-20251006-2257 with aws ec2 describe-images --region us-east-1 --owners 136693071363 --include-deprecated --filters Name=name,Values=debian-12-amd64-20251006-2257 .*then pulumi config set amiId <id>$/,
+    ],
     ["prod without HTTPS", () => ({ ...prod(), certificateArn: "" }), /^certificateArn: prod serves HTTPS only/],
-    ["prod without a domain", () => ({ ...prod(), domainName: "", hostedZoneId: "" }), /^domainName: prod serves HTTPS, and no certificate can cover the load balancer's AWS name \(\*\.elb\.amazonaws\.com\): set the name the certificate covers: pulumi config set domainName <name>$/],
-    ["a hosted zone without a domain", () => ({ ...dev(), hostedZoneId: "Z0123456789ABCDEFGHIJ" }), /^hostedZoneId: needs domainName, the record's name: pulumi config set domainName <name>$/],
-    ["a domain Route 53 or ACM would refuse", () => ({ ...dev(), domainName: "api_v2.example.com" }), /^domainName: "api_v2\.example\.com" must be a lowercase host name/],
-    ["a hosted zone id with its API path", () => ({ ...dev(), domainName: "api.example.com", hostedZoneId: "/hostedzone/Z0123456789" }), /^hostedZoneId: .*drop the \/hostedzone\/ prefix$/],
-    ["prod without deletion protection", () => ({ ...prod(), deletionProtection: false }), /^deletionProtection: prod load balancer must be protected/],
-    ["checkpoints not ending at 100", () => ({ ...dev(), checkpointPercentages: [50, 90] }), /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/],
-    ["max healthy not above 100", () => ({ ...dev(), maxHealthyPercentage: 100 }), /^maxHealthyPercentage: must be >= 101/],
-    ["slow start between 1 and 29", () => ({ ...dev(), slowStartSec: 10 }), /^slowStartSec: 10 must be 0 \(off\) or 30-900/],
-    ["bad service name", () => ({ ...dev(), serviceName: "Sample API" }), /^serviceName: "Sample API" must be 2-32 lowercase letters/],
+    [
+      "prod without a domain",
+      () => ({ ...prod(), domainName: "", hostedZoneId: "" }),
+      /^domainName: prod serves HTTPS, and no certificate can cover the load balancer's AWS name \(\*\.elb\.amazonaws\.com\): set the name the certificate covers: pulumi config set domainName <name>$/,
+    ],
+    [
+      "a hosted zone without a domain",
+      () => ({ ...dev(), hostedZoneId: "Z0123456789ABCDEFGHIJ" }),
+      /^hostedZoneId: needs domainName, the record's name: pulumi config set domainName <name>$/,
+    ],
+    [
+      "a domain Route 53 or ACM would refuse",
+      () => ({ ...dev(), domainName: "api_v2.example.com" }),
+      /^domainName: "api_v2\.example\.com" must be a lowercase host name/,
+    ],
+    [
+      "a hosted zone id with its API path",
+      () => ({ ...dev(), domainName: "api.example.com", hostedZoneId: "/hostedzone/Z0123456789" }),
+      /^hostedZoneId: .*drop the \/hostedzone\/ prefix$/,
+    ],
+    [
+      "prod without deletion protection",
+      () => ({ ...prod(), deletionProtection: false }),
+      /^deletionProtection: prod load balancer must be protected/,
+    ],
+    [
+      "checkpoints not ending at 100",
+      () => ({ ...dev(), checkpointPercentages: [50, 90] }),
+      /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/,
+    ],
+    [
+      "max healthy not above 100",
+      () => ({ ...dev(), maxHealthyPercentage: 100 }),
+      /^maxHealthyPercentage: must be >= 101/,
+    ],
+    [
+      "slow start between 1 and 29",
+      () => ({ ...dev(), slowStartSec: 10 }),
+      /^slowStartSec: 10 must be 0 \(off\) or 30-900/,
+    ],
+    [
+      "bad service name",
+      () => ({ ...dev(), serviceName: "Sample API" }),
+      /^serviceName: "Sample API" must be 2-32 lowercase letters/,
+    ],
     ["bad AMI id", () => ({ ...dev(), amiId: "debian" }), /^amiId: must be an AMI id/],
-    ["warm pool larger than the group", () => ({ ...dev(), warmPool: true, warmPoolMinSize: 5 }), /^warmPoolMinSize: 5 is above maxSize \(2\)/],
+    [
+      "warm pool larger than the group",
+      () => ({ ...dev(), warmPool: true, warmPoolMinSize: 5 }),
+      /^warmPoolMinSize: 5 is above maxSize \(2\)/,
+    ],
   ];
 
   it.each(table)("refuses %s with one message naming the key", (_label, make, message) => {
@@ -149,7 +306,12 @@ describe("stack config schema", () => {
   it("reports the shared validators' problems under the config keys, in their messages too", () => {
     // name (contract/service.ts) is the key serviceName, cidrBlock (components/network) is vpcCidr.
     expect(errorsOf({ ...dev(), serviceName: "Sample API" })[0]).toMatch(/^serviceName: "Sample API" /);
-    const vpc = { vpcId: "vpc-0123456789abcdef0", vpcCidr: "10.1.0.0/16", publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"], privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"] };
+    const vpc = {
+      vpcId: "vpc-0123456789abcdef0",
+      vpcCidr: "10.1.0.0/16",
+      publicSubnetIds: ["subnet-01234567", "subnet-89abcdef"],
+      privateSubnetIds: ["subnet-11234567", "subnet-19abcdef"],
+    };
     const [error] = errorsOf({ ...dev(), ...vpc });
     expect(error).toMatch(/^vpcId: .*vpcCidr/);
     expect(error).not.toMatch(/cidrBlock/);
@@ -162,7 +324,8 @@ describe("stack config schema", () => {
   it("refuses an env that is not the stack's name, on both paths: two stacks with one env share names in an account", async () => {
     // env names the stack's resources in the account: KMS alias alias/<service>-<env>-ssm, SSM parameters
     // /<service>/<env>/..., the HAProxy fleet's Fleet tag <service>-<env> that the rollout association targets.
-    const message = /^env: "dev" but this stack is dev2: env names this stack's resources in the account \(KMS alias alias\/sample-api-dev-ssm, SSM parameters \/sample-api\/dev\/\.\.\., .*set env to the stack's name: pulumi config set env dev2$/;
+    const message =
+      /^env: "dev" but this stack is dev2: env names this stack's resources in the account \(KMS alias alias\/sample-api-dev-ssm, SSM parameters \/sample-api\/dev\/\.\.\., .*set env to the stack's name: pulumi config set env dev2$/;
     expect(errorsOf(dev(), scopeOf(dev(), "dev2"))).toEqual([expect.stringMatching(message)]);
     const { config, secretKeys: keys } = stackFileConfig("dev");
     await setupMocks({ config, secretKeys: keys, stack: "dev2" });
@@ -177,8 +340,12 @@ describe("stack config schema", () => {
   });
 
   it("needs aws:region in the stack config on both paths (the host files and the size check are rendered for it)", async () => {
-    expect(errorsOf(dev(), { stack: "dev", providers: {} })).toEqual(["aws:region: missing: pulumi config set aws:region <region>, e.g. us-east-1"]);
-    expect(errorsOf(dev(), { stack: "dev", providers: { "aws:region": "useast1" } })).toEqual(['aws:region: "useast1" is not an AWS region name like us-east-1']);
+    expect(errorsOf(dev(), { stack: "dev", providers: {} })).toEqual([
+      "aws:region: missing: pulumi config set aws:region <region>, e.g. us-east-1",
+    ]);
+    expect(errorsOf(dev(), { stack: "dev", providers: { "aws:region": "useast1" } })).toEqual([
+      'aws:region: "useast1" is not an AWS region name like us-east-1',
+    ]);
     const { config, secretKeys: keys } = stackFileConfig("dev");
     delete config["aws:region"];
     await setupMocks({ config, secretKeys: keys, stack: "dev" });
@@ -189,17 +356,28 @@ describe("stack config schema", () => {
     // The stack uses the default Datadog provider, which talks to https://api.datadoghq.com/ unless
     // datadog:apiUrl says otherwise: EU keys there are refused, or the monitors land on another site.
     const eu = { ...dev(), datadogSite: "datadoghq.eu" };
-    const providers = (more: Record<string, unknown>) => ({ stack: "dev", providers: { "aws:region": "us-east-1", ...more } });
-    expect(errorsOf(eu, providers({}))).toEqual(["datadog:apiUrl: missing for datadogSite datadoghq.eu (the provider's default is US1, https://api.datadoghq.com/): pulumi config set datadog:apiUrl https://api.datadoghq.eu/"]);
-    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.com/" }))).toEqual(["datadog:apiUrl: https://api.datadoghq.com/ is not the API of datadogSite datadoghq.eu: pulumi config set datadog:apiUrl https://api.datadoghq.eu/"]);
+    const providers = (more: Record<string, unknown>) => ({
+      stack: "dev",
+      providers: { "aws:region": "us-east-1", ...more },
+    });
+    expect(errorsOf(eu, providers({}))).toEqual([
+      "datadog:apiUrl: missing for datadogSite datadoghq.eu (the provider's default is US1, https://api.datadoghq.com/): pulumi config set datadog:apiUrl https://api.datadoghq.eu/",
+    ]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.com/" }))).toEqual([
+      "datadog:apiUrl: https://api.datadoghq.com/ is not the API of datadogSite datadoghq.eu: pulumi config set datadog:apiUrl https://api.datadoghq.eu/",
+    ]);
     expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu/" }))).toEqual([]);
     expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu" }))).toEqual([]);
-    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu/api/" }))).toEqual([expect.stringMatching(/^datadog:apiUrl: https:\/\/api\.datadoghq\.eu\/api\/ is not the API/)]);
+    expect(errorsOf(eu, providers({ "datadog:apiUrl": "https://api.datadoghq.eu/api/" }))).toEqual([
+      expect.stringMatching(/^datadog:apiUrl: https:\/\/api\.datadoghq\.eu\/api\/ is not the API/),
+    ]);
     // US1 needs nothing, and a matching URL is fine too.
     expect(errorsOf(dev(), providers({ "datadog:apiUrl": "https://api.datadoghq.com/" }))).toEqual([]);
     const { config, secretKeys: keys } = stackFileConfig("dev", { datadogSite: "us5.datadoghq.com" });
     await setupMocks({ config, secretKeys: keys, stack: "dev" });
-    expect(() => readPulumiConfig()).toThrow(/^datadog:apiUrl: missing for datadogSite us5\.datadoghq\.com .*https:\/\/api\.us5\.datadoghq\.com\/$/);
+    expect(() => readPulumiConfig()).toThrow(
+      /^datadog:apiUrl: missing for datadogSite us5\.datadoghq\.com .*https:\/\/api\.us5\.datadoghq\.com\/$/,
+    );
   });
 
   it("has at least 15 invalid configs in its table", () => {

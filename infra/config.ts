@@ -16,7 +16,16 @@ import { checkNetworkArgs } from "../components/network/rules";
 import { ssmParameterNames } from "../contract/layout";
 import { Problem, formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { checkServiceSettings } from "../contract/service";
-import { ParsedStackConfig, SecretKey, StackConfig, asDeclared, declaredTypes, projectName, secretKeys, stackConfigSchema } from "./config-schema";
+import {
+  ParsedStackConfig,
+  SecretKey,
+  StackConfig,
+  asDeclared,
+  declaredTypes,
+  projectName,
+  secretKeys,
+  stackConfigSchema,
+} from "./config-schema";
 import { serviceSettingsOf } from "./host-input";
 import { checkUserDataSize } from "./user-data-size";
 export { serviceSettingsOf };
@@ -45,37 +54,57 @@ function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] 
     ...checkServiceSettings(serviceSettingsOf(c), configKeyOf),
     // The schema already bounds idleTimeoutSec, with its own message.
     ...checkAlbTimings(c, configKeyOf).filter((p) => p.field !== "idleTimeoutSec"),
-    ...checkNetworkArgs({
-      vpcId: c.vpcId || undefined, cidrBlock: c.vpcCidr || undefined,
-      publicSubnetIds: c.publicSubnetIds.length ? c.publicSubnetIds : undefined, privateSubnetIds: c.privateSubnetIds.length ? c.privateSubnetIds : undefined,
-    }, configKeyOf),
+    ...checkNetworkArgs(
+      {
+        vpcId: c.vpcId || undefined,
+        cidrBlock: c.vpcCidr || undefined,
+        publicSubnetIds: c.publicSubnetIds.length ? c.publicSubnetIds : undefined,
+        privateSubnetIds: c.privateSubnetIds.length ? c.privateSubnetIds : undefined,
+      },
+      configKeyOf,
+    ),
   ];
   const errors = renameFields(shared, configKeyOf).map(formatProblem);
-  if (c.vpcId && c.natGatewayPerAz) errors.push("natGatewayPerAz: applies only to a created VPC; drop it when vpcId is given");
+  if (c.vpcId && c.natGatewayPerAz)
+    errors.push("natGatewayPerAz: applies only to a created VPC; drop it when vpcId is given");
   if (c.vpcId && (c.publicSubnetIds.length === 1 || c.privateSubnetIds.length === 1))
     errors.push("privateSubnetIds/publicSubnetIds: give at least 2 of each, in different AZs");
   const prod = c.env === "prod";
-  if (c.minSize > c.maxSize) errors.push(`minSize: ${c.minSize} is above maxSize (${c.maxSize}): lower minSize or raise maxSize`);
-  if (prod && c.minSize < 2) errors.push(`minSize: prod needs at least 2 instances (one AZ or instance may fail): set minSize >= 2`);
+  if (c.minSize > c.maxSize)
+    errors.push(`minSize: ${c.minSize} is above maxSize (${c.maxSize}): lower minSize or raise maxSize`);
+  if (prod && c.minSize < 2)
+    errors.push(`minSize: prod needs at least 2 instances (one AZ or instance may fail): set minSize >= 2`);
   // By id: a new Debian release cannot roll the fleet by itself, and the lookup finds the image by id even
   // once it is deprecated (components/fleet/image.ts passes includeDeprecated).
   if (prod && !c.amiId) {
     const name = c.amiName.includes("*") ? debian12Example : c.amiName;
-    errors.push(`amiId: prod pins its image by id, so a new AMI is a deliberate rollout: find the id of ${name} with `
-      + `aws ec2 describe-images --region ${region} --owners ${debianOwnerId} --include-deprecated --filters Name=name,Values=${name} `
-      + `--query 'Images[0].ImageId' --output text, then pulumi config set amiId <id>`);
+    errors.push(
+      `amiId: prod pins its image by id, so a new AMI is a deliberate rollout: find the id of ${name} with ` +
+        `aws ec2 describe-images --region ${region} --owners ${debianOwnerId} --include-deprecated --filters Name=name,Values=${name} ` +
+        `--query 'Images[0].ImageId' --output text, then pulumi config set amiId <id>`,
+    );
   }
   if (prod && !c.certificateArn) errors.push("certificateArn: prod serves HTTPS only: set an ACM certificate ARN");
   if (prod && !c.domainName)
-    errors.push("domainName: prod serves HTTPS, and no certificate can cover the load balancer's AWS name (*.elb.amazonaws.com): set the name the certificate covers: pulumi config set domainName <name>");
-  if (c.hostedZoneId && !c.domainName) errors.push("hostedZoneId: needs domainName, the record's name: pulumi config set domainName <name>");
+    errors.push(
+      "domainName: prod serves HTTPS, and no certificate can cover the load balancer's AWS name (*.elb.amazonaws.com): set the name the certificate covers: pulumi config set domainName <name>",
+    );
+  if (c.hostedZoneId && !c.domainName)
+    errors.push("hostedZoneId: needs domainName, the record's name: pulumi config set domainName <name>");
   if (c.domainName)
-    errors.push(...renameFields(checkServiceDnsArgs({ domainName: c.domainName, hostedZoneId: c.hostedZoneId || undefined }, configKeyOf), configKeyOf).map(formatProblem));
-  if (prod && !c.deletionProtection) errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
+    errors.push(
+      ...renameFields(
+        checkServiceDnsArgs({ domainName: c.domainName, hostedZoneId: c.hostedZoneId || undefined }, configKeyOf),
+        configKeyOf,
+      ).map(formatProblem),
+    );
+  if (prod && !c.deletionProtection)
+    errors.push("deletionProtection: prod load balancer must be protected: set deletionProtection: true");
   const cp = c.checkpointPercentages;
   if (cp.length === 0 || cp[cp.length - 1] !== 100 || cp.some((v, i) => i > 0 && v <= cp[i - 1]!))
     errors.push(`checkpointPercentages: [${cp.join(", ")}] must rise strictly and end at 100, e.g. [50, 100]`);
-  if (c.warmPool && c.warmPoolMinSize > c.maxSize) errors.push(`warmPoolMinSize: ${c.warmPoolMinSize} is above maxSize (${c.maxSize})`);
+  if (c.warmPool && c.warmPoolMinSize > c.maxSize)
+    errors.push(`warmPoolMinSize: ${c.warmPoolMinSize} is above maxSize (${c.maxSize})`);
   return errors;
 }
 
@@ -121,16 +150,19 @@ function scopeProblems(c: ParsedStackConfig, scope: StackScope): Problem[] {
     const ssm = ssmParameterNames(c.serviceName, c.env).datadogApiKey.replace(/[^/]+$/, "...");
     problems.push({
       field: "env",
-      message: `"${c.env}" but this stack is ${scope.stack}: env names this stack's resources in the account (KMS alias alias/${c.serviceName}-${c.env}-ssm, `
-        + `SSM parameters ${ssm}, the HAProxy fleet's Fleet tag ${c.serviceName}-${c.env}) and its Datadog env tag, so two stacks with one env `
-        + `overwrite or deploy onto each other: set env to the stack's name: pulumi config set env ${scope.stack}`,
+      message:
+        `"${c.env}" but this stack is ${scope.stack}: env names this stack's resources in the account (KMS alias alias/${c.serviceName}-${c.env}-ssm, ` +
+        `SSM parameters ${ssm}, the HAProxy fleet's Fleet tag ${c.serviceName}-${c.env}) and its Datadog env tag, so two stacks with one env ` +
+        `overwrite or deploy onto each other: set env to the stack's name: pulumi config set env ${scope.stack}`,
     });
   }
   problems.push(...datadogApiProblems(c.datadogSite, scope.providers["datadog:apiUrl"]));
   const region = regionOf(scope);
-  if (!region) problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
+  if (!region)
+    problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
   // The host files' own check (host/input.ts checkHostBase), said here under the key.
-  else if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) problems.push({ field: "aws:region", message: `"${region}" is not an AWS region name like us-east-1` });
+  else if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    problems.push({ field: "aws:region", message: `"${region}" is not an AWS region name like us-east-1` });
   return problems;
 }
 
@@ -143,17 +175,26 @@ function datadogApiProblems(site: string, apiUrl: unknown): Problem[] {
   const expected = `https://api.${site}/`;
   const fix = `pulumi config set datadog:apiUrl ${expected}`;
   if (apiUrl === undefined || apiUrl === "") {
-    return site === "datadoghq.com" ? [] : [{
-      field: "datadog:apiUrl", message: `missing for datadogSite ${site} (the provider's default is US1, https://api.datadoghq.com/): ${fix}`,
-    }];
+    return site === "datadoghq.com"
+      ? []
+      : [
+          {
+            field: "datadog:apiUrl",
+            message: `missing for datadogSite ${site} (the provider's default is US1, https://api.datadoghq.com/): ${fix}`,
+          },
+        ];
   }
   // Its host, over https, and no path: the provider's doc says the URL "must not end with the /api/ path".
   let ok = false;
   try {
     const u = new URL(String(apiUrl));
     ok = u.protocol === "https:" && u.host === `api.${site}` && u.pathname === "/";
-  } catch { /* not a URL */ }
-  return ok ? [] : [{ field: "datadog:apiUrl", message: `${String(apiUrl)} is not the API of datadogSite ${site}: ${fix}` }];
+  } catch {
+    /* not a URL */
+  }
+  return ok
+    ? []
+    : [{ field: "datadog:apiUrl", message: `${String(apiUrl)} is not the API of datadogSite ${site}: ${fix}` }];
 }
 
 /**
@@ -188,11 +229,16 @@ export const providerKeysRead = ["aws:region", "datadog:apiUrl"] as const;
 
 /** The keys of providerKeysRead that a config map sets. */
 export function providerKeys(config: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(config).filter(([k]) => (providerKeysRead as readonly string[]).includes(k)));
+  return Object.fromEntries(
+    Object.entries(config).filter(([k]) => (providerKeysRead as readonly string[]).includes(k)),
+  );
 }
 
 /** Reads and validates Pulumi.<stack>.yaml next to Pulumi.yaml (no secret value needed), with the scope it was checked for. */
-export function loadStack(stack: string, dir = process.cwd()): { config: StackConfig; scope: StackScope; region: string } {
+export function loadStack(
+  stack: string,
+  dir = process.cwd(),
+): { config: StackConfig; scope: StackScope; region: string } {
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   let doc: { config?: Record<string, unknown> } | null;
   try {
@@ -218,7 +264,11 @@ export function loadStackFile(stack: string, dir = process.cwd()): StackConfig {
  */
 function fromRuntimeString(key: string, v: string): unknown {
   if (declaredTypes[key] !== "array") return v;
-  try { return JSON.parse(v); } catch { return v; }
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 /** Reads the running stack's config; secrets are checked for presence and secrecy, their values not kept. */
@@ -233,7 +283,8 @@ export function readPulumiConfig(): StackConfig {
     const key = k.slice(projectName.length + 1);
     if ((secretKeys as readonly string[]).includes(key)) {
       // Stand-in for the ciphertext: the schema checks the key is set as a secret; the value is read with requireSecret.
-      raw[key] = runtimeConfig.isConfigSecret?.(k) === false ? v.length > 0 ? "(clear text)" : undefined : { secure: "(set)" };
+      raw[key] =
+        runtimeConfig.isConfigSecret?.(k) === false ? (v.length > 0 ? "(clear text)" : undefined) : { secure: "(set)" };
     } else raw[key] = fromRuntimeString(key, v);
   }
   return validateStackConfig(raw, { stack: pulumi.getStack(), providers: providerKeys(all) });
@@ -243,5 +294,8 @@ export function readPulumiConfig(): StackConfig {
 export function readSecrets(): Record<SecretKey, Pulumi.Output<string>> {
   const pulumi = require("@pulumi/pulumi") as typeof Pulumi;
   const cfg = new pulumi.Config(projectName);
-  return { datadogApiKey: cfg.requireSecret("datadogApiKey"), papertrailDestination: cfg.requireSecret("papertrailDestination") };
+  return {
+    datadogApiKey: cfg.requireSecret("datadogApiKey"),
+    papertrailDestination: cfg.requireSecret("papertrailDestination"),
+  };
 }

@@ -9,13 +9,21 @@ import type { StackConfig } from "./config-schema";
 /** The service settings of a stack (contract/service.ts), from the config keys that hold them. */
 export function serviceSettingsOf(c: StackConfig): ServiceSettings {
   return {
-    name: c.serviceName, port: c.port, workers: c.workers === 0 ? undefined : c.workers,
-    drainDelayMs: c.drainDelayMs, shutdownTimeoutMs: c.shutdownTimeoutMs, keepAliveTimeoutMs: c.keepAliveTimeoutMs, headersTimeoutMs: c.headersTimeoutMs,
+    name: c.serviceName,
+    port: c.port,
+    workers: c.workers === 0 ? undefined : c.workers,
+    drainDelayMs: c.drainDelayMs,
+    shutdownTimeoutMs: c.shutdownTimeoutMs,
+    keepAliveTimeoutMs: c.keepAliveTimeoutMs,
+    headersTimeoutMs: c.headersTimeoutMs,
   };
 }
 
 /** The host input for a stack: the one mapping from stack config to host files (stack and `npm run render`). */
-export function hostInputOf(c: StackConfig, where: { region: string; bundleUrl: string; bundleSha256: string }): HostInput {
+export function hostInputOf(
+  c: StackConfig,
+  where: { region: string; bundleUrl: string; bundleSha256: string },
+): HostInput {
   return withHostDefaults({
     env: c.env,
     // The content hash names the release: same bundle, same version, same user-data.
@@ -42,7 +50,13 @@ export function haproxyServerSlots(c: StackConfig): number {
 export function nodeInputOf(c: StackConfig, region: string): NodeUserDataOptions {
   const service = serviceSettingsOf(c);
   return {
-    env: c.env, service, region, datadogSite: c.datadogSite, fleetDnsName: fleetDnsNames(service.name, c.env).fleet,
-    serverSlots: haproxyServerSlots(c), listenPort: haproxyListenPort, https: c.certificateArn !== "",
+    env: c.env,
+    service,
+    region,
+    datadogSite: c.datadogSite,
+    fleetDnsName: fleetDnsNames(service.name, c.env).fleet,
+    serverSlots: haproxyServerSlots(c),
+    listenPort: haproxyListenPort,
+    https: c.certificateArn !== "",
   };
 }

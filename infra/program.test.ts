@@ -17,9 +17,15 @@ import { replacement } from "../test/support/engine/replacement";
 import { projectRoot as root } from "../test/support/stack-config";
 import { clearTextPaths, isSecretOnWire } from "../test/support/wire";
 
-const programs = [["dev", "alb"], ["dev", "haproxy"], ["prod", "alb"], ["prod", "haproxy"]] as const;
+const programs = [
+  ["dev", "alb"],
+  ["dev", "haproxy"],
+  ["prod", "alb"],
+  ["prod", "haproxy"],
+] as const;
 const RELEASE = "aws:s3/bucketObjectv2:BucketObjectv2";
-const SDK_DEBUG_LEAK = /^RegisterResource RPC finished: resource:[\w-]+\[aws:ssm\/parameter:Parameter\]; err: null, resp: /;
+const SDK_DEBUG_LEAK =
+  /^RegisterResource RPC finished: resource:[\w-]+\[aws:ssm\/parameter:Parameter\]; err: null, resp: /;
 const defaultBundle = path.join(root, "dist/app/server.js");
 /** What a release may change: the release object (its key is the content hash) and the rollout after it. */
 const releasePolicy: ReleasePolicy = {
@@ -35,7 +41,12 @@ const releasePolicy: ReleasePolicy = {
   allowedOutputs: ["key", "sha256", "url", "bundleUrl", "launchTemplateVersion", "releasedLaunchTemplateVersion"],
 };
 
-interface Runs { preview: RunResult; update: RunResult; release2?: RunResult; probe: string }
+interface Runs {
+  preview: RunResult;
+  update: RunResult;
+  release2?: RunResult;
+  probe: string;
+}
 const runs = new Map<string, Runs>();
 const sha256 = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
 let tmp: string;
@@ -47,9 +58,11 @@ let buildMs = 0;
 /** Runs the tasks at most `n` at a time (2 cores: a program run is one busy core). */
 async function pool(tasks: (() => Promise<void>)[], n: number): Promise<void> {
   const queue = [...tasks];
-  await Promise.all(Array.from({ length: n }, async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) await t();
-  }));
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) await t();
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -66,20 +79,36 @@ beforeAll(async () => {
   fs.mkdirSync(path.dirname(release2File));
   fs.writeFileSync(release2File, Buffer.concat([content, Buffer.from("\n// release 2\n")]));
   const probeScript = path.join(root, "test/support/engine/tsnode-probe.cjs");
-  await pool(programs.map(([stack, lb]) => async () => {
-    const overrides = lb === "alb" ? {} : { loadBalancer: lb };
-    const probe = path.join(tmp, `${stack}-${lb}-tsnode.json`);
-    // One run per program type-checks (the runtime's default); the others skip it as users do.
-    const preview = await runProgram({
-      stack, dryRun: true, typecheck: true, overrides,
-      env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${probeScript}`.trim(), TSNODE_PROBE_OUT: probe },
-    });
-    const update = await runProgram({ stack, dryRun: false, typecheck: false, overrides });
-    const release2 = update.code === 0
-      ? await runProgram({ stack, dryRun: false, typecheck: false, overrides: { ...overrides, bundlePath: release2File }, prior: update.engine.graph })
-      : undefined;
-    runs.set(`${stack}/${lb}`, { preview, update, release2, probe });
-  }), 2);
+  await pool(
+    programs.map(([stack, lb]) => async () => {
+      const overrides = lb === "alb" ? {} : { loadBalancer: lb };
+      const probe = path.join(tmp, `${stack}-${lb}-tsnode.json`);
+      // One run per program type-checks (the runtime's default); the others skip it as users do.
+      const preview = await runProgram({
+        stack,
+        dryRun: true,
+        typecheck: true,
+        overrides,
+        env: {
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require ${probeScript}`.trim(),
+          TSNODE_PROBE_OUT: probe,
+        },
+      });
+      const update = await runProgram({ stack, dryRun: false, typecheck: false, overrides });
+      const release2 =
+        update.code === 0
+          ? await runProgram({
+              stack,
+              dryRun: false,
+              typecheck: false,
+              overrides: { ...overrides, bundlePath: release2File },
+              prior: update.engine.graph,
+            })
+          : undefined;
+      runs.set(`${stack}/${lb}`, { preview, update, release2, probe });
+    }),
+    2,
+  );
   harnessMs = performance.now() - started;
 }, 600_000);
 
@@ -87,18 +116,29 @@ afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
   const rows = programs.flatMap(([s, l]) => {
     const r = runs.get(`${s}/${l}`);
-    return r ? ([[`${s}/${l} preview (type-checked)`, r.preview], [`${s}/${l} update`, r.update], [`${s}/${l} release 2`, r.release2]] as const) : [];
+    return r
+      ? ([
+          [`${s}/${l} preview (type-checked)`, r.preview],
+          [`${s}/${l} update`, r.update],
+          [`${s}/${l} release 2`, r.release2],
+        ] as const)
+      : [];
   });
   const wall = rows.reduce((a, [, r]) => a + (r?.ms ?? 0), 0) / 1000;
   const cpu = rows.reduce((a, [, r]) => a + (r?.cpuSeconds ?? 0), 0);
   const cores = os.availableParallelism();
-  console.log([
-    `stand-in engine runs, load average ${os.loadavg()[0]!.toFixed(1)} on ${cores} cores:`,
-    `  ${"program run".padEnd(36)} ${"wall".padStart(8)} ${"CPU".padStart(8)}`,
-    ...rows.map(([label, r]) => `  ${label.padEnd(36)} ${((r?.ms ?? 0) / 1000).toFixed(1).padStart(6)} s ${(r?.cpuSeconds ?? 0).toFixed(1).padStart(6)} s`),
-    `  sum of runs ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (on ${cores} idle cores about ${(cpu / cores).toFixed(1)} s)`,
-    `  harness wall time ${(harnessMs / 1000).toFixed(1)} s, 2 runs at a time${buildMs ? `, the bundle build included (${(buildMs / 1000).toFixed(1)} s)` : ""}`,
-  ].join("\n"));
+  console.log(
+    [
+      `stand-in engine runs, load average ${os.loadavg()[0]!.toFixed(1)} on ${cores} cores:`,
+      `  ${"program run".padEnd(36)} ${"wall".padStart(8)} ${"CPU".padStart(8)}`,
+      ...rows.map(
+        ([label, r]) =>
+          `  ${label.padEnd(36)} ${((r?.ms ?? 0) / 1000).toFixed(1).padStart(6)} s ${(r?.cpuSeconds ?? 0).toFixed(1).padStart(6)} s`,
+      ),
+      `  sum of runs ${wall.toFixed(1)} s wall, ${cpu.toFixed(1)} s CPU (on ${cores} idle cores about ${(cpu / cores).toFixed(1)} s)`,
+      `  harness wall time ${(harnessMs / 1000).toFixed(1)} s, 2 runs at a time${buildMs ? `, the bundle build included (${(buildMs / 1000).toFixed(1)} s)` : ""}`,
+    ].join("\n"),
+  );
 });
 
 const get = (stack: string, lb: string) => runs.get(`${stack}/${lb}`)!;
@@ -117,23 +157,45 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
     expect(preview.code, explain(preview)).toBe(0);
     expect(update.code, explain(update)).toBe(0);
     for (const r of [preview, update]) {
-      expect(r.engine.rootUrn).toBe(`urn:pulumi:${stack}::node-service-aws::pulumi:pulumi:Stack::node-service-aws-${stack}`);
+      expect(r.engine.rootUrn).toBe(
+        `urn:pulumi:${stack}::node-service-aws::pulumi:pulumi:Stack::node-service-aws-${stack}`,
+      );
       expect(r.engine.shutdownSignaled, "SignalAndWaitForShutdown comes only after a clean run").toBe(true);
     }
     expect(urns(preview)).toEqual(urns(update));
     // The URNs the mocks recorded before the redesign: each one is still registered (or aliased). The mocks put
     // the stack's type into top-level URNs (runtime/mocks.js newUrn); the engine leaves it out (deployment.go
     // generateURN skips RootStackType), so those are compared in the engine's form.
-    const fixture: string[] = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/urns.json"), "utf8"))[`${stack}/${lb}`];
+    const fixture: string[] = JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/urns.json"), "utf8"))[
+      `${stack}/${lb}`
+    ];
     const answered = new Set([...update.engine.graph.nodes.values()].flatMap((n) => [n.urn, ...n.options.aliases]));
     // Resources deleted on purpose are listed, with why, in test/fixtures/retired-urns.json (test/urns.test.ts).
-    const retired = new Set((JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/retired-urns.json"), "utf8")) as { urn: string }[]).map((r) => r.urn));
-    expect(fixture.map((u) => u.replace("::pulumi:pulumi:Stack$", "::")).filter((u) => !answered.has(u) && !retired.has(u))).toEqual([]);
+    const retired = new Set(
+      (
+        JSON.parse(fs.readFileSync(path.join(root, "test/fixtures/retired-urns.json"), "utf8")) as { urn: string }[]
+      ).map((r) => r.urn),
+    );
+    expect(
+      fixture.map((u) => u.replace("::pulumi:pulumi:Stack$", "::")).filter((u) => !answered.has(u) && !retired.has(u)),
+    ).toEqual([]);
     const outputs = stackOutputs(update);
     // Dev has no domain: its URL is the load balancer's, with a note saying so; prod's is its domain (infra/stack.ts serviceAddress).
-    const names = ["bundleUrl", "dashboardUrl", "imageId", "loadBalancerDnsName", "logSearchUrl", "serviceUrl", ...(stack === "dev" ? ["serviceUrlNote"] : [])];
+    const names = [
+      "bundleUrl",
+      "dashboardUrl",
+      "imageId",
+      "loadBalancerDnsName",
+      "logSearchUrl",
+      "serviceUrl",
+      ...(stack === "dev" ? ["serviceUrlNote"] : []),
+    ];
     expect(Object.keys(outputs).sort()).toEqual(lb === "alb" ? ["autoScalingGroupName", ...names].sort() : names);
-    expect(outputs.serviceUrl).toMatch(stack === "prod" ? /^https:\/\/api\.example\.com$/ : /^http:\/\/sample-api[\w-]*\.us-east-1\.elb\.amazonaws\.com$/);
+    expect(outputs.serviceUrl).toMatch(
+      stack === "prod"
+        ? /^https:\/\/api\.example\.com$/
+        : /^http:\/\/sample-api[\w-]*\.us-east-1\.elb\.amazonaws\.com$/,
+    );
     expect(hasUnknowns(outputs)).toBe(false);
     expect(hasUnknowns(stackOutputs(preview)), "a preview leaves computed outputs unknown").toBe(true);
   });
@@ -152,7 +214,8 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
     for (const r of all) {
       expect(r.markers).toHaveLength(2);
       for (const marker of r.markers) {
-        const leaks = r.engine.received.filter(({ what }) => what !== "Log")
+        const leaks = r.engine.received
+          .filter(({ what }) => what !== "Log")
           .flatMap(({ what, payload }) => clearTextPaths(payload, marker).map((p) => `${what} ${p}`));
         expect(leaks).toEqual([]);
         expect(r.stdout + r.stderr).not.toContain(marker);
@@ -160,7 +223,9 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
         // response, secret outputs included, so `pulumi up --debug` shows the SSM parameters' values. Nothing
         // else may: no other line, and nothing at INFO or above.
         const logged = r.engine.logs.filter((l) => l.message.includes(marker));
-        expect(logged.filter((l) => l.severity !== 0 || !SDK_DEBUG_LEAK.test(l.message)).map((l) => l.message.slice(0, 120))).toEqual([]);
+        expect(
+          logged.filter((l) => l.severity !== 0 || !SDK_DEBUG_LEAK.test(l.message)).map((l) => l.message.slice(0, 120)),
+        ).toEqual([]);
       }
       // The positive control: the secrets did cross the wire, wrapped.
       const params = ofType(r.engine.graph, "aws:ssm/parameter:Parameter");
@@ -174,8 +239,19 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
       expect([r.engine.unimplemented, r.engine.errors]).toEqual([[], []]);
       expect(r.engine.invokes.length).toBeGreaterThan(0);
       // What 3.248.0 asks at startup (settings.js awaitFeatureSupport); a new id needs a decision here.
-      expect([...new Set(r.engine.features)].sort()).toEqual(["aliasSpecs", "deletedWith", "errorHooks", "invokeTransforms", "outputValues",
-        "parameterization", "replaceWith", "resourceHooks", "resourceReferences", "secrets", "transforms"]);
+      expect([...new Set(r.engine.features)].sort()).toEqual([
+        "aliasSpecs",
+        "deletedWith",
+        "errorHooks",
+        "invokeTransforms",
+        "outputValues",
+        "parameterization",
+        "replaceWith",
+        "resourceHooks",
+        "resourceReferences",
+        "secrets",
+        "transforms",
+      ]);
     }
   });
 
@@ -184,13 +260,28 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
     expect(preview.engine.logs.some((l) => l.message.includes(`in pwd '${path.join(root, "infra")}'`))).toBe(true);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
     // The project's pinned typescript and ts-node, not the runtime's vendored 3.8.3 / 7.0.1.
-    expect(preview.engine.logs.some((l) => l.message.startsWith(`Found typescript version ${pkg.devDependencies.typescript} `))).toBe(true);
-    expect(preview.engine.logs.some((l) => l.message.startsWith(`Found ts-node version: ${pkg.devDependencies["ts-node"]} `))).toBe(true);
+    expect(
+      preview.engine.logs.some((l) =>
+        l.message.startsWith(`Found typescript version ${pkg.devDependencies.typescript} `),
+      ),
+    ).toBe(true);
+    expect(
+      preview.engine.logs.some((l) =>
+        l.message.startsWith(`Found ts-node version: ${pkg.devDependencies["ts-node"]} `),
+      ),
+    ).toBe(true);
     const seen = JSON.parse(fs.readFileSync(probe, "utf8"));
-    const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      path.join(root, "tsconfig.json"),
+      {},
+      { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+    )!;
     const expected = Object.fromEntries(Object.keys(seen.options ?? {}).map((k) => [k, parsed.options[k]]));
-    expect({ registered: seen.registered, transpileOnly: seen.transpileOnly, configFilePath: seen.configFilePath })
-      .toEqual({ registered: true, transpileOnly: false, configFilePath: path.join(root, "infra/tsconfig.json") });
+    expect({
+      registered: seen.registered,
+      transpileOnly: seen.transpileOnly,
+      configFilePath: seen.configFilePath,
+    }).toEqual({ registered: true, transpileOnly: false, configFilePath: path.join(root, "infra/tsconfig.json") });
     expect(seen.options).toEqual(expected);
     expect(seen.strictProbe, "noUncheckedIndexedAccess must reject `const first: number = xs[0]`").toBe("2322");
   });
@@ -207,10 +298,18 @@ describe.each(programs)("%s stack, %s flavor: release 2 after release 1", (stack
     expect(verdict.deletions, "(b) something a running instance or a rollback reads would be deleted").toEqual([]);
     expect(verdict.unexpected, "(c) changes beyond the release and its rollout").toEqual([]);
     const steps = verdict.changes.map((c) => `${c.step} ${c.type}`).sort();
-    expect(steps).toEqual((lb === "alb"
-      ? [`replace ${RELEASE}`, "update aws:autoscaling/group:Group", "update aws:ec2/launchTemplate:LaunchTemplate",
-        "update pulumi-nodejs:dynamic:InstanceRefreshGuard", "update pulumi-nodejs:dynamic:InstanceRefreshWaiter"]
-      : [`replace ${RELEASE}`, "update aws:ssm/association:Association"]).sort());
+    expect(steps).toEqual(
+      (lb === "alb"
+        ? [
+            `replace ${RELEASE}`,
+            "update aws:autoscaling/group:Group",
+            "update aws:ec2/launchTemplate:LaunchTemplate",
+            "update pulumi-nodejs:dynamic:InstanceRefreshGuard",
+            "update pulumi-nodejs:dynamic:InstanceRefreshWaiter",
+          ]
+        : [`replace ${RELEASE}`, "update aws:ssm/association:Association"]
+      ).sort(),
+    );
     const release1Object = one(before, RELEASE);
     const release2Object = one(after, RELEASE);
     expect(release2Object.inputs.key).toBe(`releases/${sha256(fs.readFileSync(release2File))}.js`);
@@ -219,32 +318,60 @@ describe.each(programs)("%s stack, %s flavor: release 2 after release 1", (stack
     if (lb === "alb") {
       const v1 = Number(one(before, "aws:ec2/launchTemplate:LaunchTemplate").outputs.latestVersion);
       expect(one(after, "aws:ec2/launchTemplate:LaunchTemplate").outputs.latestVersion).toBe(v1 + 1);
-      expect(one(after, "aws:autoscaling/group:Group").inputs.launchTemplate).toMatchObject({ version: String(v1 + 1) });
+      expect(one(after, "aws:autoscaling/group:Group").inputs.launchTemplate).toMatchObject({
+        version: String(v1 + 1),
+      });
     }
   });
 
-  it(stack === "prod" ? "keeps the stateful resources protected and the release object not" : "protects nothing in dev", () => {
-    const g = get(stack, lb).update.engine.graph;
-    const protectedTypes = [...new Set([...g.nodes.values()].filter((n) => n.custom && n.protect).map((n) => n.type))].sort();
-    expect(protectedTypes).toEqual(stack === "prod" ? [
-      "aws:kms/alias:Alias", "aws:kms/key:Key", "aws:s3/bucket:Bucket",
-      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
-      "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
-      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "aws:s3/bucketVersioning:BucketVersioning",
-      "aws:ssm/parameter:Parameter",
-      ...(lb === "alb" ? ["aws:ec2/securityGroup:SecurityGroup", "aws:lb/listener:Listener", "aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"] : []),
-    ].sort() : []);
-    // Sent explicitly, so it does not inherit the Bundle component's protect.
-    expect(one(g, RELEASE).options).toMatchObject({ protect: false, retainOnDelete: true });
-  });
+  it(
+    stack === "prod" ? "keeps the stateful resources protected and the release object not" : "protects nothing in dev",
+    () => {
+      const g = get(stack, lb).update.engine.graph;
+      const protectedTypes = [
+        ...new Set([...g.nodes.values()].filter((n) => n.custom && n.protect).map((n) => n.type)),
+      ].sort();
+      expect(protectedTypes).toEqual(
+        stack === "prod"
+          ? [
+              "aws:kms/alias:Alias",
+              "aws:kms/key:Key",
+              "aws:s3/bucket:Bucket",
+              "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+              "aws:s3/bucketLogging:BucketLogging",
+              "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+              "aws:s3/bucketPolicy:BucketPolicy",
+              "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+              "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+              "aws:s3/bucketVersioning:BucketVersioning",
+              "aws:ssm/parameter:Parameter",
+              ...(lb === "alb"
+                ? [
+                    "aws:ec2/securityGroup:SecurityGroup",
+                    "aws:lb/listener:Listener",
+                    "aws:lb/loadBalancer:LoadBalancer",
+                    "aws:lb/targetGroup:TargetGroup",
+                    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                  ]
+                : []),
+            ].sort()
+          : [],
+      );
+      // Sent explicitly, so it does not inherit the Bundle component's protect.
+      expect(one(g, RELEASE).options).toMatchObject({ protect: false, retainOnDelete: true });
+    },
+  );
 });
 
 it("has a replacement entry, with its provider page, for every type the programs register", () => {
-  const types = new Set([...runs.values()].flatMap((r) => [...r.update.engine.graph.nodes.values()].map((n) => n.type)));
+  const types = new Set(
+    [...runs.values()].flatMap((r) => [...r.update.engine.graph.nodes.values()].map((n) => n.type)),
+  );
   expect(types.size).toBeGreaterThan(40);
   expect([...types].filter((t) => !replacement[t]).sort()).toEqual([]);
   for (const t of types) {
     expect(replacement[t]!.doc, t).toMatch(/^https:\/\/www\.pulumi\.com\//);
-    if (replacement[t]!.basis !== "component" && !t.startsWith("pulumi-nodejs:dynamic:")) expect(replacement[t]!.upstream, t).toMatch(/^https:\/\/registry\.terraform\.io\/providers\//);
+    if (replacement[t]!.basis !== "component" && !t.startsWith("pulumi-nodejs:dynamic:"))
+      expect(replacement[t]!.upstream, t).toMatch(/^https:\/\/registry\.terraform\.io\/providers\//);
   }
 });

@@ -4,7 +4,6 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alb } from "../components/alb";
 import { Bundle, fromProjectRoot } from "../components/bundle";
-import { ServiceDns, serviceUrlOf } from "../components/dns";
 import { Fleet } from "../components/fleet";
 import { serviceHostRole } from "../components/fleet/hostRole";
 import { debianImage } from "../components/fleet/image";
@@ -16,6 +15,7 @@ import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
 import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf } from "./host-input";
+import { LoadBalancerAddress, serviceAddress } from "./service-address";
 export { hostInputOf };
 
 export interface StackOutputs {
@@ -52,7 +52,12 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const network = new Network(name, {
     ...(c.vpcId
       ? { vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds }
-      : { cidrBlock: c.vpcCidr || "10.0.0.0/16", azCount: c.azCount, natGatewayPerAz: c.natGatewayPerAz, interfaceEndpoints: prod }),
+      : {
+          cidrBlock: c.vpcCidr || "10.0.0.0/16",
+          azCount: c.azCount,
+          natGatewayPerAz: c.natGatewayPerAz,
+          interfaceEndpoints: prod,
+        }),
     flowLogs: prod,
     tags,
   });
@@ -61,59 +66,51 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const [releaseReaders, setReleaseReaders] = pulumi.deferredOutput<string[]>();
   const [secretReaders, setSecretReaders] = pulumi.deferredOutput<string[]>();
   // From the project root, never the working directory: the runtime runs this program in infra/ (Pulumi.yaml `main`).
-  const bundle = new Bundle(name, {
-    bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath), noncurrentVersionDays: c.bundleRetentionDays, forceDestroy: !c.protect,
-    readerRoleArns: releaseReaders, accessLogs: prod, tags,
-  }, stateful);
-  const secretParams = new Secrets(name, {
-    service, env: c.env, datadogApiKey: secrets.datadogApiKey, papertrailDestination: secrets.papertrailDestination,
-    readerRoleArns: secretReaders, tags,
-  }, stateful);
+  const bundle = new Bundle(
+    name,
+    {
+      bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath),
+      noncurrentVersionDays: c.bundleRetentionDays,
+      forceDestroy: !c.protect,
+      readerRoleArns: releaseReaders,
+      accessLogs: prod,
+      tags,
+    },
+    stateful,
+  );
+  const secretParams = new Secrets(
+    name,
+    {
+      service,
+      env: c.env,
+      datadogApiKey: secrets.datadogApiKey,
+      papertrailDestination: secrets.papertrailDestination,
+      readerRoleArns: secretReaders,
+      tags,
+    },
+    stateful,
+  );
   const region = aws.getRegionOutput();
-  const userData = pulumi.all([region.region, bundle.url, bundle.sha256]).apply(([r, bundleUrl, bundleSha256]) =>
-    renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
+  const userData = pulumi
+    .all([region.region, bundle.url, bundle.sha256])
+    .apply(([r, bundleUrl, bundleSha256]) => renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
   const setReaders = (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => {
     setReleaseReaders(releases);
     setSecretReaders(secrets);
   };
   const shared = { c, name, service, tags, network, bundle, secretParams, setReaders, userData, region: region.region };
   // Papertrail's search of this service's lines (SyslogIdentifier = service name); on a host: /var/log/<service>/<service>.log.
-  const logSearchUrl = pulumi.output(`https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`);
-  const { loadBalancer, ...outputs } = c.loadBalancer === "haproxy" ? haproxyFlavor(shared) : albFlavor(shared, stateful);
+  const logSearchUrl = pulumi.output(
+    `https://my.papertrailapp.com/events?q=${encodeURIComponent(`program:${c.serviceName}`)}`,
+  );
+  const { loadBalancer, ...outputs } =
+    c.loadBalancer === "haproxy" ? haproxyFlavor(shared) : albFlavor(shared, stateful);
   return { ...outputs, ...serviceAddress(c, name, loadBalancer), logSearchUrl };
 }
 
-/** The load balancer clients reach, as each flavor makes it (the ALB, or the HAProxy tier's NLB). */
-interface LoadBalancerAddress {
-  dnsName: pulumi.Output<string>;
-  zoneId: pulumi.Output<string>;
-  /** https://<dnsName> with a certificate, http://<dnsName> without. */
-  url: pulumi.Output<string>;
-}
-
-type FlavorOutputs = Omit<StackOutputs, "logSearchUrl" | "serviceUrl" | "serviceUrlNote"> & { loadBalancer: LoadBalancerAddress };
-
-/**
- * The service's URL: https://<domainName>, the name the certificate covers, with a Route 53 alias of the load
- * balancer when the hosted zone is given. Without a domain the URL is the load balancer's own, and a note
- * says why HTTPS there fails (no certificate of yours can cover *.elb.amazonaws.com).
- */
-function serviceAddress(c: StackConfig, name: string, lb: LoadBalancerAddress): Pick<StackOutputs, "serviceUrl" | "serviceUrlNote"> {
-  const https = c.certificateArn !== "";
-  if (!c.domainName) {
-    const note = https
-      ? "no domainName: HTTPS on the load balancer's AWS name (*.elb.amazonaws.com) matches no certificate of yours, so clients refuse it; "
-        + "set domainName (and hostedZoneId) to the name certificateArn covers"
-      : "no domainName: serviceUrl is the load balancer's AWS name, over plain HTTP; set certificateArn, domainName and hostedZoneId to serve HTTPS on your domain";
-    return { serviceUrl: lb.url, serviceUrlNote: pulumi.output(note) };
-  }
-  const serviceUrl = pulumi.output(serviceUrlOf(c.domainName, https));
-  if (!c.hostedZoneId)
-    return { serviceUrl, serviceUrlNote: pulumi.interpolate`no hostedZoneId: point ${c.domainName} at ${lb.dnsName} in your DNS (a CNAME record, or your provider's alias)` };
-  // A only: neither load balancer is dualstack (the network has no IPv6 CIDR), so an AAAA alias would answer nothing.
-  new ServiceDns(name, { domainName: c.domainName, hostedZoneId: c.hostedZoneId, loadBalancerDnsName: lb.dnsName, loadBalancerZoneId: lb.zoneId });
-  return { serviceUrl };
-}
+type FlavorOutputs = Omit<StackOutputs, "logSearchUrl" | "serviceUrl" | "serviceUrlNote"> & {
+  loadBalancer: LoadBalancerAddress;
+};
 
 interface Shared {
   c: StackConfig;
@@ -129,14 +126,30 @@ interface Shared {
   region: pulumi.Output<string>;
 }
 
-function albFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared, stateful: pulumi.ComponentResourceOptions): FlavorOutputs {
-  const alb = new Alb(name, {
-    vpcId: network.vpcId, subnetIds: network.publicSubnetIds, certificateArn: c.certificateArn || undefined, allowedCidrs: c.allowedCidrs,
-    service, idleTimeoutSec: c.idleTimeoutSec, deregistrationDelaySec: c.deregistrationDelaySec, slowStartSec: c.slowStartSec,
-    deletionProtection: c.deletionProtection, accessLogRetentionDays: c.accessLogRetentionDays, forceDestroyLogs: !c.protect,
-    serverAccessLogBucket: c.env === "prod" ? bundle.accessLogBucketName : undefined, tags,
-    internetConnectivity: network.internetConnectivityEstablished,
-  }, stateful);
+function albFlavor(
+  { c, name, service, tags, network, bundle, secretParams, setReaders, userData }: Shared,
+  stateful: pulumi.ComponentResourceOptions,
+): FlavorOutputs {
+  const alb = new Alb(
+    name,
+    {
+      vpcId: network.vpcId,
+      subnetIds: network.publicSubnetIds,
+      certificateArn: c.certificateArn || undefined,
+      allowedCidrs: c.allowedCidrs,
+      service,
+      idleTimeoutSec: c.idleTimeoutSec,
+      deregistrationDelaySec: c.deregistrationDelaySec,
+      slowStartSec: c.slowStartSec,
+      deletionProtection: c.deletionProtection,
+      accessLogRetentionDays: c.accessLogRetentionDays,
+      forceDestroyLogs: !c.protect,
+      serverAccessLogBucket: c.env === "prod" ? bundle.accessLogBucketName : undefined,
+      tags,
+      internetConnectivity: network.internetConnectivityEstablished,
+    },
+    stateful,
+  );
   // The fleet's instance refresh needs the rollback alarms' names before the ASG exists, and the ASG CPU alarm
   // needs the ASG's name: the name reaches Observability as a deferred output, resolved (with its dependency on
   // the ASG) once the Fleet is built. Resource by resource there is no cycle: the rollback alarms, then the
@@ -144,23 +157,50 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setR
   // template and nothing else (hosts tag their metrics with DD_VERSION).
   const [asgName, resolveAsgName] = pulumi.deferredOutput<string>();
   const observability = new Observability(name, {
-    service, env: c.env, asgName,
-    albArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix,
-    expectedHealthyHosts: c.minSize, hostBootSec: c.healthCheckGracePeriodSec, notificationEmails: c.alertEmails,
-    datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
+    service,
+    env: c.env,
+    asgName,
+    albArnSuffix: alb.loadBalancerArnSuffix,
+    targetGroupArnSuffix: alb.targetGroupArnSuffix,
+    expectedHealthyHosts: c.minSize,
+    hostBootSec: c.healthCheckGracePeriodSec,
+    notificationEmails: c.alertEmails,
+    datadogNotifyHandles: c.datadogNotifyHandles,
+    datadogSite: c.datadogSite,
+    createDatadogIntegration: c.createDatadogIntegration,
   });
 
   const fleet = new Fleet(name, {
-    vpcId: network.vpcId, subnetIds: network.privateSubnetIds, userData,
-    amiId: c.amiId || undefined, amiName: c.amiName, instanceType: c.instanceType, rootVolumeGb: c.rootVolumeGb,
-    minSize: c.minSize, maxSize: c.maxSize, service,
-    targetGroupArn: alb.targetGroupArn, loadBalancerSecurityGroupId: alb.securityGroupId,
-    loadBalancerArnSuffix: alb.loadBalancerArnSuffix, targetGroupArnSuffix: alb.targetGroupArnSuffix, requestsPerTarget: c.requestsPerTarget,
-    healthCheckGracePeriodSec: c.healthCheckGracePeriodSec, instanceWarmupSec: c.instanceWarmupSec,
-    checkpointPercentages: c.checkpointPercentages, checkpointDelaySec: c.checkpointDelaySec, maxHealthyPercentage: c.maxHealthyPercentage,
-    rollbackAlarmNames: observability.rollbackAlarmNames, warmPool: c.warmPool, warmPoolMinSize: c.warmPoolMinSize, papertrailPort: secretParams.papertrailPort,
-    bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags,
-    listenerArns: alb.listenerArns, privateEgress: network.privateEgressEstablished,
+    vpcId: network.vpcId,
+    subnetIds: network.privateSubnetIds,
+    userData,
+    amiId: c.amiId || undefined,
+    amiName: c.amiName,
+    instanceType: c.instanceType,
+    rootVolumeGb: c.rootVolumeGb,
+    minSize: c.minSize,
+    maxSize: c.maxSize,
+    service,
+    targetGroupArn: alb.targetGroupArn,
+    loadBalancerSecurityGroupId: alb.securityGroupId,
+    loadBalancerArnSuffix: alb.loadBalancerArnSuffix,
+    targetGroupArnSuffix: alb.targetGroupArnSuffix,
+    requestsPerTarget: c.requestsPerTarget,
+    healthCheckGracePeriodSec: c.healthCheckGracePeriodSec,
+    instanceWarmupSec: c.instanceWarmupSec,
+    checkpointPercentages: c.checkpointPercentages,
+    checkpointDelaySec: c.checkpointDelaySec,
+    maxHealthyPercentage: c.maxHealthyPercentage,
+    rollbackAlarmNames: observability.rollbackAlarmNames,
+    warmPool: c.warmPool,
+    warmPoolMinSize: c.warmPoolMinSize,
+    papertrailPort: secretParams.papertrailPort,
+    bundleBucketArn: bundle.bucketArn,
+    parameterArns: secretParams.parameterArns,
+    kmsKeyArn: secretParams.keyArn,
+    tags,
+    listenerArns: alb.listenerArns,
+    privateEgress: network.privateEgressEstablished,
   });
   resolveAsgName(fleet.autoScalingGroupName);
   const fleetRole = pulumi.all([roleArnOf(fleet.roleName)]);
@@ -177,8 +217,28 @@ function albFlavor({ c, name, service, tags, network, bundle, secretParams, setR
 }
 
 /** HAProxy flavor: an NLB in front of HAProxy nodes in front of a fixed fleet, rolled out host by host through SSM. */
-function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, setReaders, userData, region }: Shared): FlavorOutputs {
-  const hosts = serviceHostRole(`${name}-hosts`, { bundleBucketArn: bundle.bucketArn, parameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, tags }, {});
+function haproxyFlavor({
+  c,
+  name,
+  service,
+  tags,
+  network,
+  bundle,
+  secretParams,
+  setReaders,
+  userData,
+  region,
+}: Shared): FlavorOutputs {
+  const hosts = serviceHostRole(
+    `${name}-hosts`,
+    {
+      bundleBucketArn: bundle.bucketArn,
+      parameterArns: secretParams.parameterArns,
+      kmsKeyArn: secretParams.keyArn,
+      tags,
+    },
+    {},
+  );
   const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
@@ -190,24 +250,55 @@ function haproxyFlavor({ c, name, service, tags, network, bundle, secretParams, 
   const nodeBootSec = 600;
   const nodeUserData = region.apply((r) => renderNodeUserData(nodeInputOf(c, r)));
   const tier = new HaproxyTier(name, {
-    env: c.env, service, vpcId: network.vpcId, publicSubnetIds: network.publicSubnetIds, privateSubnetIds: network.privateSubnetIds,
-    amiId: image.id, rootDeviceName: image.rootDeviceName, highAvailability, nodeCount, nodeBootSec, nodeUserData, listenPort, serverSlots,
-    fleetInstanceCount: c.minSize, fleetInstanceType: c.instanceType, fleetUserData: userData, fleetInstanceProfileName: hosts.profile.name,
-    rootVolumeGb: c.rootVolumeGb, nodeParameterArns: secretParams.parameterArns, kmsKeyArn: secretParams.keyArn, allowedCidrs: c.allowedCidrs,
+    env: c.env,
+    service,
+    vpcId: network.vpcId,
+    publicSubnetIds: network.publicSubnetIds,
+    privateSubnetIds: network.privateSubnetIds,
+    amiId: image.id,
+    rootDeviceName: image.rootDeviceName,
+    highAvailability,
+    nodeCount,
+    nodeBootSec,
+    nodeUserData,
+    listenPort,
+    serverSlots,
+    fleetInstanceCount: c.minSize,
+    fleetInstanceType: c.instanceType,
+    fleetUserData: userData,
+    fleetInstanceProfileName: hosts.profile.name,
+    rootVolumeGb: c.rootVolumeGb,
+    nodeParameterArns: secretParams.parameterArns,
+    kmsKeyArn: secretParams.keyArn,
+    allowedCidrs: c.allowedCidrs,
     papertrailPort: secretParams.papertrailPort,
-    certificateArn: c.certificateArn || undefined, deletionProtection: c.deletionProtection,
-    bundleUrl: bundle.url, bundleSha256: bundle.sha256, version: bundle.sha256.apply((s) => s.slice(0, 12)),
+    certificateArn: c.certificateArn || undefined,
+    deletionProtection: c.deletionProtection,
+    bundleUrl: bundle.url,
+    bundleSha256: bundle.sha256,
+    version: bundle.sha256.apply((s) => s.slice(0, 12)),
   });
   // The HAProxy nodes read their boot parameters, not the releases.
   setReaders(pulumi.all([hosts.role.arn]), pulumi.all([hosts.role.arn, tier.nodeRoleArn]));
   const observability = new Observability(name, {
-    service, env: c.env, expectedHealthyHosts: c.minSize, notificationEmails: c.alertEmails,
-    nlbArnSuffix: tier.nlbArnSuffix, nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix, expectedHealthyNodes: nodeCount, hostBootSec: nodeBootSec,
-    datadogNotifyHandles: c.datadogNotifyHandles, datadogSite: c.datadogSite, createDatadogIntegration: c.createDatadogIntegration,
+    service,
+    env: c.env,
+    expectedHealthyHosts: c.minSize,
+    notificationEmails: c.alertEmails,
+    nlbArnSuffix: tier.nlbArnSuffix,
+    nlbTargetGroupArnSuffix: tier.targetGroupArnSuffix,
+    expectedHealthyNodes: nodeCount,
+    hostBootSec: nodeBootSec,
+    datadogNotifyHandles: c.datadogNotifyHandles,
+    datadogSite: c.datadogSite,
+    createDatadogIntegration: c.createDatadogIntegration,
   });
   return {
     loadBalancer: { dnsName: tier.nlbDnsName, zoneId: tier.nlbZoneId, url: tier.url },
-    loadBalancerDnsName: tier.nlbDnsName, dashboardUrl: observability.dashboardUrl, bundleUrl: bundle.url, imageId: image.id,
+    loadBalancerDnsName: tier.nlbDnsName,
+    dashboardUrl: observability.dashboardUrl,
+    bundleUrl: bundle.url,
+    imageId: image.id,
   };
 }
 

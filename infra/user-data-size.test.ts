@@ -16,16 +16,27 @@ import { SentUserData, checkUserDataSize, measureUserData, sentUserData, worstCa
 
 // A node user-data that has grown past the limit even gzipped (as if a large host file were added), for
 // the both-paths test: 24 KB of base64 noise, which gzip cannot shrink below 16 KB.
-const grown = vi.hoisted(() => ({ on: false, noise: require("node:crypto").randomBytes(18_000).toString("base64") as string }));
+const grown = vi.hoisted(() => ({
+  on: false,
+  noise: require("node:crypto").randomBytes(18_000).toString("base64") as string,
+}));
 vi.mock("../host/haproxy/nodeUserData", async (original) => {
   const real = await original<typeof import("../host/haproxy/nodeUserData")>();
-  return { ...real, renderNodeUserData: (o: Parameters<typeof real.renderNodeUserData>[0]) => real.renderNodeUserData(o) + (grown.on ? `# ${grown.noise}\n` : "") };
+  return {
+    ...real,
+    renderNodeUserData: (o: Parameters<typeof real.renderNodeUserData>[0]) =>
+      real.renderNodeUserData(o) + (grown.on ? `# ${grown.noise}\n` : ""),
+  };
 });
 
 const region = "us-east-1";
 const dev = (): StackConfig => loadStackFile("dev", root);
 /** The longest names the schema takes: serviceName 32 characters (contract/service.ts), env 16. */
-const longest = (): StackConfig => ({ ...dev(), serviceName: "payments-gateway-service-euwest1", env: "staging-euwest-1" });
+const longest = (): StackConfig => ({
+  ...dev(),
+  serviceName: "payments-gateway-service-euwest1",
+  env: "staging-euwest-1",
+});
 
 describe("user-data size", () => {
   it("measures what EC2 is given: the service host's and the HAProxy node's gzipped cloud-configs", () => {
@@ -51,51 +62,73 @@ describe("user-data size", () => {
     const c = { ...longest(), loadBalancer: "haproxy" as const };
     expect(checkUserDataSize(c, region)).toEqual([]);
     // The service host's sent as text, as components/fleet sent it before host/userData.ts's gzip: EC2 refuses it.
-    const asText: SentUserData[] = sentUserData.map((s) => (s.what === "service host user-data" ? { ...s, encoding: "text" } : s));
+    const asText: SentUserData[] = sentUserData.map((s) =>
+      s.what === "service host user-data" ? { ...s, encoding: "text" } : s,
+    );
     const [problem, ...more] = checkUserDataSize(c, region, asText);
     expect(more).toEqual([]);
     const bytes = Buffer.byteLength(renderUserData(hostInputOf(c, { region, ...worstCaseBundle(c) })));
     expect(bytes).toBeGreaterThan(userDataLimitBytes);
     expect(problem).toEqual({
       field: "serviceName",
-      message: `the service host user-data for serviceName "payments-gateway-service-euwest1" and env "staging-euwest-1" is ${bytes} bytes as sent (text); `
-        + "EC2 takes at most 16384 (16 KB, before base64): shorten serviceName or env",
+      message:
+        `the service host user-data for serviceName "payments-gateway-service-euwest1" and env "staging-euwest-1" is ${bytes} bytes as sent (text); ` +
+        "EC2 takes at most 16384 (16 KB, before base64): shorten serviceName or env",
     });
   });
 
-  it.each(["alb", "haproxy"] as const)("never measures less than the %s stack gives EC2, so its table says how each user-data is sent", async (loadBalancer) => {
-    const bundle = tempBundle("console.log('size')\n");
-    try {
-      const { config, secretKeys } = stackFileConfig("prod", { loadBalancer });
-      const rec = await setupMocks({ config, secretKeys, stack: "prod" });
-      await runProgram(() => ({ ...createStack({ bundlePath: bundle.file }) }));
-      // Every user-data of the program, as given to EC2: base64 on a launch template or in userDataBase64, text in userData.
-      const given = [
-        ...rec.ofType("aws:ec2/launchTemplate:LaunchTemplate").map((r) => Buffer.from(r.inputs.userData, "base64")),
-        ...rec.ofType("aws:ec2/instance:Instance").map((r) => r.inputs.userDataBase64 ? Buffer.from(r.inputs.userDataBase64, "base64") : Buffer.from(r.inputs.userData)),
-      ];
-      expect(given.length).toBeGreaterThan(0);
-      const measured = Object.fromEntries(measureUserData({ ...loadStackFile("prod", root), loadBalancer }, "us-east-1").map((m) => [m.what, m]));
-      for (const sent of given) {
-        const gzipped = sent[0] === 0x1f && sent[1] === 0x8b;
-        const text = (gzipped ? gunzipSync(sent) : sent).toString("utf8");
-        const what = text.includes("rendered by host/haproxy/nodeUserData.ts") ? "HAProxy node user-data" : "service host user-data";
-        expect(measured[what]?.encoding, what).toBe(gzipped ? "gzip" : "text");
-        expect(sent.length, what).toBeLessThanOrEqual(measured[what]!.bytes);
+  it.each(["alb", "haproxy"] as const)(
+    "never measures less than the %s stack gives EC2, so its table says how each user-data is sent",
+    async (loadBalancer) => {
+      const bundle = tempBundle("console.log('size')\n");
+      try {
+        const { config, secretKeys } = stackFileConfig("prod", { loadBalancer });
+        const rec = await setupMocks({ config, secretKeys, stack: "prod" });
+        await runProgram(() => ({ ...createStack({ bundlePath: bundle.file }) }));
+        // Every user-data of the program, as given to EC2: base64 on a launch template or in userDataBase64, text in userData.
+        const given = [
+          ...rec.ofType("aws:ec2/launchTemplate:LaunchTemplate").map((r) => Buffer.from(r.inputs.userData, "base64")),
+          ...rec
+            .ofType("aws:ec2/instance:Instance")
+            .map((r) =>
+              r.inputs.userDataBase64 ? Buffer.from(r.inputs.userDataBase64, "base64") : Buffer.from(r.inputs.userData),
+            ),
+        ];
+        expect(given.length).toBeGreaterThan(0);
+        const measured = Object.fromEntries(
+          measureUserData({ ...loadStackFile("prod", root), loadBalancer }, "us-east-1").map((m) => [m.what, m]),
+        );
+        for (const sent of given) {
+          const gzipped = sent[0] === 0x1f && sent[1] === 0x8b;
+          const text = (gzipped ? gunzipSync(sent) : sent).toString("utf8");
+          const what = text.includes("rendered by host/haproxy/nodeUserData.ts")
+            ? "HAProxy node user-data"
+            : "service host user-data";
+          expect(measured[what]?.encoding, what).toBe(gzipped ? "gzip" : "text");
+          expect(sent.length, what).toBeLessThanOrEqual(measured[what]!.bytes);
+        }
+      } finally {
+        bundle.dispose();
       }
-    } finally {
-      bundle.dispose();
-    }
-  });
+    },
+  );
 
   it("runs on both paths: npm run render (the stack file) and pulumi up (the runtime) refuse the same config", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "user-data-"));
     grown.on = true;
     try {
-      fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), `${fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")}  node-service-aws:loadBalancer: haproxy\n`);
-      const message = /^serviceName: the HAProxy node user-data for serviceName "sample-api" and env "dev" is \d+ bytes as sent \(gzip\); EC2 takes at most 16384/;
+      fs.writeFileSync(
+        path.join(dir, "Pulumi.dev.yaml"),
+        `${fs.readFileSync(path.join(root, "Pulumi.dev.yaml"), "utf8")}  node-service-aws:loadBalancer: haproxy\n`,
+      );
+      const message =
+        /^serviceName: the HAProxy node user-data for serviceName "sample-api" and env "dev" is \d+ bytes as sent \(gzip\); EC2 takes at most 16384/;
       let error: unknown;
-      try { loadStack("dev", dir); } catch (e) { error = e; }
+      try {
+        loadStack("dev", dir);
+      } catch (e) {
+        error = e;
+      }
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).errors).toEqual([expect.stringMatching(message)]);
       const { config, secretKeys } = stackFileConfig("dev", { loadBalancer: "haproxy" });

@@ -44,10 +44,17 @@ export function worstCaseBundle(c: StackConfig): { bundleUrl: string; bundleSha2
  */
 export const sentUserData: readonly SentUserData[] = [
   {
-    what: "service host user-data", flavors: ["alb", "haproxy"], encoding: "gzip",
+    what: "service host user-data",
+    flavors: ["alb", "haproxy"],
+    encoding: "gzip",
     render: (c, region) => renderUserData(hostInputOf(c, { region, ...worstCaseBundle(c) })),
   },
-  { what: "HAProxy node user-data", flavors: ["haproxy"], encoding: "gzip", render: (c, region) => renderNodeUserData(nodeInputOf(c, region)) },
+  {
+    what: "HAProxy node user-data",
+    flavors: ["haproxy"],
+    encoding: "gzip",
+    render: (c, region) => renderNodeUserData(nodeInputOf(c, region)),
+  },
 ];
 
 /** Bytes EC2 counts for a user-data: the gzip stream (level 9, as compressUserData) or the text. */
@@ -57,7 +64,8 @@ export function bytesSent(text: string, encoding: Encoding): number {
 
 /** The size of every user-data a config's flavor sends, as sent. */
 export function measureUserData(c: StackConfig, region: string, table: readonly SentUserData[] = sentUserData) {
-  return table.filter((s) => s.flavors.includes(c.loadBalancer))
+  return table
+    .filter((s) => s.flavors.includes(c.loadBalancer))
     .map((s) => ({ what: s.what, encoding: s.encoding, bytes: bytesSent(s.render(c, region), s.encoding) }));
 }
 
@@ -65,10 +73,17 @@ export function measureUserData(c: StackConfig, region: string, table: readonly 
  * A problem for each user-data above EC2's limit, under serviceName: with env, the only keys a size grows
  * with (they are written into paths, units, tags and SSM names throughout the host files).
  */
-export function checkUserDataSize(c: StackConfig, region: string, table: readonly SentUserData[] = sentUserData): Problem[] {
-  return measureUserData(c, region, table).filter((m) => m.bytes > userDataLimitBytes).map((m) => ({
-    field: "serviceName",
-    message: `the ${m.what} for serviceName "${c.serviceName}" and env "${c.env}" is ${m.bytes} bytes as sent (${m.encoding}); `
-      + `EC2 takes at most ${userDataLimitBytes} (16 KB, before base64): shorten serviceName or env`,
-  }));
+export function checkUserDataSize(
+  c: StackConfig,
+  region: string,
+  table: readonly SentUserData[] = sentUserData,
+): Problem[] {
+  return measureUserData(c, region, table)
+    .filter((m) => m.bytes > userDataLimitBytes)
+    .map((m) => ({
+      field: "serviceName",
+      message:
+        `the ${m.what} for serviceName "${c.serviceName}" and env "${c.env}" is ${m.bytes} bytes as sent (${m.encoding}); ` +
+        `EC2 takes at most ${userDataLimitBytes} (16 KB, before base64): shorten serviceName or env`,
+    }));
 }

@@ -5,11 +5,15 @@ import { describe, expect, it } from "vitest";
 
 const root = path.resolve(__dirname, "..");
 const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [path.join(root, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(root, "local/cli.ts"), ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  spawnSync(
+    process.execPath,
+    [path.join(root, "node_modules/ts-node/dist/bin.js"), "--transpile-only", path.join(root, "local/cli.ts"), ...args],
+    {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
 
 describe("npm run local", () => {
   it("rejects bad options with one line naming the option", () => {

@@ -24,7 +24,12 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { instances: { type: "string" }, workers: { type: "string" }, batch: { type: "string" }, help: { type: "boolean" } },
+    options: {
+      instances: { type: "string" },
+      workers: { type: "string" },
+      batch: { type: "string" },
+      help: { type: "boolean" },
+    },
   });
   const [command] = positionals;
   if (values.help || !command) {
@@ -33,26 +38,46 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case "up": {
-      const state = await up({ dir: defaultDir, bundle: defaultBundle, instances: int(values.instances, "instances", 3), workers: int(values.workers, "workers", 2) });
+      const state = await up({
+        dir: defaultDir,
+        bundle: defaultBundle,
+        instances: int(values.instances, "instances", 3),
+        workers: int(values.workers, "workers", 2),
+      });
       console.log(`${state.hosts.length} hosts ready behind HAProxy (stats: ${state.statsUrl})`);
       console.log(state.url);
       return 0;
     }
     case "deploy": {
       const state = running();
-      const r = await deploy(state, { bundle: defaultBundle, batch: int(values.batch, "batch", 1), onLog: (l) => console.log(l) });
-      console.log(r.ok ? `deployed ${r.version} to ${r.hosts.length} hosts in ${r.durationMs} ms` : `deploy of ${r.version} stopped at ${r.hosts.at(-1)?.host}: it rolled back`);
+      const r = await deploy(state, {
+        bundle: defaultBundle,
+        batch: int(values.batch, "batch", 1),
+        onLog: (l) => console.log(l),
+      });
+      console.log(
+        r.ok
+          ? `deployed ${r.version} to ${r.hosts.length} hosts in ${r.durationMs} ms`
+          : `deploy of ${r.version} stopped at ${r.hosts.at(-1)?.host}: it rolled back`,
+      );
       return r.ok ? 0 : 1;
     }
     case "rollback": {
       const state = running();
       const r = await rollback(state, { batch: int(values.batch, "batch", 1), onLog: (l) => console.log(l) });
-      console.log(r.ok ? `rolled back ${r.hosts.length} hosts in ${r.durationMs} ms` : `rollback stopped at ${r.hosts.at(-1)?.host}: it switched back`);
+      console.log(
+        r.ok
+          ? `rolled back ${r.hosts.length} hosts in ${r.durationMs} ms`
+          : `rollback stopped at ${r.hosts.at(-1)?.host}: it switched back`,
+      );
       return r.ok ? 0 : 1;
     }
     case "status": {
       const state = running();
-      for (const s of await serverStatuses(state)) console.log(`${s.name.padEnd(4)} ${s.address.padEnd(18)} ${s.status.padEnd(9)} ${s.lastCheck.padEnd(10)} sessions=${s.current} total=${s.total}`);
+      for (const s of await serverStatuses(state))
+        console.log(
+          `${s.name.padEnd(4)} ${s.address.padEnd(18)} ${s.status.padEnd(9)} ${s.lastCheck.padEnd(10)} sessions=${s.current} total=${s.total}`,
+        );
       return 0;
     }
     case "down": {

@@ -7,7 +7,6 @@ import { FleetError, deploy, down, findHaproxy, up } from "./fleet";
 import { Load, formatReport } from "./load";
 import { setTimeout as sleep } from "node:timers/promises";
 
-
 function ensureHaproxy(): void {
   try {
     findHaproxy();
@@ -18,9 +17,13 @@ function ensureHaproxy(): void {
   }
   console.log("installing haproxy: apt-get install -y haproxy");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "haproxy"]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "haproxy"],
+  ]) {
     const r = spawnSync("apt-get", args, { stdio: "inherit", env });
-    if (r.status !== 0) throw new FleetError(`\`apt-get ${args.join(" ")}\` failed: install haproxy yourself and run the demo again`);
+    if (r.status !== 0)
+      throw new FleetError(`\`apt-get ${args.join(" ")}\` failed: install haproxy yourself and run the demo again`);
   }
   findHaproxy();
 }
@@ -42,7 +45,9 @@ async function main(): Promise<void> {
     const report = await load.stop();
     console.log(`\n${formatReport(report)}\n`);
     const t = report.total.total;
-    console.log(`deploy ${r.ok ? "succeeded" : "FAILED"}: ${r.version} on ${r.hosts.length} hosts in ${r.durationMs} ms (${r.hosts.map((h) => `${h.host} ${h.durationMs} ms`).join(", ")})`);
+    console.log(
+      `deploy ${r.ok ? "succeeded" : "FAILED"}: ${r.version} on ${r.hosts.length} hosts in ${r.durationMs} ms (${r.hosts.map((h) => `${h.host} ${h.durationMs} ms`).join(", ")})`,
+    );
     console.log(`requests: ${t.requests}, failed: ${t.failed}, non-2xx: ${t.non2xx}`);
     if (!r.ok || t.failed + t.non2xx > 0) process.exitCode = 1;
   } finally {

@@ -53,7 +53,9 @@ beforeAll(async () => {
   findHaproxy(); // fails with the apt-get command when haproxy is missing
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-"));
   bundle = path.join(dir, "server.js");
-  const build = spawnSync(process.execPath, [path.join(__dirname, "..", "scripts", "build.mjs"), bundle], { encoding: "utf8" });
+  const build = spawnSync(process.execPath, [path.join(__dirname, "..", "scripts", "build.mjs"), bundle], {
+    encoding: "utf8",
+  });
   expect(build.status, build.stderr).toBe(0);
   state = await up({ dir: path.join(dir, "fleet"), bundle, instances: 3, workers: 2, logLevel: "warn" });
 });
@@ -92,8 +94,14 @@ describe("local fleet behind HAProxy", () => {
     }
     for (const kind of requestKinds) {
       expect(report.total.kinds[kind].requests).toBeGreaterThan(0);
-      expect(report.total.kinds[kind].failed, `${kind} failed: ${JSON.stringify(report.total.kinds[kind].errors)}`).toBe(0);
-      expect(report.total.kinds[kind].non2xx, `${kind} statuses: ${JSON.stringify(report.total.kinds[kind].statuses)}`).toBe(0);
+      expect(
+        report.total.kinds[kind].failed,
+        `${kind} failed: ${JSON.stringify(report.total.kinds[kind].errors)}`,
+      ).toBe(0);
+      expect(
+        report.total.kinds[kind].non2xx,
+        `${kind} statuses: ${JSON.stringify(report.total.kinds[kind].statuses)}`,
+      ).toBe(0);
     }
   });
 
@@ -131,7 +139,9 @@ describe("local fleet behind HAProxy", () => {
     const report = await l.stop();
     await superviseHost(victim, "start");
     show(`SIGKILL of ${victim.name}: HAProxy marked it DOWN after ${detectMs} ms`, report);
-    console.log(`non-idempotent (POST) requests failed: ${report.total.kinds.post.failed + report.total.kinds.post.non2xx}`);
+    console.log(
+      `non-idempotent (POST) requests failed: ${report.total.kinds.post.failed + report.total.kinds.post.non2xx}`,
+    );
     // Once DOWN, HAProxy sends it nothing more.
     expect(later.total).toBe(down.total);
     for (const kind of ["get", "slow"] as const) {

@@ -82,7 +82,8 @@ export class Load {
     this.phaseNames.push(phase);
     this.phaseStart.push(performance.now());
     this.deadline = setTimeout(() => (this.stopped = true), this.o.maxDurationMs);
-    for (const kind of requestKinds) for (let n = 0; n < this.o.connections[kind]; n++) this.loops.push(this.loop(kind, n));
+    for (const kind of requestKinds)
+      for (let n = 0; n < this.o.connections[kind]; n++) this.loops.push(this.loop(kind, n));
     return this;
   }
 
@@ -103,7 +104,11 @@ export class Load {
     clearTimeout(this.deadline);
     this.agent.destroy();
     const phases = this.phaseNames.map((name, p) =>
-      summarize(name, this.phaseStart[p + 1]! - this.phaseStart[p]!, this.samples.filter((s) => s.phase === p)),
+      summarize(
+        name,
+        this.phaseStart[p + 1]! - this.phaseStart[p]!,
+        this.samples.filter((s) => s.phase === p),
+      ),
     );
     const all = summarize("total", this.phaseStart.at(-1)! - this.phaseStart[0]!, this.samples);
     return { phases, total: all };
@@ -140,7 +145,9 @@ export class Load {
           res.on("data", () => {});
           res.on("end", () => done({ status: res.statusCode }));
           res.on("error", (e) => done({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
-          res.on("close", () => done({ error: res.complete ? undefined : "ABORTED", status: res.complete ? res.statusCode : undefined }));
+          res.on("close", () =>
+            done({ error: res.complete ? undefined : "ABORTED", status: res.complete ? res.statusCode : undefined }),
+          );
         },
       );
       req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
@@ -164,7 +171,15 @@ function summarize(phase: string, durationMs: number, samples: Sample[]): PhaseS
   const kinds = {} as Record<RequestKind, KindStats>;
   for (const kind of requestKinds) {
     const mine = samples.filter((s) => s.kind === kind);
-    const k: KindStats = { requests: mine.length, ok: 0, non2xx: 0, failed: 0, errors: {}, statuses: {}, latencyMs: latency(mine) };
+    const k: KindStats = {
+      requests: mine.length,
+      ok: 0,
+      non2xx: 0,
+      failed: 0,
+      errors: {},
+      statuses: {},
+      latencyMs: latency(mine),
+    };
     for (const s of mine) {
       if (s.error !== undefined) {
         k.failed++;
@@ -183,7 +198,13 @@ function summarize(phase: string, durationMs: number, samples: Sample[]): PhaseS
     durationMs: Math.round(durationMs),
     requestsPerSec: Math.round((samples.length / Math.max(durationMs, 1)) * 1000),
     kinds,
-    total: { requests: sum((k) => k.requests), ok: sum((k) => k.ok), non2xx: sum((k) => k.non2xx), failed: sum((k) => k.failed), latencyMs: latency(samples) },
+    total: {
+      requests: sum((k) => k.requests),
+      ok: sum((k) => k.ok),
+      non2xx: sum((k) => k.non2xx),
+      failed: sum((k) => k.failed),
+      latencyMs: latency(samples),
+    },
   };
 }
 
@@ -193,11 +214,29 @@ export function formatReport(r: LoadReport): string {
   for (const p of [...r.phases, r.total]) {
     for (const kind of requestKinds) {
       const k = p.kinds[kind];
-      rows.push([p.phase, kind, String(k.requests), "", String(k.failed), String(k.non2xx), ...Object.values(k.latencyMs).map(String)]);
+      rows.push([
+        p.phase,
+        kind,
+        String(k.requests),
+        "",
+        String(k.failed),
+        String(k.non2xx),
+        ...Object.values(k.latencyMs).map(String),
+      ]);
     }
     const t = p.total;
-    rows.push([p.phase, "all", String(t.requests), String(p.requestsPerSec), String(t.failed), String(t.non2xx), ...Object.values(t.latencyMs).map(String)]);
+    rows.push([
+      p.phase,
+      "all",
+      String(t.requests),
+      String(p.requestsPerSec),
+      String(t.failed),
+      String(t.non2xx),
+      ...Object.values(t.latencyMs).map(String),
+    ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  return rows.map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  ")).join("\n");
+  return rows
+    .map((row) => row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "))
+    .join("\n");
 }

@@ -10,7 +10,17 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  FleetState, currentRelease, deploy, down, findHaproxy, hostLayout, previousRelease, rollback, runningRelease, serverStatuses, up,
+  FleetState,
+  currentRelease,
+  deploy,
+  down,
+  findHaproxy,
+  hostLayout,
+  previousRelease,
+  rollback,
+  runningRelease,
+  serverStatuses,
+  up,
 } from "./fleet";
 import { Load, formatReport } from "./load";
 
@@ -20,10 +30,12 @@ let bundle: string;
 
 function readyz(url: string): Promise<number> {
   return new Promise((resolve) => {
-    http.get(url, { agent: false, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on("error", () => resolve(0));
+    http
+      .get(url, { agent: false, timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on("error", () => resolve(0));
   });
 }
 
@@ -32,7 +44,10 @@ async function expectFleetOn(cur: string, prev: string | undefined): Promise<voi
   const svc = state.service.name;
   for (const h of state.hosts) {
     expect(currentRelease(h, svc), `${h.name} current`).toBe(`releases/${cur}`);
-    expect(fs.existsSync(path.join(hostLayout(h.root, svc).current, "server.js")), `${h.name}: current names an installed release`).toBe(true);
+    expect(
+      fs.existsSync(path.join(hostLayout(h.root, svc).current, "server.js")),
+      `${h.name}: current names an installed release`,
+    ).toBe(true);
     expect(previousRelease(h, svc), `${h.name} previous`).toBe(prev === undefined ? undefined : `releases/${prev}`);
     expect(runningRelease(h, svc), `${h.name}: the release its service was started from`).toBe(`releases/${cur}`);
     expect(await readyz(`http://${h.address}:${state.service.port}/readyz`), `${h.name} /readyz`).toBe(200);
@@ -50,7 +65,9 @@ beforeAll(async () => {
   findHaproxy();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-releases-"));
   bundle = path.join(dir, "server.js");
-  const build = spawnSync(process.execPath, [path.join(__dirname, "..", "scripts", "build.mjs"), bundle], { encoding: "utf8" });
+  const build = spawnSync(process.execPath, [path.join(__dirname, "..", "scripts", "build.mjs"), bundle], {
+    encoding: "utf8",
+  });
   expect(build.status, build.stderr).toBe(0);
 });
 
@@ -71,10 +88,20 @@ describe("releases on the local fleet", () => {
     await expectFleetOn(v1, undefined);
     // the env file a host gets (host/files.ts renderEnvFile), tagged with release 1, then the simulated host's own lines
     for (const h of state.hosts)
-      expect(fs.readFileSync(hostLayout(h.root, state.service.name).envFile, "utf8")).toMatch(new RegExp(`\nDD_VERSION=${v1}\n[\\s\\S]*\nHOST=${h.address.replaceAll(".", "\\.")}\n`));
+      expect(fs.readFileSync(hostLayout(h.root, state.service.name).envFile, "utf8")).toMatch(
+        new RegExp(`\nDD_VERSION=${v1}\n[\\s\\S]*\nHOST=${h.address.replaceAll(".", "\\.")}\n`),
+      );
 
-    const load = new Load({ url: state.url, connections: { get: 4, post: 2, slow: 2 }, maxDurationMs: 110_000, maxRequests: 200_000 }).start("deploy");
-    const step = async <T extends { ok: boolean; durationMs: number; hosts: { output: string }[] }>(name: string, run: Promise<T>): Promise<T> => {
+    const load = new Load({
+      url: state.url,
+      connections: { get: 4, post: 2, slow: 2 },
+      maxDurationMs: 110_000,
+      maxRequests: 200_000,
+    }).start("deploy");
+    const step = async <T extends { ok: boolean; durationMs: number; hosts: { output: string }[] }>(
+      name: string,
+      run: Promise<T>,
+    ): Promise<T> => {
       const r = await run;
       expect(r.ok, r.hosts.map((h) => h.output).join("\n")).toBe(true);
       steps.push(`${name} ${r.durationMs} ms`);

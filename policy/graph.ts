@@ -54,7 +54,10 @@ export function statementsOf(policy: unknown): Statement[] {
 
 /** IAM's wildcard match (`*` any run, `?` one character), case-insensitive as IAM matches actions. */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${re}$`, "i").test(value);
 }
 

@@ -7,24 +7,45 @@ import type { GraphResource } from "./graph";
 import { checkNoWildcardSecretReads, wildcardSecretReads } from "./iam";
 
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
-const rolePolicy = (name: string, policy: string): GraphResource => ({ type: "aws:iam/rolePolicy:RolePolicy", name, inputs: { role: "r-id", policy } });
-const attachment = (name: string, policyArn: string): GraphResource => ({ type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment", name, inputs: { role: "r", policyArn } });
+const rolePolicy = (name: string, policy: string): GraphResource => ({
+  type: "aws:iam/rolePolicy:RolePolicy",
+  name,
+  inputs: { role: "r-id", policy },
+});
+const attachment = (name: string, policyArn: string): GraphResource => ({
+  type: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  name,
+  inputs: { role: "r", policyArn },
+});
 const role: GraphResource = { type: "aws:iam/role:Role", name: "r", inputs: { assumeRolePolicy: "{}" } };
 
 describe("checkNoWildcardSecretReads", () => {
   it("passes a role whose policies name their parameters, key and objects", () => {
-    const g = [role, rolePolicy("own", doc(
-      { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/releases/*" },
-      { Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: ["arn:aws:ssm:us-east-1:1:parameter/svc/dev/a"] },
-      { Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:1:key/k" },
-      { Effect: "Allow", Action: ["ssmmessages:OpenDataChannel", "ssm:UpdateInstanceInformation"], Resource: "*" },
-      { Effect: "Deny", Action: "*", Resource: "*" },
-    ))];
+    const g = [
+      role,
+      rolePolicy(
+        "own",
+        doc(
+          { Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/releases/*" },
+          {
+            Effect: "Allow",
+            Action: ["ssm:GetParameter", "ssm:GetParameters"],
+            Resource: ["arn:aws:ssm:us-east-1:1:parameter/svc/dev/a"],
+          },
+          { Effect: "Allow", Action: "kms:Decrypt", Resource: "arn:aws:kms:us-east-1:1:key/k" },
+          { Effect: "Allow", Action: ["ssmmessages:OpenDataChannel", "ssm:UpdateInstanceInformation"], Resource: "*" },
+          { Effect: "Deny", Action: "*", Resource: "*" },
+        ),
+      ),
+    ];
     expect(checkNoWildcardSecretReads(g)).toEqual([]);
   });
 
   it("fails the managed policy that let every host read every parameter, by its ARN in any partition", () => {
-    const problems = checkNoWildcardSecretReads([role, attachment("ssm-core", "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore")]);
+    const problems = checkNoWildcardSecretReads([
+      role,
+      attachment("ssm-core", "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+    ]);
     expect(problems.map(formatProblem)).toEqual([
       'aws:iam/rolePolicyAttachment:RolePolicyAttachment::ssm-core: attaches the AWS managed policy AmazonSSMManagedInstanceCore, which allows ssm:GetParameter, ssm:GetParameters on "*": replace it with an inline policy that names its resources',
     ]);
@@ -36,17 +57,41 @@ describe("checkNoWildcardSecretReads", () => {
       attachment("cw", "arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"),
       attachment("own", "arn:aws:iam::123456789012:policy/mine"),
     ]);
-    expect(problems.map((p) => p.field)).toEqual(["aws:iam/role:Role::r", "aws:iam/rolePolicyAttachment:RolePolicyAttachment::cw"]);
+    expect(problems.map((p) => p.field)).toEqual([
+      "aws:iam/role:Role::r",
+      "aws:iam/rolePolicyAttachment:RolePolicyAttachment::cw",
+    ]);
     expect(problems[1]!.message).toMatch(/has not vetted/);
   });
 
   it.each([
-    [{ Effect: "Allow", Action: "ssm:GetParameter*", Resource: "*" }, ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"]],
+    [
+      { Effect: "Allow", Action: "ssm:GetParameter*", Resource: "*" },
+      ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
+    ],
     [{ Effect: "Allow", Action: "kms:*", Resource: "*" }, ["kms:Decrypt"]],
     [{ Effect: "Allow", Action: "S3:Get*", Resource: ["arn:aws:s3:::b/*", "*"] }, ["s3:GetObject"]],
-    [{ Effect: "Allow", NotAction: "iam:*", Resource: "*" }, ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory", "kms:Decrypt", "s3:GetObject"]],
+    [
+      { Effect: "Allow", NotAction: "iam:*", Resource: "*" },
+      [
+        "ssm:GetParameter",
+        "ssm:GetParameters",
+        "ssm:GetParametersByPath",
+        "ssm:GetParameterHistory",
+        "kms:Decrypt",
+        "s3:GetObject",
+      ],
+    ],
     [{ Effect: "Allow", Action: "kms:Decrypt", NotResource: "arn:aws:kms:us-east-1:1:key/other" }, ["kms:Decrypt"]],
-    [{ Effect: "Allow", Action: "kms:Decrypt", Resource: "*", Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } } }, ["kms:Decrypt"]],
+    [
+      {
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: "*",
+        Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+      },
+      ["kms:Decrypt"],
+    ],
     [{ Effect: "Allow", Action: "ssm:GetParameter", Resource: "arn:aws:ssm:*:*:parameter/*" }, []],
     [{ Effect: "Deny", Action: "*", Resource: "*" }, []],
   ])("statement %j reads %j on every resource", (statement, actions) => {

@@ -17,11 +17,26 @@
 // A statement is judged by its Effect, Action/NotAction and Resource/NotResource; its conditions are not
 // weighed (a condition narrows a grant on "*", but the rule asks for grants that name their resources).
 import type { Problem } from "../contract/problem";
-import { Graph, GraphResource, Statement, asList, coversAction, ofType, onEveryResource, problemAt, statementsOf } from "./graph";
+import {
+  Graph,
+  GraphResource,
+  Statement,
+  asList,
+  coversAction,
+  ofType,
+  onEveryResource,
+  problemAt,
+  statementsOf,
+} from "./graph";
 
 /** Actions that read a secret or the data under a key, when allowed on every resource. */
 export const secretReadActions = [
-  "ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory", "kms:Decrypt", "s3:GetObject",
+  "ssm:GetParameter",
+  "ssm:GetParameters",
+  "ssm:GetParametersByPath",
+  "ssm:GetParameterHistory",
+  "kms:Decrypt",
+  "s3:GetObject",
 ] as const;
 
 /**
@@ -32,11 +47,22 @@ export const secretReadActions = [
 export const awsManagedPolicies: Readonly<Record<string, readonly string[]>> = {
   AmazonSSMManagedInstanceCore: ["ssm:GetParameter", "ssm:GetParameters"],
   AmazonEC2RoleforSSM: ["ssm:GetParameters", "s3:GetObject"],
-  AmazonSSMReadOnlyAccess: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory"],
+  AmazonSSMReadOnlyAccess: [
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+  ],
   AmazonSSMFullAccess: [...secretReadActions.filter((a) => a.startsWith("ssm:"))],
   AmazonS3ReadOnlyAccess: ["s3:GetObject"],
   AmazonS3FullAccess: ["s3:GetObject"],
-  ReadOnlyAccess: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath", "ssm:GetParameterHistory", "s3:GetObject"],
+  ReadOnlyAccess: [
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "ssm:GetParameterHistory",
+    "s3:GetObject",
+  ],
   PowerUserAccess: [...secretReadActions],
   AdministratorAccess: [...secretReadActions],
 };
@@ -47,12 +73,20 @@ export function wildcardSecretReads(s: Statement): string[] {
   return secretReadActions.filter((a) => coversAction(s, a));
 }
 
-const managedName = (arn: string): string | undefined => /^arn:[a-z-]+:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
+const managedName = (arn: string): string | undefined =>
+  /^arn:[a-z-]+:iam::aws:policy\/(?:.*\/)?([^/]+)$/.exec(arn)?.[1];
 
 function checkDocument(r: GraphResource, where: string, policy: unknown): Problem[] {
   return statementsOf(policy).flatMap((s, i) => {
     const actions = wildcardSecretReads(s);
-    return actions.length === 0 ? [] : [problemAt(r, `${where} statement ${s.Sid ?? i} allows ${actions.join(", ")} on "*": name the parameters, keys and objects instead`)];
+    return actions.length === 0
+      ? []
+      : [
+          problemAt(
+            r,
+            `${where} statement ${s.Sid ?? i} allows ${actions.join(", ")} on "*": name the parameters, keys and objects instead`,
+          ),
+        ];
   });
 }
 
@@ -62,8 +96,20 @@ function checkManagedArn(r: GraphResource, arn: unknown): Problem[] {
   if (name === undefined) return []; // customer managed: its aws.iam.Policy is checked on its own
   const actions = awsManagedPolicies[name];
   if (actions === undefined)
-    return [problemAt(r, `attaches the AWS managed policy ${name}, which this rule has not vetted: grant what the role needs inline, or add ${name} to policy/iam.ts awsManagedPolicies with what it allows on "*"`)];
-  return actions.length === 0 ? [] : [problemAt(r, `attaches the AWS managed policy ${name}, which allows ${actions.join(", ")} on "*": replace it with an inline policy that names its resources`)];
+    return [
+      problemAt(
+        r,
+        `attaches the AWS managed policy ${name}, which this rule has not vetted: grant what the role needs inline, or add ${name} to policy/iam.ts awsManagedPolicies with what it allows on "*"`,
+      ),
+    ];
+  return actions.length === 0
+    ? []
+    : [
+        problemAt(
+          r,
+          `attaches the AWS managed policy ${name}, which allows ${actions.join(", ")} on "*": replace it with an inline policy that names its resources`,
+        ),
+      ];
 }
 
 /** Problems: every policy a role of the graph can hold that allows reading secrets on "*". */
@@ -72,10 +118,14 @@ export function checkNoWildcardSecretReads(g: Graph): Problem[] {
     ...ofType(g, "aws:iam/rolePolicy:RolePolicy").flatMap((r) => checkDocument(r, "inline policy", r.inputs.policy)),
     ...ofType(g, "aws:iam/policy:Policy").flatMap((r) => checkDocument(r, "policy", r.inputs.policy)),
     ...ofType(g, "aws:iam/role:Role").flatMap((r) => [
-      ...asList<{ name?: string; policy?: unknown }>(r.inputs.inlinePolicies).flatMap((p) => checkDocument(r, `inline policy ${p.name ?? ""}`.trim(), p.policy)),
+      ...asList<{ name?: string; policy?: unknown }>(r.inputs.inlinePolicies).flatMap((p) =>
+        checkDocument(r, `inline policy ${p.name ?? ""}`.trim(), p.policy),
+      ),
       ...asList<string>(r.inputs.managedPolicyArns).flatMap((arn) => checkManagedArn(r, arn)),
     ]),
-    ...[...ofType(g, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"), ...ofType(g, "aws:iam/policyAttachment:PolicyAttachment")]
-      .flatMap((r) => checkManagedArn(r, r.inputs.policyArn)),
+    ...[
+      ...ofType(g, "aws:iam/rolePolicyAttachment:RolePolicyAttachment"),
+      ...ofType(g, "aws:iam/policyAttachment:PolicyAttachment"),
+    ].flatMap((r) => checkManagedArn(r, r.inputs.policyArn)),
   ];
 }

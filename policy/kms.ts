@@ -25,33 +25,71 @@ const hasConditions = (s: Statement) => Object.keys(s.Condition ?? {}).length > 
 export function checkKeyPolicies(g: Graph): Problem[] {
   return ofType(g, "aws:kms/key:Key").flatMap((k) => {
     if (k.inputs.policy === undefined || k.inputs.policy === "")
-      return [problemAt(k, "has no key policy: AWS's default lets every principal of the account that IAM allows use the key; state who administers and who uses it")];
-    return statementsOf(k.inputs.policy).filter((s) => s.Effect === "Allow").flatMap((s, i) => {
-      const who = principalsOf(s);
-      if (who.any && !hasConditions(s)) return [problemAt(k, `statement ${s.Sid ?? i} allows any principal`)];
-      if (who.services.length > 0 && !hasConditions(s))
-        return [problemAt(k, `statement ${s.Sid ?? i} allows ${who.services.join(", ")} without a condition: scope it with aws:SourceAccount/aws:SourceArn or an encryption context`)];
-      return [];
-    });
+      return [
+        problemAt(
+          k,
+          "has no key policy: AWS's default lets every principal of the account that IAM allows use the key; state who administers and who uses it",
+        ),
+      ];
+    return statementsOf(k.inputs.policy)
+      .filter((s) => s.Effect === "Allow")
+      .flatMap((s, i) => {
+        const who = principalsOf(s);
+        if (who.any && !hasConditions(s)) return [problemAt(k, `statement ${s.Sid ?? i} allows any principal`)];
+        if (who.services.length > 0 && !hasConditions(s))
+          return [
+            problemAt(
+              k,
+              `statement ${s.Sid ?? i} allows ${who.services.join(", ")} without a condition: scope it with aws:SourceAccount/aws:SourceArn or an encryption context`,
+            ),
+          ];
+        return [];
+      });
   });
 }
 
 /** Problems: SecureString parameters on the AWS managed key; parameter keys that let decryption escape SSM, the path or the named principals. */
 export function checkParameterKeys(g: Graph): Problem[] {
   const onManagedKey = ofType(g, "aws:ssm/parameter:Parameter")
-    .filter((p) => p.inputs.type === "SecureString" && (p.inputs.keyId === undefined || /alias\/aws\/ssm$/.test(String(p.inputs.keyId))))
-    .map((p) => problemAt(p, "SecureString on the AWS managed key alias/aws/ssm, whose policy lets every principal of the account decrypt through SSM: give it a customer managed key"));
+    .filter(
+      (p) =>
+        p.inputs.type === "SecureString" &&
+        (p.inputs.keyId === undefined || /alias\/aws\/ssm$/.test(String(p.inputs.keyId))),
+    )
+    .map((p) =>
+      problemAt(
+        p,
+        "SecureString on the AWS managed key alias/aws/ssm, whose policy lets every principal of the account decrypt through SSM: give it a customer managed key",
+      ),
+    );
   const keys = ofType(g, "aws:kms/key:Key").flatMap((k) => {
     const statements = statementsOf(k.inputs.policy);
-    const viaSsm = statements.some((s) => s.Effect === "Allow" && conditionValues(s, "StringEquals", "kms:ViaService").some((v) => /^ssm\./.test(v)));
+    const viaSsm = statements.some(
+      (s) => s.Effect === "Allow" && conditionValues(s, "StringEquals", "kms:ViaService").some((v) => /^ssm\./.test(v)),
+    );
     if (!viaSsm) return [];
-    const denies = statements.filter((s) => s.Effect === "Deny" && principalsOf(s).any && coversAction(s, "kms:Decrypt"));
+    const denies = statements.filter(
+      (s) => s.Effect === "Deny" && principalsOf(s).any && coversAction(s, "kms:Decrypt"),
+    );
     const missing = [
-      ["outside SSM", (s: Statement) => conditionValues(s, "StringNotEquals", "kms:ViaService").some((v) => /^ssm\./.test(v))],
-      ["outside a parameter path", (s: Statement) => conditionValues(s, "StringNotLike", "kms:EncryptionContext:PARAMETER_ARN").length > 0],
-      ["by principals it does not name", (s: Statement) => conditionValues(s, "ArnNotLike", "aws:PrincipalArn").length > 0],
-    ].filter(([, test]) => !denies.some(test as (s: Statement) => boolean)).map(([what]) => what as string);
-    return missing.length === 0 ? [] : [problemAt(k, `lets principals decrypt SSM parameters but does not deny decryption ${missing.join(", ")}`)];
+      [
+        "outside SSM",
+        (s: Statement) => conditionValues(s, "StringNotEquals", "kms:ViaService").some((v) => /^ssm\./.test(v)),
+      ],
+      [
+        "outside a parameter path",
+        (s: Statement) => conditionValues(s, "StringNotLike", "kms:EncryptionContext:PARAMETER_ARN").length > 0,
+      ],
+      [
+        "by principals it does not name",
+        (s: Statement) => conditionValues(s, "ArnNotLike", "aws:PrincipalArn").length > 0,
+      ],
+    ]
+      .filter(([, test]) => !denies.some(test as (s: Statement) => boolean))
+      .map(([what]) => what as string);
+    return missing.length === 0
+      ? []
+      : [problemAt(k, `lets principals decrypt SSM parameters but does not deny decryption ${missing.join(", ")}`)];
   });
   return [...onManagedKey, ...keys];
 }

@@ -10,14 +10,21 @@ const anywhere = (r: { cidrIpv4?: string; cidrIpv6?: string }) => r.cidrIpv4 ===
 
 /** Problems: egress rules to anywhere that open more than one TCP port, or port 80. */
 export function checkOpenEgress(g: Graph): Problem[] {
-  const standalone = ofType(g, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule").filter((r) => anywhere(r.inputs))
+  const standalone = ofType(g, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    .filter((r) => anywhere(r.inputs))
     .map((r) => ({ r, protocol: String(r.inputs.ipProtocol), from: r.inputs.fromPort, to: r.inputs.toPort }));
   const inline = ofType(g, "aws:ec2/securityGroup:SecurityGroup").flatMap((r) =>
-    ((r.inputs.egress ?? []) as any[]).filter((e) => (e.cidrBlocks ?? []).includes("0.0.0.0/0") || (e.ipv6CidrBlocks ?? []).includes("::/0"))
-      .map((e) => ({ r, protocol: String(e.protocol), from: e.fromPort, to: e.toPort })));
+    ((r.inputs.egress ?? []) as any[])
+      .filter((e) => (e.cidrBlocks ?? []).includes("0.0.0.0/0") || (e.ipv6CidrBlocks ?? []).includes("::/0"))
+      .map((e) => ({ r, protocol: String(e.protocol), from: e.fromPort, to: e.toPort })),
+  );
   return [...standalone, ...inline].flatMap(({ r, protocol, from, to }) => {
-    if (protocol !== "tcp" && protocol !== "6") return [problemAt(r, `egress to anywhere over protocol ${protocol}: open single TCP ports`)];
-    if (from !== to) return [problemAt(r, `egress to anywhere on ports ${from}-${to}: open single TCP ports (HTTPS, the Papertrail port)`)];
+    if (protocol !== "tcp" && protocol !== "6")
+      return [problemAt(r, `egress to anywhere over protocol ${protocol}: open single TCP ports`)];
+    if (from !== to)
+      return [
+        problemAt(r, `egress to anywhere on ports ${from}-${to}: open single TCP ports (HTTPS, the Papertrail port)`),
+      ];
     if (from === 80) return [problemAt(r, "egress to anywhere on port 80: package sources are read over HTTPS")];
     return [];
   });
@@ -27,8 +34,14 @@ export function checkOpenEgress(g: Graph): Problem[] {
 export function checkDefaultSecurityGroups(g: Graph): Problem[] {
   const vpcs = ofType(g, "aws:ec2/vpc:Vpc");
   const adopted = ofType(g, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup");
-  const problems = adopted.filter((d) => (d.inputs.ingress ?? []).length > 0 || (d.inputs.egress ?? []).length > 0)
+  const problems = adopted
+    .filter((d) => (d.inputs.ingress ?? []).length > 0 || (d.inputs.egress ?? []).length > 0)
     .map((d) => problemAt(d, "the default security group keeps rules: adopt it with none"));
-  if (adopted.length < vpcs.length) problems.push(...vpcs.map((v) => problemAt(v, "its default security group is not adopted without rules (aws.ec2.DefaultSecurityGroup)")));
+  if (adopted.length < vpcs.length)
+    problems.push(
+      ...vpcs.map((v) =>
+        problemAt(v, "its default security group is not adopted without rules (aws.ec2.DefaultSecurityGroup)"),
+      ),
+    );
   return problems;
 }

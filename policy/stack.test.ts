@@ -16,7 +16,7 @@ beforeAll(async () => {
 describe.each(stackVariants)("%s, %s flavor", (stack: StackName, flavor: Flavor) => {
   const graph = () => graphs.get(`${stack}/${flavor}`)!;
 
-  it("no role can read SSM parameters, decrypt or get S3 objects on \"*\"", () => {
+  it('no role can read SSM parameters, decrypt or get S3 objects on "*"', () => {
     expect(checkNoWildcardSecretReads(graph()).map(formatProblem)).toEqual([]);
   });
 
@@ -29,7 +29,9 @@ describe.each(stackVariants)("%s, %s flavor", (stack: StackName, flavor: Flavor)
   });
 
   it("the secrets key names exactly the instance roles that read the parameters", () => {
-    const keyPolicy = JSON.parse(graph().find((r) => r.type === "aws:kms/key:Key" && r.name === "sample-api-key")!.inputs.policy);
+    const keyPolicy = JSON.parse(
+      graph().find((r) => r.type === "aws:kms/key:Key" && r.name === "sample-api-key")!.inputs.policy,
+    );
     const readers = keyPolicy.Statement.find((s: any) => s.Sid === "HostsDecryptOwnParametersViaSsm").Principal.AWS;
     const roles = flavor === "alb" ? ["sample-api-role"] : ["sample-api-hosts-role", "sample-api-node"];
     expect(readers).toEqual(roles.map((r) => `arn:aws:iam::123456789012:role/${r}-x1`));

@@ -22,12 +22,18 @@ describe("npm run docs:config", () => {
 
   it("lists every key once, with its type, default and range", () => {
     const table = configReferenceTable();
-    for (const key of Object.keys(stackConfigSchema.shape)) expect(table.split("\n").filter((l) => l.startsWith(`| \`${key}\` |`)), key).toHaveLength(1);
+    for (const key of Object.keys(stackConfigSchema.shape))
+      expect(
+        table.split("\n").filter((l) => l.startsWith(`| \`${key}\` |`)),
+        key,
+      ).toHaveLength(1);
     expect(table).toContain("| `port` | integer | `3000` | 1-65535 | Port the service listens on |");
-    expect(table).toContain("| `loadBalancer` | string | `\"alb\"` | `alb`, `haproxy` |");
+    expect(table).toContain('| `loadBalancer` | string | `"alb"` | `alb`, `haproxy` |');
     expect(table).toContain("| `env` | string | required |");
     expect(table).toContain("| `checkpointPercentages` | list of integer | `[50,100]` | each 1-100 |");
-    expect(table).toContain("| `datadogApiKey` | secret | required: `pulumi config set --secret datadogApiKey <value>` |");
+    expect(table).toContain(
+      "| `datadogApiKey` | secret | required: `pulumi config set --secret datadogApiKey <value>` |",
+    );
   });
 
   it("replaces only the marked section, and refuses a README without the markers", () => {
@@ -38,7 +44,11 @@ describe("npm run docs:config", () => {
 
   it("runs as a process: --check passes on the checked-in README and writes nothing", () => {
     const before = fs.readFileSync(readmePath, "utf8");
-    const r = spawnSync(path.join(root, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(root, "scripts/config-docs.ts"), "--check"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(
+      path.join(root, "node_modules/.bin/ts-node"),
+      ["--transpile-only", path.join(root, "scripts/config-docs.ts"), "--check"],
+      { cwd: root, encoding: "utf8", timeout: 60_000 },
+    );
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe("infra/README.md: the config reference is up to date");

@@ -7,10 +7,19 @@ import * as path from "node:path";
 import { secretKeys, stackConfigSchema } from "../infra/config-schema";
 
 export const readmePath = path.resolve(__dirname, "..", "infra", "README.md");
-export const begin = "<!-- config-reference:begin: written by npm run docs:config from infra/config-schema.ts; do not edit by hand -->";
+export const begin =
+  "<!-- config-reference:begin: written by npm run docs:config from infra/config-schema.ts; do not edit by hand -->";
 export const end = "<!-- config-reference:end -->";
 
-interface KeySchema { type?: string; default?: unknown; minimum?: number; maximum?: number; enum?: unknown[]; minItems?: number; items?: KeySchema }
+interface KeySchema {
+  type?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  enum?: unknown[];
+  minItems?: number;
+  items?: KeySchema;
+}
 
 const cell = (s: string) => s.replace(/\|/g, "\\|");
 const code = (v: unknown) => `\`${JSON.stringify(v)}\``;
@@ -24,9 +33,11 @@ function range(s: KeySchema): string {
 function row(key: string, s: KeySchema, description: string): string {
   if ((secretKeys as readonly string[]).includes(key))
     return `| \`${key}\` | secret | required: \`pulumi config set --secret ${key} <value>\` | | ${cell(description)} |`;
-  const type = s.type === "array" ? `list of ${s.items?.type ?? "values"}` : s.type ?? "";
+  const type = s.type === "array" ? `list of ${s.items?.type ?? "values"}` : (s.type ?? "");
   const itemRange = s.items ? range(s.items) : "";
-  const takes = [range(s), itemRange && `each ${itemRange}`, s.minItems ? `at least ${s.minItems}` : ""].filter(Boolean).join("; ");
+  const takes = [range(s), itemRange && `each ${itemRange}`, s.minItems ? `at least ${s.minItems}` : ""]
+    .filter(Boolean)
+    .join("; ");
   const dflt = s.default === undefined ? "required" : code(s.default);
   return `| \`${key}\` | ${type} | ${dflt} | ${takes} | ${cell(description)} |`;
 }
@@ -34,7 +45,8 @@ function row(key: string, s: KeySchema, description: string): string {
 /** The table, one row per key in the schema's order. */
 export function configReferenceTable(): string {
   const rows = Object.entries(stackConfigSchema.shape).map(([key, schema]) =>
-    row(key, schema.toJSONSchema({ io: "input" }) as KeySchema, schema.description ?? ""));
+    row(key, schema.toJSONSchema({ io: "input" }) as KeySchema, schema.description ?? ""),
+  );
   return ["| key | type | default | takes | description |", "|---|---|---|---|---|", ...rows].join("\n");
 }
 
@@ -42,7 +54,10 @@ export function configReferenceTable(): string {
 export function withConfigReference(readme: string): string {
   const from = readme.indexOf(begin);
   const to = readme.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`infra/README.md: the markers are missing; put these two lines where the table goes:\n${begin}\n${end}`);
+  if (from < 0 || to < from)
+    throw new Error(
+      `infra/README.md: the markers are missing; put these two lines where the table goes:\n${begin}\n${end}`,
+    );
   return `${readme.slice(0, from + begin.length)}\n${configReferenceTable()}\n${readme.slice(to)}`;
 }
 

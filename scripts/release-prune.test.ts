@@ -27,7 +27,10 @@ describe("planPrune", () => {
   });
 
   it("leaves objects that are not releases alone", () => {
-    const others = [{ key: "releases/notes.txt", lastModified: new Date(0) }, { key: "other/x.js", lastModified: new Date(0) }];
+    const others = [
+      { key: "releases/notes.txt", lastModified: new Date(0) },
+      { key: "other/x.js", lastModified: new Date(0) },
+    ];
     const plan = planPrune([...bucket, ...others], { current: key(6), previous: key(5), keep: 1 });
     expect([...plan.keep, ...plan.prune]).not.toContain("releases/notes.txt");
     expect([...plan.keep, ...plan.prune]).not.toContain("other/x.js");
@@ -40,8 +43,12 @@ describe("planPrune", () => {
 
   it("refuses a listing without the current release, a bad key or a bad count", () => {
     expect(() => planPrune(bucket, { current: key(9), keep: 3 })).toThrow(/not in the listing: refusing to prune/);
-    expect(() => planPrune(bucket, { current: "releases/abc.js", keep: 3 })).toThrow(/current: releases\/abc\.js is not a release key/);
-    expect(() => planPrune(bucket, { current: key(6), previous: "x", keep: 3 })).toThrow(/previous: x is not a release key/);
+    expect(() => planPrune(bucket, { current: "releases/abc.js", keep: 3 })).toThrow(
+      /current: releases\/abc\.js is not a release key/,
+    );
+    expect(() => planPrune(bucket, { current: key(6), previous: "x", keep: 3 })).toThrow(
+      /previous: x is not a release key/,
+    );
     expect(() => planPrune(bucket, { current: key(6), keep: -1 })).toThrow(/keep: -1/);
     expect(() => planPrune(bucket, { current: key(6), keep: 1.5 })).toThrow(/keep: 1.5/);
   });

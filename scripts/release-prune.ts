@@ -33,14 +33,25 @@ const RELEASE_KEY = new RegExp(`^${releaseKey("[0-9a-f]{64}").replace(/[.]/g, "\
  */
 export function planPrune(objects: ReleaseObject[], opts: PruneOptions): PrunePlan {
   if (!Number.isInteger(opts.keep) || opts.keep < 0) throw new Error(`keep: ${opts.keep} must be a whole number >= 0`);
-  for (const [name, key] of [["current", opts.current], ["previous", opts.previous]] as const) {
-    if (key !== undefined && !RELEASE_KEY.test(key)) throw new Error(`${name}: ${key} is not a release key (releases/<sha256>.js)`);
+  for (const [name, key] of [
+    ["current", opts.current],
+    ["previous", opts.previous],
+  ] as const) {
+    if (key !== undefined && !RELEASE_KEY.test(key))
+      throw new Error(`${name}: ${key} is not a release key (releases/<sha256>.js)`);
   }
   const releases = objects.filter((o) => RELEASE_KEY.test(o.key));
-  if (!releases.some((o) => o.key === opts.current)) throw new Error(`current release ${opts.current} is not in the listing: refusing to prune`);
+  if (!releases.some((o) => o.key === opts.current))
+    throw new Error(`current release ${opts.current} is not in the listing: refusing to prune`);
   // Newest first; the same time falls back to the key so a plan is repeatable.
-  const newest = [...releases].sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || a.key.localeCompare(b.key));
-  const kept = new Set([opts.current, ...(opts.previous ? [opts.previous] : []), ...newest.slice(0, opts.keep).map((o) => o.key)]);
+  const newest = [...releases].sort(
+    (a, b) => b.lastModified.getTime() - a.lastModified.getTime() || a.key.localeCompare(b.key),
+  );
+  const kept = new Set([
+    opts.current,
+    ...(opts.previous ? [opts.previous] : []),
+    ...newest.slice(0, opts.keep).map((o) => o.key),
+  ]);
   return {
     keep: newest.filter((o) => kept.has(o.key)).map((o) => o.key),
     prune: newest.filter((o) => !kept.has(o.key)).map((o) => o.key),

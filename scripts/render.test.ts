@@ -17,7 +17,11 @@ function tempDir(): string {
 }
 function render(args: string[], cwd = root) {
   // The script itself, through ts-node as package.json's "render" runs it, from `cwd` (where Pulumi.<stack>.yaml is).
-  const r = spawnSync(path.join(root, "node_modules/.bin/ts-node"), ["--transpile-only", path.join(root, "scripts/render.ts"), ...args], { cwd, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(
+    path.join(root, "node_modules/.bin/ts-node"),
+    ["--transpile-only", path.join(root, "scripts/render.ts"), ...args],
+    { cwd, encoding: "utf8", timeout: 60_000 },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -33,7 +37,13 @@ describe("npm run render", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^bundle: /);
-    for (const p of ["etc/systemd/system/sample-api.service", "etc/rsyslog.d/10-sample-api.conf", "etc/logrotate.d/sample-api", "etc/sample-api/sample-api.env", "user-data.yaml"])
+    for (const p of [
+      "etc/systemd/system/sample-api.service",
+      "etc/rsyslog.d/10-sample-api.conf",
+      "etc/logrotate.d/sample-api",
+      "etc/sample-api/sample-api.env",
+      "user-data.yaml",
+    ])
       expect(fs.existsSync(path.join(out, p)), p).toBe(true);
     expect(fs.readdirSync(path.join(out, "etc/datadog-agent")).length).toBeGreaterThan(0);
     expect(fs.readFileSync(path.join(out, "etc/sample-api/sample-api.env"), "utf8")).toContain(`DD_ENV=${stack}`);
@@ -41,19 +51,35 @@ describe("npm run render", () => {
     expect(userData.startsWith("#cloud-config")).toBe(true);
     expect(userData).toContain(`/sample-api/${stack}/papertrail-destination`);
     // Every file written is listed on stdout, and nothing else was written.
-    const listed = r.stdout.split("\n").filter((l) => l.startsWith("wrote ")).map((l) => l.slice(6).replace(/^\//, "")).sort();
-    const onDisk = (fs.readdirSync(out, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(out, f)).isFile()).sort();
+    const listed = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("wrote "))
+      .map((l) => l.slice(6).replace(/^\//, ""))
+      .sort();
+    const onDisk = (fs.readdirSync(out, { recursive: true }) as string[])
+      .filter((f) => fs.statSync(path.join(out, f)).isFile())
+      .sort();
     expect(onDisk).toEqual(listed);
     // The real validator accepts the rendered user-data.
-    const schema = spawnSync("cloud-init", ["schema", "--config-file", path.join(out, "user-data.yaml")], { encoding: "utf8" });
+    const schema = spawnSync("cloud-init", ["schema", "--config-file", path.join(out, "user-data.yaml")], {
+      encoding: "utf8",
+    });
     expect(schema.error, "cloud-init missing: apt-get install -y cloud-init").toBeUndefined();
     expect(schema.status, schema.stdout + schema.stderr).toBe(0);
   });
 
   it.each([
     ["minSize: 3", "minSize: 0", /^invalid stack config: minSize: must be >= 1$/],
-    ["node-service-aws:env: prod", "node-service-aws:env: prod\n  node-service-aws:workerz: 2", /^invalid stack config: workerz: unknown key/],
-    ["deregistrationDelaySec: 30", "deregistrationDelaySec: 45", /^invalid stack config: deregistrationDelaySec: 45 must be above drainDelayMs/],
+    [
+      "node-service-aws:env: prod",
+      "node-service-aws:env: prod\n  node-service-aws:workerz: 2",
+      /^invalid stack config: workerz: unknown key/,
+    ],
+    [
+      "deregistrationDelaySec: 30",
+      "deregistrationDelaySec: 45",
+      /^invalid stack config: deregistrationDelaySec: 45 must be above drainDelayMs/,
+    ],
   ])("refuses an invalid stack file (%s -> %s) with one line naming the key, exit 1", (from, to, message) => {
     const dir = tempDir();
     const text = fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8");
@@ -70,8 +96,12 @@ describe("npm run render", () => {
     const dir = tempDir();
     const text = fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8");
     for (const from of ["node-service-aws:port: 3000", "node-service-aws:warmPool: true"]) expect(text).toContain(from);
-    fs.writeFileSync(path.join(dir, "Pulumi.prod.yaml"), text
-      .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"').replace("node-service-aws:warmPool: true", 'node-service-aws:warmPool: "true"'));
+    fs.writeFileSync(
+      path.join(dir, "Pulumi.prod.yaml"),
+      text
+        .replace("node-service-aws:port: 3000", 'node-service-aws:port: "3001"')
+        .replace("node-service-aws:warmPool: true", 'node-service-aws:warmPool: "true"'),
+    );
     const out = path.join(dir, "out");
     const r = render(["--stack", "prod", "--out", out], dir);
     expect(r.stderr).toBe("");
@@ -84,7 +114,9 @@ describe("npm run render", () => {
     fs.copyFileSync(path.join(root, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev2.yaml"));
     const r = render(["--stack", "dev2", "--out", path.join(dir, "out")], dir);
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^invalid stack config: env: "dev" but this stack is dev2: .*pulumi config set env dev2$/)]);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^invalid stack config: env: "dev" but this stack is dev2: .*pulumi config set env dev2$/),
+    ]);
   });
 
   it("names a missing stack file and the missing arguments", () => {
@@ -93,6 +125,8 @@ describe("npm run render", () => {
     expect(missing.stderr).toMatch(/^invalid stack config: --stack nope: cannot read .*Pulumi\.nope\.yaml/);
     const noOut = render(["--stack", "dev"]);
     expect(noOut.status).toBe(1);
-    expect(noOut.stderr).toMatch(/^invalid stack config: --out: missing; usage: npm run render -- --stack <name> --out <dir>/);
+    expect(noOut.stderr).toMatch(
+      /^invalid stack config: --out: missing; usage: npm run render -- --stack <name> --out <dir>/,
+    );
   });
 });

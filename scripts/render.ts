@@ -31,8 +31,14 @@ export function render(argv: string[], cwd = process.cwd()): { files: string[]; 
   const bundlePath = path.resolve(cwd, config.bundlePath);
   const present = fs.existsSync(bundlePath);
   const sha256 = present ? sha256File(bundlePath) : "0".repeat(64);
-  const bundleNote = present ? `bundle: sha256 of ${config.bundlePath}` : `bundle: ${config.bundlePath} absent, placeholder sha256 (run npm run build first for the real one)`;
-  const input = hostInputOf(config, { region, bundleUrl: `s3://${placeholderBucket}/${releaseKey(sha256)}`, bundleSha256: sha256 });
+  const bundleNote = present
+    ? `bundle: sha256 of ${config.bundlePath}`
+    : `bundle: ${config.bundlePath} absent, placeholder sha256 (run npm run build first for the real one)`;
+  const input = hostInputOf(config, {
+    region,
+    bundleUrl: `s3://${placeholderBucket}/${releaseKey(sha256)}`,
+    bundleSha256: sha256,
+  });
   const written: string[] = [];
   for (const f of renderHostFiles(input)) {
     const target = path.join(out, f.path);

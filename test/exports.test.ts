@@ -9,9 +9,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const root = resolve(__dirname, "..");
 // package export -> a function it must provide
 const entries: Record<string, string> = {
-  "components/alb": "Alb", "components/bundle": "Bundle", "components/fleet": "Fleet", "components/haproxy-tier": "HaproxyTier",
-  "components/network": "Network", "components/observability": "Observability", "components/secrets": "Secrets", "components/dns": "ServiceDns",
-  contract: "checkServiceSettings", host: "renderHostFiles",
+  "components/alb": "Alb",
+  "components/bundle": "Bundle",
+  "components/fleet": "Fleet",
+  "components/haproxy-tier": "HaproxyTier",
+  "components/network": "Network",
+  "components/observability": "Observability",
+  "components/secrets": "Secrets",
+  "components/dns": "ServiceDns",
+  contract: "checkServiceSettings",
+  host: "renderHostFiles",
 };
 let consumer: string;
 
@@ -34,6 +41,7 @@ describe("package exports", () => {
   });
 
   it("ships type declarations for every export", () => {
-    for (const name of Object.keys(entries)) expect(() => require.resolve(join(root, "dist/pkg", name, "index.d.ts"))).not.toThrow();
+    for (const name of Object.keys(entries))
+      expect(() => require.resolve(join(root, "dist/pkg", name, "index.d.ts"))).not.toThrow();
   });
 });

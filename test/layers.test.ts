@@ -21,7 +21,9 @@ const allowed: Record<string, string[]> = {
   policy: ["contract", "host", "components"],
   "test/support": ["contract", "host", "components", "infra", "app", "test/support"],
   test: ["contract", "host", "components", "infra", "app", "policy", "test/support"],
-  ...Object.fromEntries(tools.map((t) => [t, ["contract", "host", "components", "infra", "app", "test/support", ...tools]])),
+  ...Object.fromEntries(
+    tools.map((t) => [t, ["contract", "host", "components", "infra", "app", "test/support", ...tools]]),
+  ),
 };
 const isTest = (f: string) => /\.test\.ts$/.test(f) || /(^|\/)test\//.test(f);
 
@@ -54,7 +56,10 @@ export function violations(files: string[], read: (f: string) => string): string
   return out;
 }
 
-const tracked = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "*.ts", "*.mts", "*.mjs"], { cwd: root, encoding: "utf8" })
+const tracked = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "*.ts", "*.mts", "*.mjs"], {
+  cwd: root,
+  encoding: "utf8",
+})
   .split("\n")
   .filter((f) => f && fs.existsSync(path.join(root, f)) && f !== "test/layers.test.ts");
 
@@ -80,4 +85,11 @@ it("catches a wrong-way import", () => {
     "host/unit.test.ts -> local/fleet (host may not import local)",
     "infra/stack.ts -> scripts/render (infra may not import scripts)",
   ]);
+});
+
+it("keeps every source file at 350 lines or fewer (test files, which are tables of cases, excepted)", () => {
+  const long = tracked.filter(
+    (f) => !f.endsWith(".test.ts") && fs.readFileSync(path.join(root, f), "utf8").split("\n").length > 351,
+  );
+  expect(long).toEqual([]);
 });

@@ -8,11 +8,19 @@ import { createStack } from "../infra/stack";
 import { stackFileConfig, tempBundle } from "./support/stack-config";
 import { engineUrn, recordUrns } from "./support/urns";
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "urns.json"), "utf8")) as Record<string, string[]>;
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "urns.json"), "utf8")) as Record<
+  string,
+  string[]
+>;
 // Resources deleted on purpose, each with why its deletion is safe: the only URNs allowed to go.
-const retired = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "retired-urns.json"), "utf8")) as { urn: string; why: string }[];
+const retired = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "retired-urns.json"), "utf8")) as {
+  urn: string;
+  why: string;
+}[];
 const retiredUrns = new Set(retired.map((r) => r.urn));
-const recorded = Object.fromEntries(Object.entries(fixture).map(([k, urns]) => [k, urns.map(engineUrn).filter((u) => !retiredUrns.has(u))]));
+const recorded = Object.fromEntries(
+  Object.entries(fixture).map(([k, urns]) => [k, urns.map(engineUrn).filter((u) => !retiredUrns.has(u))]),
+);
 const bundle = tempBundle("console.log('urns')\n");
 afterAll(() => bundle.dispose());
 
@@ -20,7 +28,11 @@ describe.each(Object.keys(recorded))("%s", (key) => {
   it("keeps every recorded URN, as itself or as an alias", async () => {
     const [stack, loadBalancer] = key.split("/") as [string, string];
     const { config, secretKeys } = stackFileConfig(stack, { loadBalancer });
-    const now = await recordUrns(() => ({ ...createStack({ bundlePath: bundle.file }) }), { config, secretKeys, stack });
+    const now = await recordUrns(() => ({ ...createStack({ bundlePath: bundle.file }) }), {
+      config,
+      secretKeys,
+      stack,
+    });
     const answered = new Set(now.flatMap((r) => [r.urn, ...r.aliases]));
     const lost = recorded[key]!.filter((urn) => !answered.has(urn));
     expect(lost, `URNs with neither a resource nor an alias: ${lost.length}`).toEqual([]);

@@ -74,12 +74,19 @@ let testStarted: number;
 function section(name: string): string {
   const text = report.get(name);
   if (text === undefined)
-    throw new Error(`the VM's report has no section "${name}" (check script did not get there); console tail:\n${result.console.slice(-4000)}`);
+    throw new Error(
+      `the VM's report has no section "${name}" (check script did not get there); console tail:\n${result.console.slice(-4000)}`,
+    );
   return text;
 }
 /** "key=value" lines of a section as a record. */
 function props(name: string): Record<string, string> {
-  return Object.fromEntries(section(name).split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    section(name)
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
 }
 
 describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
@@ -105,7 +112,10 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     const files = renderHostFiles(input);
     const sha = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
     const p = hostPaths(service);
-    const later = laterVersions.map((v) => ({ v, bytes: Buffer.concat([bundleBytes, Buffer.from(`\n// release ${v}\n`)]) }));
+    const later = laterVersions.map((v) => ({
+      v,
+      bytes: Buffer.concat([bundleBytes, Buffer.from(`\n// release ${v}\n`)]),
+    }));
 
     result = await boot(
       image,
@@ -119,17 +129,19 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
           "check.sh": fs.readFileSync(path.join(__dirname, "check.sh")),
           "burst.js": fs.readFileSync(path.join(__dirname, "burst.js")),
           ...Object.fromEntries(later.map(({ v, bytes }) => [`releases/${v}.js`, bytes])),
-          "check.env": [
-            `SERVICE=${service}`,
-            `PORT=${input.service.port}`,
-            `USER_DATA_SHA256=${sha(shipped)}`,
-            `DEPLOY_SCRIPT=${p.deployScript}`,
-            `CURRENT=${p.current}`,
-            `PREVIOUS=${p.previous}`,
-            ...later.flatMap(({ v, bytes }, n) => [`RELEASE_${n + 2}=${v}`, `RELEASE_${n + 2}_SHA256=${sha(bytes)}`]),
-          ].join("\n") + "\n",
+          "check.env":
+            [
+              `SERVICE=${service}`,
+              `PORT=${input.service.port}`,
+              `USER_DATA_SHA256=${sha(shipped)}`,
+              `DEPLOY_SCRIPT=${p.deployScript}`,
+              `CURRENT=${p.current}`,
+              `PREVIOUS=${p.previous}`,
+              ...later.flatMap(({ v, bytes }, n) => [`RELEASE_${n + 2}=${v}`, `RELEASE_${n + 2}_SHA256=${sha(bytes)}`]),
+            ].join("\n") + "\n",
           "files.tsv": files.map((f) => [f.path, f.owner, f.mode, sha(f.content)].join("\t")).join("\n") + "\n",
-          "secrets.txt": [datadogApiKey, papertrailHost, papertrailDestination, papertrailPortSetting].join("\n") + "\n",
+          "secrets.txt":
+            [datadogApiKey, papertrailHost, papertrailDestination, papertrailPortSetting].join("\n") + "\n",
         },
         timeoutMs: 25 * 60_000,
       },
@@ -144,7 +156,11 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       stopMs: report.has("stop") ? props("stop").stopMs : undefined,
       releaseStepsMs: report.has("release-ms") ? section("release-ms").split("\n").join(", ") : undefined,
       maxRequestSecondsWhilePapertrailDown: report.has("queue-responses")
-        ? Math.max(...section("queue-responses").split("\n").map((l) => Number(l.split(" ")[2])))
+        ? Math.max(
+            ...section("queue-responses")
+              .split("\n")
+              .map((l) => Number(l.split(" ")[2])),
+          )
         : undefined,
       substitutions: Object.keys(substitutions).length,
     };
@@ -163,9 +179,10 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
   });
 
   it("boots the user-data exactly as shipped (gzipped), and cloud-init finishes without errors", () => {
-    expect(section("user-data"), "the user-data cloud-init ran differs from compressUserData(renderUserData(...))").toBe(
-      createHash("sha256").update(shipped).digest("hex"),
-    );
+    expect(
+      section("user-data"),
+      "the user-data cloud-init ran differs from compressUserData(renderUserData(...))",
+    ).toBe(createHash("sha256").update(shipped).digest("hex"));
     expect(section("cloud-init-status"), "cloud-init status --long").toMatch(/^status: done$/m);
     const ci = JSON.parse(section("cloud-init-result")) as { v1: { errors: string[] } };
     expect(ci.v1.errors, "errors in /run/cloud-init/result.json").toEqual([]);
@@ -178,7 +195,11 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       .trim()
       .split("\n")
       .map((l) => l.split("\t"));
-    const onDisk = new Map(section("files").split("\n").map((l) => [l.split("\t")[0], l.split("\t")]));
+    const onDisk = new Map(
+      section("files")
+        .split("\n")
+        .map((l) => [l.split("\t")[0], l.split("\t")]),
+    );
     for (const [file, owner, mode, sha] of expected) {
       const got = onDisk.get(file);
       expect(got, `${file} is missing from the VM's report`).toBeDefined();
@@ -215,11 +236,15 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
   });
 
   it("logs every request through rsyslog to /var/log/<service>/<service>.log, and a forced logrotate loses no line", () => {
-    const responses = section("log-responses").split("\n").map((l) => l.split(" "));
+    const responses = section("log-responses")
+      .split("\n")
+      .map((l) => l.split(" "));
     expect(responses, "requests made for the log check").toHaveLength(100);
     for (const [tag, status] of responses) expect(status, `request probe-${tag}`).toBe("200");
     const rotated = section("logrotate");
-    expect(rotated, "logrotate -f output and the log folder after it").toMatch(new RegExp(`^${service}\\.log\\.1 \\d+$`, "m"));
+    expect(rotated, "logrotate -f output and the log folder after it").toMatch(
+      new RegExp(`^${service}\\.log\\.1 \\d+$`, "m"),
+    );
     // lines per (file, tag)
     const counts = new Map<string, Map<string, number>>();
     for (const line of section("log-counts").split("\n")) {
@@ -229,13 +254,21 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       counts.get(tag)!.set(file, Number(n));
     }
     const total = (tag: string) => [...(counts.get(tag)?.values() ?? [])].reduce((a, b) => a + b, 0);
-    for (const [tag] of responses) expect(total(`probe-${tag}`), `log lines of probe-${tag} over all log files`).toBe(1);
+    for (const [tag] of responses)
+      expect(total(`probe-${tag}`), `log lines of probe-${tag} over all log files`).toBe(1);
     const current = `${service}.log`;
     for (const [tag] of responses.filter(([t]) => t!.startsWith("a-")))
-      expect(counts.get(`probe-${tag}`)?.get(`${current}.1`), `probe-${tag} (before the rotation) in ${current}.1`).toBe(1);
+      expect(
+        counts.get(`probe-${tag}`)?.get(`${current}.1`),
+        `probe-${tag} (before the rotation) in ${current}.1`,
+      ).toBe(1);
     for (const [tag] of responses.filter(([t]) => t!.startsWith("b-")))
-      expect(counts.get(`probe-${tag}`)?.get(current), `probe-${tag} (after the rotation) in the new ${current}`).toBe(1);
-    expect(section("log-sample"), "a line of the log file").toMatch(new RegExp(` ${service}\\[\\d+\\]: \\{.*"url":"/api/status\\?probe-`));
+      expect(counts.get(`probe-${tag}`)?.get(current), `probe-${tag} (after the rotation) in the new ${current}`).toBe(
+        1,
+      );
+    expect(section("log-sample"), "a line of the log file").toMatch(
+      new RegExp(` ${service}\\[\\d+\\]: \\{.*"url":"/api/status\\?probe-`),
+    );
   });
 
   it("keeps lines in the Papertrail queue while Papertrail is unreachable, without blocking the service", () => {
@@ -245,20 +278,34 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     expect(Number(q2.tagged_a), "earlier lines still queued after rsyslog's restart").toBe(20);
     expect(Number(q2.tagged_q2), "new request lines queued while Papertrail is unreachable").toBe(30);
     expect(Number(q2.requests), "queued request lines grow").toBeGreaterThan(Number(q1.requests));
-    const responses = section("queue-responses").split("\n").map((l) => l.split(" "));
+    const responses = section("queue-responses")
+      .split("\n")
+      .map((l) => l.split(" "));
     expect(responses).toHaveLength(30);
-    for (const [tag, status] of responses) expect(status, `request probe-${tag} while Papertrail is unreachable`).toBe("200");
+    for (const [tag, status] of responses)
+      expect(status, `request probe-${tag} while Papertrail is unreachable`).toBe("200");
     expect(q2.logged, "lines still reach the local file while the forwarding is down").toBe("yes");
   });
 
   it("answers every request started before `systemctl stop` and stops cleanly inside its timeout", () => {
     const burst = section("burst");
-    const results = burst.split("\n").map((l) => JSON.parse(l) as { results?: { status: number; ms: number; error?: string }[] }).find((l) => l.results)?.results;
+    const results = burst
+      .split("\n")
+      .map((l) => JSON.parse(l) as { results?: { status: number; ms: number; error?: string }[] })
+      .find((l) => l.results)?.results;
     expect(results, `burst output: ${burst}`).toBeDefined();
-    expect(results!.map((r) => r.status), "statuses of the slow requests in flight during stop").toEqual(results!.map(() => 200));
+    expect(
+      results!.map((r) => r.status),
+      "statuses of the slow requests in flight during stop",
+    ).toEqual(results!.map(() => 200));
     const stop = props("stop");
     // Result=success: the primary exited 0 by itself, before TimeoutStopSec would have sent SIGKILL
-    expect(stop, "systemctl show after stop").toMatchObject({ ActiveState: "inactive", Result: "success", ExecMainCode: "1", ExecMainStatus: "0" });
+    expect(stop, "systemctl show after stop").toMatchObject({
+      ActiveState: "inactive",
+      Result: "success",
+      ExecMainCode: "1",
+      ExecMainStatus: "0",
+    });
   });
 
   it("restarts the service after kill -9 of the primary, and it becomes ready again", () => {
@@ -272,11 +319,15 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
   it("installs release 1 through the deploy script; deploy, roll back, deploy again, roll back twice keep current on a running release", () => {
     const p = hostPaths(service);
     expect(section("boot-release"), "the boot's own log of release 1").toMatch(
-      new RegExp(`installing release ${version} with ${p.deployScript}[\\s\\S]*deploy\\[${service}\\]: releases/${version} is live`),
+      new RegExp(
+        `installing release ${version} with ${p.deployScript}[\\s\\S]*deploy\\[${service}\\]: releases/${version} is live`,
+      ),
     );
     const steps = section("releases")
       .split("\n")
-      .map((l) => Object.fromEntries(l.split(" ").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])));
+      .map((l) =>
+        Object.fromEntries(l.split(" ").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+      );
     const [v1, v2, v3] = [version, ...laterVersions];
     const expected: [string, string, string, string][] = [
       // step, exit, current, previous
@@ -289,7 +340,10 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     ];
     const rel = (v: string) => (v === "-" ? "-" : `releases/${v}`);
     const context = `\nsteps:\n${section("releases")}\ndeploy log:\n${report.get("deploy-log") ?? ""}`;
-    expect(steps.map((s) => s.step), context).toEqual(expected.map(([step]) => step));
+    expect(
+      steps.map((s) => s.step),
+      context,
+    ).toEqual(expected.map(([step]) => step));
     expected.forEach(([step, exit, cur, prev], n) => {
       expect(steps[n], `${step}${context}`).toEqual({
         step,
@@ -306,10 +360,16 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
 
   it("keeps each secret value in exactly one root-only file, and nowhere else on disk", () => {
     const p = hostPaths(service);
-    const hits = section("secrets").split("\n").filter(Boolean).map((l) => l.split("\t"));
-    const where = (marker: string) => hits.filter(([m]) => m === marker).map(([, file, owner, mode]) => ({ file, owner, mode }));
+    const hits = section("secrets")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t"));
+    const where = (marker: string) =>
+      hits.filter(([m]) => m === marker).map(([, file, owner, mode]) => ({ file, owner, mode }));
     const context = `\nwhere:\n${section("secrets-context")}`;
-    expect(where(datadogApiKey), `files holding the Datadog API key${context}`).toEqual([{ file: p.datadogEnvFile, owner: "root:root", mode: "0600" }]);
+    expect(where(datadogApiKey), `files holding the Datadog API key${context}`).toEqual([
+      { file: p.datadogEnvFile, owner: "root:root", mode: "0600" },
+    ]);
     const include = { file: p.papertrailInclude, owner: "root:root", mode: "0600" };
     expect(where(papertrailDestination), `files holding the whole Papertrail destination${context}`).toEqual([]);
     expect(where(papertrailPortSetting), `files holding the Papertrail port${context}`).toEqual([include]);
@@ -317,7 +377,12 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     const elsewhere = where(papertrailHost).filter((h) => h.file !== p.papertrailInclude);
     expect(where(papertrailHost), `files holding the Papertrail host${context}`).toContainEqual(include);
     for (const h of elsewhere) expect(h.file, `Papertrail host outside the include${context}`).toMatch(/^\/var\/log\//);
-    const lines = section("secrets-context").split("\n").filter((l) => l.includes(papertrailHost) && !l.startsWith(`${p.papertrailInclude}:`));
-    for (const l of lines) expect(l, "only rsyslog's diagnostics name the Papertrail host").toMatch(/cannot resolve hostname|omfwd|rsyslogd/);
+    const lines = section("secrets-context")
+      .split("\n")
+      .filter((l) => l.includes(papertrailHost) && !l.startsWith(`${p.papertrailInclude}:`));
+    for (const l of lines)
+      expect(l, "only rsyslog's diagnostics name the Papertrail host").toMatch(
+        /cannot resolve hostname|omfwd|rsyslogd/,
+      );
   });
 });

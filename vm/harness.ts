@@ -25,7 +25,9 @@ const tools: Record<string, string> = {
 /** The apt-get command that installs the missing tools, or undefined when all are present. */
 export function missingTools(): string | undefined {
   const missing = Object.entries(tools)
-    .filter(([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`], { env: { ...process.env, PATH: sbinPath } }).status !== 0)
+    .filter(
+      ([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`], { env: { ...process.env, PATH: sbinPath } }).status !== 0,
+    )
     .map(([, pkg]) => pkg);
   return missing.length ? `apt-get install -y ${[...new Set(missing)].join(" ")}` : undefined;
 }
@@ -43,7 +45,14 @@ export interface Image {
 /** Key of the cached image: what the builder reads (script, package list, stand-ins, this machine's node). */
 function imageKey(): string {
   const h = createHash("sha256");
-  const files = ["build-image.sh", "image-packages.txt", ...fs.readdirSync(path.join(vmDir, "image")).sort().map((f) => `image/${f}`)];
+  const files = [
+    "build-image.sh",
+    "image-packages.txt",
+    ...fs
+      .readdirSync(path.join(vmDir, "image"))
+      .sort()
+      .map((f) => `image/${f}`),
+  ];
   for (const f of files) h.update(f).update(fs.readFileSync(path.join(vmDir, f)));
   const node = execFileSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).trim();
   h.update(fs.readFileSync(node));
@@ -53,7 +62,12 @@ function imageKey(): string {
 /** The cached image for the current builder inputs; builds it (several minutes) when absent. */
 export function ensureImage(): Image {
   const dir = path.join(cacheDir, `image-${imageKey()}`);
-  const image = { dir, rootImage: path.join(dir, "root.ext4"), kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img") };
+  const image = {
+    dir,
+    rootImage: path.join(dir, "root.ext4"),
+    kernel: path.join(dir, "vmlinuz"),
+    initrd: path.join(dir, "initrd.img"),
+  };
   if (fs.existsSync(image.rootImage)) return { ...image, built: false, buildMs: 0 };
   fs.mkdirSync(cacheDir, { recursive: true });
   const started = Date.now();
@@ -62,12 +76,18 @@ export function ensureImage(): Image {
     encoding: "utf8",
     timeout: 20 * 60_000,
   });
-  if (r.status !== 0) throw new Error(`building the VM image failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(
+      `building the VM image failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stdout}\n${r.stderr}`,
+    );
   // older images (other builder inputs) are dead weight of about 1 GB each
   for (const old of fs.readdirSync(cacheDir).filter((d) => d.startsWith("image-") && path.join(cacheDir, d) !== dir))
     fs.rmSync(path.join(cacheDir, old), { recursive: true, force: true });
   // and so are root filesystem tarballs of other package lists: keep the newest only
-  const bases = fs.readdirSync(cacheDir).filter((f) => /^rootfs-.*\.tar\.zst$/.test(f)).map((f) => path.join(cacheDir, f));
+  const bases = fs
+    .readdirSync(cacheDir)
+    .filter((f) => /^rootfs-.*\.tar\.zst$/.test(f))
+    .map((f) => path.join(cacheDir, f));
   bases.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
   for (const old of bases.slice(1)) fs.rmSync(old, { force: true });
   return { ...image, built: true, buildMs: Date.now() - started };
@@ -136,16 +156,36 @@ export async function boot(image: Image, input: BootInput, workDir: string): Pro
   const consoleLog = path.join(workDir, "console.log");
   const reportLog = path.join(workDir, "report.log");
   const args = [
-    "-accel", "tcg", "-m", "1024", "-smp", "2",
-    "-nic", "none",
-    "-display", "none", "-monitor", "none", "-no-reboot",
-    "-serial", `file:${consoleLog}`, "-serial", `file:${reportLog}`,
-    "-kernel", image.kernel, "-initrd", image.initrd,
+    "-accel",
+    "tcg",
+    "-m",
+    "1024",
+    "-smp",
+    "2",
+    "-nic",
+    "none",
+    "-display",
+    "none",
+    "-monitor",
+    "none",
+    "-no-reboot",
+    "-serial",
+    `file:${consoleLog}`,
+    "-serial",
+    `file:${reportLog}`,
+    "-kernel",
+    image.kernel,
+    "-initrd",
+    image.initrd,
     // the official Debian 12 AMI's console settings, root on the first virtio disk
-    "-append", "root=/dev/vda rw console=tty0 console=ttyS0,115200 consoleblank=0 panic=-1",
-    "-drive", `file=${overlay},if=virtio,format=qcow2`,
-    "-drive", `file=${seed},if=virtio,format=raw,readonly=on`,
-    "-drive", `file=${data},if=virtio,format=raw,readonly=on`,
+    "-append",
+    "root=/dev/vda rw console=tty0 console=ttyS0,115200 consoleblank=0 panic=-1",
+    "-drive",
+    `file=${overlay},if=virtio,format=qcow2`,
+    "-drive",
+    `file=${seed},if=virtio,format=raw,readonly=on`,
+    "-drive",
+    `file=${data},if=virtio,format=raw,readonly=on`,
   ];
   const started = Date.now();
   const qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -155,7 +195,11 @@ export async function boot(image: Image, input: BootInput, workDir: string): Pro
   let bootMs: number | undefined;
   let timedOut = false;
   const poll = setInterval(() => {
-    if (bootMs === undefined && fs.existsSync(consoleLog) && fs.readFileSync(consoleLog, "latin1").includes(checkStartMarker))
+    if (
+      bootMs === undefined &&
+      fs.existsSync(consoleLog) &&
+      fs.readFileSync(consoleLog, "latin1").includes(checkStartMarker)
+    )
       bootMs = Date.now() - started;
   }, 500);
   const timer = setTimeout(() => {

@@ -22,10 +22,18 @@ async function main() {
       workDir,
     );
     const report = parseReport(r.report);
-    console.log(r.console.split("\n").filter((l) => /VMTEST|cloud-init|Failed|error/i.test(l)).slice(-40).join("\n"));
+    console.log(
+      r.console
+        .split("\n")
+        .filter((l) => /VMTEST|cloud-init|Failed|error/i.test(l))
+        .slice(-40)
+        .join("\n"),
+    );
     console.log(r.report);
     console.log(`runcmd marker: ${r.console.includes("VMTEST-RUNCMD-OK")}, report end: ${report.has("end")}`);
-    console.log(`boot to check start: ${r.bootMs} ms, qemu run: ${r.totalMs} ms, exit ${r.exitCode}, total ${Date.now() - t0} ms`);
+    console.log(
+      `boot to check start: ${r.bootMs} ms, qemu run: ${r.totalMs} ms, exit ${r.exitCode}, total ${Date.now() - t0} ms`,
+    );
     fs.writeFileSync(path.join(cacheDir, "smoke-console.log"), r.console);
   } finally {
     killRunningVms();

@@ -16,7 +16,10 @@ describe("cluster primary", () => {
     const crash = await request(svc, { path: "/debug/crash" });
     expect(crash.status).toBe(200);
     await svc.waitForLine(() => svc.workerPids().length === 3);
-    const crashed = svc.workerPids().slice(0, 2).find((p) => !alive(p));
+    const crashed = svc
+      .workerPids()
+      .slice(0, 2)
+      .find((p) => !alive(p));
     expect(crashed).toBeDefined();
     expect(svc.stderr).toMatch(/deliberate crash/);
     // the crashed worker's buffered request line was written on its way out

@@ -17,9 +17,18 @@ describe("configuration", () => {
     [{ WORKERS: "0" }, /^invalid configuration: WORKERS="0" must be >= 1$/],
     [{ LOG_LEVEL: "loud" }, /^invalid configuration: LOG_LEVEL="loud" /],
     [{ DEBUG_ROUTES: "yes" }, /^invalid configuration: DEBUG_ROUTES="yes" must be 0 or 1$/],
-    [{ KEEP_ALIVE_TIMEOUT_MS: "70000", HEADERS_TIMEOUT_MS: "66000" }, /^invalid configuration: HEADERS_TIMEOUT_MS: 66000 must exceed KEEP_ALIVE_TIMEOUT_MS \(70000\)$/],
-    [{ DRAIN_DELAY_MS: "5000", SHUTDOWN_TIMEOUT_MS: "4000" }, /^invalid configuration: SHUTDOWN_TIMEOUT_MS: 4000 must exceed DRAIN_DELAY_MS/],
-    [{ REQUEST_TIMEOUT_MS: "1000" }, /^invalid configuration: REQUEST_TIMEOUT_MS: 1000 must be 0 or >= HEADERS_TIMEOUT_MS/],
+    [
+      { KEEP_ALIVE_TIMEOUT_MS: "70000", HEADERS_TIMEOUT_MS: "66000" },
+      /^invalid configuration: HEADERS_TIMEOUT_MS: 66000 must exceed KEEP_ALIVE_TIMEOUT_MS \(70000\)$/,
+    ],
+    [
+      { DRAIN_DELAY_MS: "5000", SHUTDOWN_TIMEOUT_MS: "4000" },
+      /^invalid configuration: SHUTDOWN_TIMEOUT_MS: 4000 must exceed DRAIN_DELAY_MS/,
+    ],
+    [
+      { REQUEST_TIMEOUT_MS: "1000" },
+      /^invalid configuration: REQUEST_TIMEOUT_MS: 1000 must be 0 or >= HEADERS_TIMEOUT_MS/,
+    ],
   ];
   for (const [env, message] of bad) {
     it(`rejects ${JSON.stringify(env)}`, async () => {
@@ -42,15 +51,23 @@ describe("configuration", () => {
 describe("parseConfig", () => {
   it("names a settings problem by the variables of contract/env.ts, in front and inside the message", () => {
     expect(parseConfig({ DRAIN_DELAY_MS: "5000", SHUTDOWN_TIMEOUT_MS: "4000" })).toEqual({
-      error: "invalid configuration: SHUTDOWN_TIMEOUT_MS: 4000 must exceed DRAIN_DELAY_MS (5000) so in-flight requests can finish",
+      error:
+        "invalid configuration: SHUTDOWN_TIMEOUT_MS: 4000 must exceed DRAIN_DELAY_MS (5000) so in-flight requests can finish",
     });
     const result = parseConfig({ KEEP_ALIVE_TIMEOUT_MS: "70000", HEADERS_TIMEOUT_MS: "66000" });
-    expect(result).toEqual({ error: `invalid configuration: ${settingVariables.headersTimeoutMs}: 66000 must exceed ${settingVariables.keepAliveTimeoutMs} (70000)` });
+    expect(result).toEqual({
+      error: `invalid configuration: ${settingVariables.headersTimeoutMs}: 66000 must exceed ${settingVariables.keepAliveTimeoutMs} (70000)`,
+    });
   });
 
   it("reads every setting of the table from its variable", () => {
     const values: Record<keyof typeof settingVariables, number> = {
-      port: 8080, workers: 3, drainDelayMs: 5000, shutdownTimeoutMs: 20_000, keepAliveTimeoutMs: 70_000, headersTimeoutMs: 71_000,
+      port: 8080,
+      workers: 3,
+      drainDelayMs: 5000,
+      shutdownTimeoutMs: 20_000,
+      keepAliveTimeoutMs: 70_000,
+      headersTimeoutMs: 71_000,
     };
     const setting = Object.keys(values) as (keyof typeof values)[];
     const result = parseConfig(Object.fromEntries(setting.map((k) => [settingVariables[k], String(values[k])])));

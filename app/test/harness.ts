@@ -93,7 +93,13 @@ export class Service {
 
   /** Every worker PID the service announced (including replaced ones). */
   workerPids(): number[] {
-    return [...new Set(this.lines().filter((l) => l.msg === "worker listening").map((l) => l.pid!))];
+    return [
+      ...new Set(
+        this.lines()
+          .filter((l) => l.msg === "worker listening")
+          .map((l) => l.pid!),
+      ),
+    ];
   }
 
   /** All PIDs this service started that still run. */
@@ -110,7 +116,8 @@ export class Service {
     for (;;) {
       const hit = this.lines().find(pred);
       if (hit) return hit;
-      if (Date.now() > until) throw new Error(`timed out waiting for a log line; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+      if (Date.now() > until)
+        throw new Error(`timed out waiting for a log line; stdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
       await sleep(25);
     }
   }
@@ -194,7 +201,14 @@ export function request(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: svc.host, port: svc.port, method: o.method ?? "GET", path: o.path, headers: o.headers, agent: o.agent ?? false },
+      {
+        host: svc.host,
+        port: svc.port,
+        method: o.method ?? "GET",
+        path: o.path,
+        headers: o.headers,
+        agent: o.agent ?? false,
+      },
       (res) => {
         let body = "";
         res.setEncoding("utf8").on("data", (d: string) => (body += d));

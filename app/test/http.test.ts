@@ -50,8 +50,16 @@ describe("routes", () => {
     const cases: [Parameters<typeof request>[1], number, RegExp][] = [
       [{ method: "POST", path: "/api/session", headers: json, body: '{"user":' }, 400, /not valid JSON/],
       [{ method: "POST", path: "/api/session", headers: json, body: '{"user":42}' }, 400, /body\.user/],
-      [{ method: "POST", path: "/api/session", headers: { "content-type": "text/plain" }, body: "hi" }, 415, /application\/json/],
-      [{ method: "POST", path: "/api/session", headers: json, body: JSON.stringify({ user: "x".repeat(2000) }) }, 413, /larger than 1024/],
+      [
+        { method: "POST", path: "/api/session", headers: { "content-type": "text/plain" }, body: "hi" },
+        415,
+        /application\/json/,
+      ],
+      [
+        { method: "POST", path: "/api/session", headers: json, body: JSON.stringify({ user: "x".repeat(2000) }) },
+        413,
+        /larger than 1024/,
+      ],
       [{ path: "/api/slow?ms=30001" }, 400, /ms must be/],
       [{ path: "/api/slow?ms=abc" }, 400, /ms must be/],
       [{ path: "/api/slow" }, 400, /ms must be/],
@@ -67,7 +75,8 @@ describe("routes", () => {
   });
 
   it("answers 413 on a chunked body over the limit without reading it all", async () => {
-    const head = "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const head =
+      "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     const chunk = "x".repeat(800);
     const body = `${(800).toString(16)}\r\n${chunk}\r\n`.repeat(3);
     const { response } = await rawExchange(svc, head + body);
@@ -105,9 +114,17 @@ describe("request log", () => {
 
     await svc.waitForLine((l) => l.url === "/api/status?probe4");
     const line = svc.requestLines().find((l) => l.url === "/api/status?probe1");
-    expect(line).toMatchObject({ method: "GET", url: "/api/status?probe1", status: 200, requestId: "trace-abc.123", level: 30 });
+    expect(line).toMatchObject({
+      method: "GET",
+      url: "/api/status?probe1",
+      status: 200,
+      requestId: "trace-abc.123",
+      level: 30,
+    });
     expect(typeof line!.durationMs).toBe("number");
-    expect(svc.requestLines().find((l) => l.url === "/api/status?probe2")!.requestId).toBe(generated.headers["x-request-id"]);
+    expect(svc.requestLines().find((l) => l.url === "/api/status?probe2")!.requestId).toBe(
+      generated.headers["x-request-id"],
+    );
     // 4xx lines carry their status too
     expect(svc.requestLines().some((l) => l.url === "/nope" && l.status === 404)).toBe(true);
   });
@@ -163,7 +180,9 @@ describe("timeouts for life behind a load balancer", () => {
 
   it("cuts a client that never finishes its headers (HEADERS_TIMEOUT_MS)", async () => {
     const started = Date.now();
-    const { response, closedByServer } = await rawExchange(svc, "GET /api/status HTTP/1.1\r\nHost: x\r\n", { timeoutMs: 8000 });
+    const { response, closedByServer } = await rawExchange(svc, "GET /api/status HTTP/1.1\r\nHost: x\r\n", {
+      timeoutMs: 8000,
+    });
     expect(closedByServer).toBe(true);
     expect(response === "" || /^HTTP\/1\.1 408 /.test(response)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
@@ -176,7 +195,9 @@ describe("timeouts for life behind a load balancer", () => {
     sock.setEncoding("utf8").on("data", (d: string) => (response += d));
     const closed = new Promise<void>((r) => sock.once("close", () => r()));
     sock.on("error", () => undefined);
-    sock.write("POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    sock.write(
+      "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    );
     const drip = setInterval(() => sock.write(" "), 500);
     await Promise.race([closed, sleep(8000)]);
     clearInterval(drip);

@@ -62,21 +62,39 @@ describe("metrics", () => {
     const global = ["service:svc-x", "env:test", "version:9.9"];
     const counts = (route: string, cls: string) =>
       metrics
-        .filter((m) => m.name === "app.request.count" && m.type === "c" && m.tags.includes(`route:${route}`) && m.tags.includes(`status_class:${cls}`))
+        .filter(
+          (m) =>
+            m.name === "app.request.count" &&
+            m.type === "c" &&
+            m.tags.includes(`route:${route}`) &&
+            m.tags.includes(`status_class:${cls}`),
+        )
         .reduce((sum, m) => sum + m.values[0]!, 0);
     expect(counts("/api/status", "2xx")).toBe(25);
     expect(counts("unmatched", "4xx")).toBe(3);
-    const durations = metrics.filter((m) => m.name === "app.request.duration" && m.type === "ms" && m.tags.includes("route:/api/status"));
+    const durations = metrics.filter(
+      (m) => m.name === "app.request.duration" && m.type === "ms" && m.tags.includes("route:/api/status"),
+    );
     expect(durations.flatMap((m) => m.values)).toHaveLength(25);
-    for (const m of metrics.filter((x) => x.name.startsWith("app.request."))) expect(m.tags).toEqual(expect.arrayContaining(global));
+    for (const m of metrics.filter((x) => x.name.startsWith("app.request.")))
+      expect(m.tags).toEqual(expect.arrayContaining(global));
   });
 
   it("reports process gauges every METRICS_INTERVAL_MS, and the event-loop delay rises when the loop is blocked", async () => {
     const svc = await startService({ DD_DOGSTATSD_PORT: agentPort(), METRICS_INTERVAL_MS: "300", DEBUG_ROUTES: "1" });
     const gauges = (name: string) =>
-      received.map(parse).filter((m) => m.name === name && m.type === "g" && m.tags.includes("worker:0")).map((m) => m.values[0]!);
+      received
+        .map(parse)
+        .filter((m) => m.name === name && m.type === "g" && m.tags.includes("worker:0"))
+        .map((m) => m.values[0]!);
     const names = ["p50", "p99", "max"].map((p) => `app.event_loop.delay.${p}`);
-    names.push("app.event_loop.utilization", "app.memory.heap_used", "app.memory.rss", "app.cpu.percent", "app.disk.free");
+    names.push(
+      "app.event_loop.utilization",
+      "app.memory.heap_used",
+      "app.memory.rss",
+      "app.cpu.percent",
+      "app.disk.free",
+    );
     await until(() => names.every((n) => gauges(n).length >= 2), "every process gauge twice");
     expect(gauges("app.memory.rss")[0]).toBeGreaterThan(1_000_000);
     expect(gauges("app.disk.free")[0]).toBeGreaterThan(0);

@@ -35,7 +35,8 @@ describe("graceful shutdown", () => {
     const pids = svc.livePids();
     const connections = 200;
     const answeredIds: string[] = [];
-    const onResponse = (_s: number, _b: string, _c: unknown, headers: Record<string, string>) => answeredIds.push(headers["x-request-id"]!);
+    const onResponse = (_s: number, _b: string, _c: unknown, headers: Record<string, string>) =>
+      answeredIds.push(headers["x-request-id"]!);
     const load = autocannon({
       url: svc.url(""),
       connections,
@@ -43,7 +44,13 @@ describe("graceful shutdown", () => {
       timeout: 10,
       requests: [
         { path: "/api/status", onResponse },
-        { path: "/api/session", method: "POST", headers: { "content-type": "application/json" }, body: '{"user":"load"}', onResponse },
+        {
+          path: "/api/session",
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: '{"user":"load"}',
+          onResponse,
+        },
         { path: "/api/slow?ms=1000", onResponse },
       ],
     });
@@ -111,7 +118,12 @@ describe("graceful shutdown", () => {
     // server closed after it stopped accepting: autocannon ignores `Connection: close` and sends its
     // next request at once, and closing a socket with that unread request makes the kernel send a
     // reset that can discard the response in the client's buffer. Anything else would be a bug.
-    const stoppedAccepting = Math.min(...svc.lines().filter((l) => l.msg === "shutdown: stopped accepting").map((l) => l.time as number));
+    const stoppedAccepting = Math.min(
+      ...svc
+        .lines()
+        .filter((l) => l.msg === "shutdown: stopped accepting")
+        .map((l) => l.time as number),
+    );
     const received = new Set(answeredIds);
     const unread = lines.filter((l) => !l.aborted && !received.has(l.requestId as string));
     expect(unread.filter((l) => (l.time as number) < stoppedAccepting)).toEqual([]);

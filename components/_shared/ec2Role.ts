@@ -49,19 +49,46 @@ export const ssmAgentPolicy = JSON.stringify({
   Version: "2012-10-17",
   Statement: [
     {
-      Sid: "RegisterAndSessionManager", Effect: "Allow", Resource: "*",
-      Action: ["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-    },
-    {
-      Sid: "RunCommand", Effect: "Allow", Resource: "*",
-      Action: ["ec2messages:AcknowledgeMessage", "ec2messages:DeleteMessage", "ec2messages:FailMessage", "ec2messages:GetEndpoint", "ec2messages:GetMessages", "ec2messages:SendReply"],
-    },
-    {
-      Sid: "AssociationsAndDocuments", Effect: "Allow", Resource: "*",
+      Sid: "RegisterAndSessionManager",
+      Effect: "Allow",
+      Resource: "*",
       Action: [
-        "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance",
-        "ssm:GetDocument", "ssm:DescribeDocument", "ssm:PutInventory", "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult",
-        "ssm:UpdateAssociationStatus", "ssm:UpdateInstanceAssociationStatus",
+        "ssm:UpdateInstanceInformation",
+        "ssmmessages:CreateControlChannel",
+        "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel",
+        "ssmmessages:OpenDataChannel",
+      ],
+    },
+    {
+      Sid: "RunCommand",
+      Effect: "Allow",
+      Resource: "*",
+      Action: [
+        "ec2messages:AcknowledgeMessage",
+        "ec2messages:DeleteMessage",
+        "ec2messages:FailMessage",
+        "ec2messages:GetEndpoint",
+        "ec2messages:GetMessages",
+        "ec2messages:SendReply",
+      ],
+    },
+    {
+      Sid: "AssociationsAndDocuments",
+      Effect: "Allow",
+      Resource: "*",
+      Action: [
+        "ssm:ListAssociations",
+        "ssm:ListInstanceAssociations",
+        "ssm:DescribeAssociation",
+        "ssm:GetDeployablePatchSnapshotForInstance",
+        "ssm:GetDocument",
+        "ssm:DescribeDocument",
+        "ssm:PutInventory",
+        "ssm:PutComplianceItems",
+        "ssm:PutConfigurePackageResult",
+        "ssm:UpdateAssociationStatus",
+        "ssm:UpdateInstanceAssociationStatus",
       ],
     },
   ],
@@ -70,7 +97,11 @@ export const ssmAgentPolicy = JSON.stringify({
 /** Creates the role, its two inline policies and its instance profile under `opts.parent` (none: the stack). */
 export function ec2Role(name: string, args: Ec2RoleArgs, opts: { parent?: pulumi.Resource }): Ec2Role {
   const named = (part: Ec2RolePart) => args.names?.[part] ?? (part === "ssmAgent" ? `${name}-ssm-agent` : name);
-  const role = new aws.iam.Role(named("role"), { description: args.description, assumeRolePolicy: ec2AssumeRolePolicy, tags: args.tags }, opts);
+  const role = new aws.iam.Role(
+    named("role"),
+    { description: args.description, assumeRolePolicy: ec2AssumeRolePolicy, tags: args.tags },
+    opts,
+  );
   new aws.iam.RolePolicy(named("ssmAgent"), { role: role.id, policy: ssmAgentPolicy }, opts);
   new aws.iam.RolePolicy(named("policy"), { role: role.id, policy: args.policy }, opts);
   const profile = new aws.iam.InstanceProfile(named("profile"), { role: role.name, tags: args.tags }, opts);

@@ -33,10 +33,19 @@ export function hardenedLaunchTemplateArgs(a: {
 }) {
   return {
     metadataOptions: { ...imdsV2Only, ...tagsInMetadata },
-    networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "false", deleteOnTermination: "true", securityGroups: a.securityGroupIds }],
-    blockDeviceMappings: [{
-      deviceName: a.rootDeviceName,
-      ebs: { volumeType: "gp3", volumeSize: a.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" },
-    }],
+    networkInterfaces: [
+      {
+        deviceIndex: 0,
+        associatePublicIpAddress: "false",
+        deleteOnTermination: "true",
+        securityGroups: a.securityGroupIds,
+      },
+    ],
+    blockDeviceMappings: [
+      {
+        deviceName: a.rootDeviceName,
+        ebs: { volumeType: "gp3", volumeSize: a.rootVolumeGb, encrypted: "true", deleteOnTermination: "true" },
+      },
+    ],
   } satisfies Partial<aws.ec2.LaunchTemplateArgs>;
 }

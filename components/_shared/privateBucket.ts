@@ -8,7 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The resources next to the bucket, each of which may keep a name of its own. */
-export type PrivateBucketPart = "ownership" | "publicAccessBlock" | "versioning" | "encryption" | "lifecycle" | "policy" | "logging";
+export type PrivateBucketPart =
+  "ownership" | "publicAccessBlock" | "versioning" | "encryption" | "lifecycle" | "policy" | "logging";
 
 export interface PrivateBucketArgs {
   /** Lifecycle rules: expiration, noncurrent versions, incomplete uploads. */
@@ -46,16 +47,24 @@ export interface PrivateBucket {
 /** The statement refusing every request to the bucket or its objects made over plain HTTP. */
 export function denyInsecureTransport(bucketArn: string): object {
   return {
-    Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } },
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
   };
 }
 
 /** The statement refusing every request made with TLS older than 1.2. */
 export function denyOutdatedTls(bucketArn: string): object {
   return {
-    Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`], Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+    Sid: "DenyOutdatedTls",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
   };
 }
 
@@ -63,11 +72,20 @@ export function denyOutdatedTls(bucketArn: string): object {
  * The statement letting S3 deliver server access logs into a bucket, only from this account's buckets
  * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html#grant-log-delivery-permissions-general).
  */
-export function serverAccessLogDelivery(sinkArn: string, a: { partition: string; accountId: string; prefix: string }): object {
+export function serverAccessLogDelivery(
+  sinkArn: string,
+  a: { partition: string; accountId: string; prefix: string },
+): object {
   return {
-    Sid: "S3ServerAccessLogDelivery", Effect: "Allow", Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject",
+    Sid: "S3ServerAccessLogDelivery",
+    Effect: "Allow",
+    Principal: { Service: "logging.s3.amazonaws.com" },
+    Action: "s3:PutObject",
     Resource: `${sinkArn}/${a.prefix}*`,
-    Condition: { StringEquals: { "aws:SourceAccount": a.accountId }, ArnLike: { "aws:SourceArn": `arn:${a.partition}:s3:::*` } },
+    Condition: {
+      StringEquals: { "aws:SourceAccount": a.accountId },
+      ArnLike: { "aws:SourceArn": `arn:${a.partition}:s3:::*` },
+    },
   };
 }
 
@@ -79,27 +97,71 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
   const named = (part: PrivateBucketPart) => args.names?.[part] ?? name;
   const { parent } = opts;
   const bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy ?? false, tags: args.tags }, { parent });
-  new aws.s3.BucketOwnershipControls(named("ownership"), { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent });
-  const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(named("publicAccessBlock"), {
-    bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-  }, { parent });
+  new aws.s3.BucketOwnershipControls(
+    named("ownership"),
+    { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+    { parent },
+  );
+  const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+    named("publicAccessBlock"),
+    {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    },
+    { parent },
+  );
   const versioning = args.versioning
-    ? new aws.s3.BucketVersioning(named("versioning"), { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent })
+    ? new aws.s3.BucketVersioning(
+        named("versioning"),
+        { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+        { parent },
+      )
     : undefined;
   // SSE-S3 unless a key is given: the one kind every AWS service writing into a bucket (ALB access logs among them) supports.
-  const byDefault = { applyServerSideEncryptionByDefault: args.kmsKeyArn === undefined ? { sseAlgorithm: "AES256" } : { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn } };
-  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(named("encryption"), {
-    bucket: bucket.id,
-    rules: [args.bucketKeyEnabled === undefined ? byDefault : { ...byDefault, bucketKeyEnabled: args.bucketKeyEnabled }],
-  }, { parent });
-  const lifecycle = new aws.s3.BucketLifecycleConfiguration(named("lifecycle"), { bucket: bucket.id, rules: args.lifecycleRules },
-    { parent, dependsOn: versioning ? [versioning] : undefined });
-  const policy = new aws.s3.BucketPolicy(named("policy"), {
-    bucket: bucket.id,
-    policy: bucket.arn.apply((arn) => pulumi.output(args.policyStatements?.(arn) ?? []).apply((statements) =>
-      JSON.stringify({ Version: "2012-10-17", Statement: [...statements, denyInsecureTransport(arn), denyOutdatedTls(arn)] }))),
-  }, { parent, dependsOn: [publicAccessBlock] });
+  const byDefault = {
+    applyServerSideEncryptionByDefault:
+      args.kmsKeyArn === undefined
+        ? { sseAlgorithm: "AES256" }
+        : { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn },
+  };
+  const encryption = new aws.s3.BucketServerSideEncryptionConfiguration(
+    named("encryption"),
+    {
+      bucket: bucket.id,
+      rules: [
+        args.bucketKeyEnabled === undefined ? byDefault : { ...byDefault, bucketKeyEnabled: args.bucketKeyEnabled },
+      ],
+    },
+    { parent },
+  );
+  const lifecycle = new aws.s3.BucketLifecycleConfiguration(
+    named("lifecycle"),
+    { bucket: bucket.id, rules: args.lifecycleRules },
+    { parent, dependsOn: versioning ? [versioning] : undefined },
+  );
+  const policy = new aws.s3.BucketPolicy(
+    named("policy"),
+    {
+      bucket: bucket.id,
+      policy: bucket.arn.apply((arn) =>
+        pulumi.output(args.policyStatements?.(arn) ?? []).apply((statements) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [...statements, denyInsecureTransport(arn), denyOutdatedTls(arn)],
+          }),
+        ),
+      ),
+    },
+    { parent, dependsOn: [publicAccessBlock] },
+  );
   if (args.accessLogs !== undefined)
-    new aws.s3.BucketLogging(named("logging"), { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix }, { parent });
+    new aws.s3.BucketLogging(
+      named("logging"),
+      { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix },
+      { parent },
+    );
   return { bucket, publicAccessBlock, versioning, encryption, lifecycle, policy };
 }

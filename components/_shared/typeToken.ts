@@ -10,6 +10,9 @@ export function typeToken(type: string): string {
 }
 
 /** `opts` plus an alias to the type token the component had before (the engine carries it to every child). */
-export function withFormerType(formerType: string, opts: pulumi.ComponentResourceOptions | undefined): pulumi.ComponentResourceOptions {
+export function withFormerType(
+  formerType: string,
+  opts: pulumi.ComponentResourceOptions | undefined,
+): pulumi.ComponentResourceOptions {
   return { ...opts, aliases: [...(opts?.aliases ?? []), { type: formerType }] };
 }

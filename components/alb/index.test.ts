@@ -20,12 +20,25 @@ describe("Alb", () => {
     await settle();
     const lb = mocks.one("aws:lb/loadBalancer:LoadBalancer");
     expect(lb.inputs).toMatchObject({
-      loadBalancerType: "application", internal: false, dropInvalidHeaderFields: true, desyncMitigationMode: "defensive",
-      idleTimeout: 60, enableDeletionProtection: false, subnets: ["subnet-a", "subnet-b"], accessLogs: { enabled: true, bucket: "web-logs-a1b2c3" },
+      loadBalancerType: "application",
+      internal: false,
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: "defensive",
+      idleTimeout: 60,
+      enableDeletionProtection: false,
+      subnets: ["subnet-a", "subnet-b"],
+      accessLogs: { enabled: true, bucket: "web-logs-a1b2c3" },
     });
-    expect(mocks.one("aws:lb/listener:Listener").inputs).toMatchObject({ port: 80, protocol: "HTTP", defaultActions: [{ type: "forward" }] });
+    expect(mocks.one("aws:lb/listener:Listener").inputs).toMatchObject({
+      port: 80,
+      protocol: "HTTP",
+      defaultActions: [{ type: "forward" }],
+    });
     expect(mocks.one("aws:lb/targetGroup:TargetGroup").inputs).toMatchObject({
-      port: 3000, protocol: "HTTP", deregistrationDelay: 30, slowStart: 30,
+      port: 3000,
+      protocol: "HTTP",
+      deregistrationDelay: 30,
+      slowStart: 30,
       healthCheck: { path: "/readyz", matcher: "200", port: "traffic-port" },
     });
     const ingress = mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
@@ -34,18 +47,39 @@ describe("Alb", () => {
     // The log bucket takes ELB's deliveries (us-east-1 is an older region: by account too) and nothing over plain HTTP.
     const logPolicy = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
     expect(logPolicy.Statement.map((s: any) => [s.Sid, s.Principal])).toEqual([
-      ["ElbLogDelivery", { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }], ["ElbLogDeliveryLegacyRegion", { AWS: "arn:aws:iam::127311923021:root" }],
-      ["DenyInsecureTransport", "*"], ["DenyOutdatedTls", "*"],
+      ["ElbLogDelivery", { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }],
+      ["ElbLogDeliveryLegacyRegion", { AWS: "arn:aws:iam::127311923021:root" }],
+      ["DenyInsecureTransport", "*"],
+      ["DenyOutdatedTls", "*"],
     ]);
   });
 
   it("with a certificate: HTTPS with a TLS 1.3 policy and a redirect from HTTP", async () => {
-    new Alb("tls", { ...minimal, certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc", allowedCidrs: ["10.0.0.0/8"], deletionProtection: true });
+    new Alb("tls", {
+      ...minimal,
+      certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+      allowedCidrs: ["10.0.0.0/8"],
+      deletionProtection: true,
+    });
     await settle();
     const listeners = mocks.ofType("aws:lb/listener:Listener");
-    expect(listeners.find((l) => l.inputs.port === 443)!.inputs).toMatchObject({ protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" });
-    expect(listeners.find((l) => l.inputs.port === 80)!.inputs.defaultActions).toEqual([{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
-    expect(mocks.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4]).sort()).toEqual([[443, "10.0.0.0/8"], [80, "10.0.0.0/8"]]);
+    expect(listeners.find((l) => l.inputs.port === 443)!.inputs).toMatchObject({
+      protocol: "HTTPS",
+      sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+      certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+    });
+    expect(listeners.find((l) => l.inputs.port === 80)!.inputs.defaultActions).toEqual([
+      { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+    ]);
+    expect(
+      mocks
+        .ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        .map((r) => [r.inputs.fromPort, r.inputs.cidrIpv4])
+        .sort(),
+    ).toEqual([
+      [443, "10.0.0.0/8"],
+      [80, "10.0.0.0/8"],
+    ]);
     expect(mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection).toBe(true);
   });
 
@@ -60,10 +94,22 @@ describe("Alb", () => {
 
   it("lets ELB deliver logs by service principal everywhere and by ELB account in older regions", () => {
     const old = accessLogDeliveryStatements("arn:aws:s3:::b", "eu-west-1", "111122223333") as any[];
-    expect(old.map((s) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, { AWS: "arn:aws:iam::156460612806:root" }]);
+    expect(old.map((s) => s.Principal)).toEqual([
+      { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+      { AWS: "arn:aws:iam::156460612806:root" },
+    ]);
     expect(old[0].Resource).toBe("arn:aws:s3:::b/AWSLogs/111122223333/*");
     const recent = accessLogDeliveryStatements("arn:aws:s3:::b", "ap-southeast-3", "111122223333") as any[];
     expect(recent.map((s) => s.Principal)).toEqual([{ Service: "logdelivery.elasticloadbalancing.amazonaws.com" }]);
-    expect(checkAlbTimings({ idleTimeoutSec: 60, keepAliveTimeoutMs: 65000, drainDelayMs: 10000, shutdownTimeoutMs: 30000, deregistrationDelaySec: 30, slowStartSec: 0 })).toEqual([]);
+    expect(
+      checkAlbTimings({
+        idleTimeoutSec: 60,
+        keepAliveTimeoutMs: 65000,
+        drainDelayMs: 10000,
+        shutdownTimeoutMs: 30000,
+        deregistrationDelaySec: 30,
+        slowStartSec: 0,
+      }),
+    ).toEqual([]);
   });
 });

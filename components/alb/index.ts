@@ -93,15 +93,22 @@ export class Alb extends pulumi.ComponentResource {
     const slowStartSec = args.slowStartSec ?? 30;
     const check = ([idle, dereg, slow]: number[]) => {
       const errors = checkAlbTimings({
-        idleTimeoutSec: idle!, keepAliveTimeoutMs: service.keepAliveTimeoutMs, drainDelayMs: service.drainDelayMs,
-        shutdownTimeoutMs: service.shutdownTimeoutMs, deregistrationDelaySec: dereg!, slowStartSec: slow!,
+        idleTimeoutSec: idle!,
+        keepAliveTimeoutMs: service.keepAliveTimeoutMs,
+        drainDelayMs: service.drainDelayMs,
+        shutdownTimeoutMs: service.shutdownTimeoutMs,
+        deregistrationDelaySec: dereg!,
+        slowStartSec: slow!,
       });
       if (errors.length) throw new pulumi.RunError(`Alb ${name}: ${errors.map(formatProblem).join("; ")}`);
     };
     // Refuse at once when the values are known now; otherwise as soon as they resolve.
     const timings = [idleTimeoutSec, deregistrationDelaySec, slowStartSec];
     if (timings.every((v) => typeof v === "number")) check(timings as number[]);
-    const checkedIdle = pulumi.all(timings).apply((t) => { check(t); return t[0]!; });
+    const checkedIdle = pulumi.all(timings).apply((t) => {
+      check(t);
+      return t[0]!;
+    });
 
     const https = args.certificateArn !== undefined;
     const port = service.port;
@@ -111,61 +118,156 @@ export class Alb extends pulumi.ComponentResource {
 
     // Versioned (Security Hub S3.14): a deleted or overwritten log stays a day. SSE-S3: ALB log delivery supports
     // no other encryption (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
-    const { bucket: logs, policy: logsPolicy } = privateBucket(`${name}-logs`, {
-      forceDestroy: args.forceDestroyLogs ?? false,
-      versioning: true,
-      lifecycleRules: [
-        { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 30 }, noncurrentVersionExpiration: { noncurrentDays: 1 } },
-        { id: "remove-expired-delete-markers", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } },
-      ],
-      accessLogs: args.serverAccessLogBucket === undefined ? undefined : { bucket: args.serverAccessLogBucket, prefix: `s3-access/${name}-logs/` },
-      policyStatements: (arn) => pulumi.all([region.region, caller.accountId, partition.partition])
-        .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
-      tags: args.tags,
-    }, { parent: this });
+    const { bucket: logs, policy: logsPolicy } = privateBucket(
+      `${name}-logs`,
+      {
+        forceDestroy: args.forceDestroyLogs ?? false,
+        versioning: true,
+        lifecycleRules: [
+          {
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: args.accessLogRetentionDays ?? 30 },
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+          },
+          {
+            id: "remove-expired-delete-markers",
+            status: "Enabled",
+            filter: {},
+            expiration: { expiredObjectDeleteMarker: true },
+          },
+        ],
+        accessLogs:
+          args.serverAccessLogBucket === undefined
+            ? undefined
+            : { bucket: args.serverAccessLogBucket, prefix: `s3-access/${name}-logs/` },
+        policyStatements: (arn) =>
+          pulumi
+            .all([region.region, caller.accountId, partition.partition])
+            .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
+        tags: args.tags,
+      },
+      { parent: this },
+    );
 
-    const sg = new aws.ec2.SecurityGroup(`${name}-lb`, { vpcId: args.vpcId, description: "Load balancer: HTTP(S) from the allowed CIDRs", tags: args.tags }, { parent: this });
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-lb`,
+      { vpcId: args.vpcId, description: "Load balancer: HTTP(S) from the allowed CIDRs", tags: args.tags },
+      { parent: this },
+    );
     const cidrs = args.allowedCidrs ?? ["0.0.0.0/0"];
     const listenPorts = https ? [80, 443] : [80];
     cidrs.forEach((cidr, i) => {
       for (const p of listenPorts)
-        new aws.vpc.SecurityGroupIngressRule(`${name}-lb-${p}-${i}`, {
-          securityGroupId: sg.id, ipProtocol: "tcp", fromPort: p, toPort: p, cidrIpv4: cidr,
-          description: p === 443 ? "HTTPS from allowed clients" : https ? "HTTP from allowed clients (redirected to HTTPS)" : "HTTP from allowed clients",
-        }, { parent: this });
+        new aws.vpc.SecurityGroupIngressRule(
+          `${name}-lb-${p}-${i}`,
+          {
+            securityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: p,
+            toPort: p,
+            cidrIpv4: cidr,
+            description:
+              p === 443
+                ? "HTTPS from allowed clients"
+                : https
+                  ? "HTTP from allowed clients (redirected to HTTPS)"
+                  : "HTTP from allowed clients",
+          },
+          { parent: this },
+        );
     });
 
-    const lb = new aws.lb.LoadBalancer(`${name}`, {
-      loadBalancerType: "application", internal: false, securityGroups: [sg.id], subnets: args.subnetIds,
-      idleTimeout: checkedIdle, dropInvalidHeaderFields: true, desyncMitigationMode: args.desyncMitigationMode ?? "defensive",
-      enableDeletionProtection: args.deletionProtection ?? false, enableHttp2: true,
-      accessLogs: { bucket: logs.bucket, enabled: true, prefix: "" }, tags: args.tags,
-    }, { parent: this, dependsOn: after(args.internetConnectivity, [logsPolicy]) });
-
-    const tg = new aws.lb.TargetGroup(`${name}-tg`, {
-      vpcId: args.vpcId, port, protocol: "HTTP", targetType: "instance",
-      deregistrationDelay: deregistrationDelaySec, slowStart: slowStartSec,
-      healthCheck: {
-        enabled: true, path: args.healthCheckPath ?? "/readyz", port: "traffic-port", protocol: "HTTP", matcher: "200",
-        interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2,
+    const lb = new aws.lb.LoadBalancer(
+      `${name}`,
+      {
+        loadBalancerType: "application",
+        internal: false,
+        securityGroups: [sg.id],
+        subnets: args.subnetIds,
+        idleTimeout: checkedIdle,
+        dropInvalidHeaderFields: true,
+        desyncMitigationMode: args.desyncMitigationMode ?? "defensive",
+        enableDeletionProtection: args.deletionProtection ?? false,
+        enableHttp2: true,
+        accessLogs: { bucket: logs.bucket, enabled: true, prefix: "" },
+        tags: args.tags,
       },
-      tags: args.tags,
-    }, { parent: this });
+      { parent: this, dependsOn: after(args.internetConnectivity, [logsPolicy]) },
+    );
+
+    const tg = new aws.lb.TargetGroup(
+      `${name}-tg`,
+      {
+        vpcId: args.vpcId,
+        port,
+        protocol: "HTTP",
+        targetType: "instance",
+        deregistrationDelay: deregistrationDelaySec,
+        slowStart: slowStartSec,
+        healthCheck: {
+          enabled: true,
+          path: args.healthCheckPath ?? "/readyz",
+          port: "traffic-port",
+          protocol: "HTTP",
+          matcher: "200",
+          interval: 10,
+          timeout: 5,
+          healthyThreshold: 2,
+          unhealthyThreshold: 2,
+        },
+        tags: args.tags,
+      },
+      { parent: this },
+    );
 
     const listeners: aws.lb.Listener[] = [];
     if (https) {
-      listeners.push(new aws.lb.Listener(`${name}-https`, {
-        loadBalancerArn: lb.arn, port: 443, protocol: "HTTPS", sslPolicy: args.sslPolicy ?? defaultSslPolicy, certificateArn: args.certificateArn,
-        defaultActions: [{ type: "forward", targetGroupArn: tg.arn }], tags: args.tags,
-      }, { parent: this }));
-      listeners.push(new aws.lb.Listener(`${name}-http`, {
-        loadBalancerArn: lb.arn, port: 80, protocol: "HTTP",
-        defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }], tags: args.tags,
-      }, { parent: this }));
+      listeners.push(
+        new aws.lb.Listener(
+          `${name}-https`,
+          {
+            loadBalancerArn: lb.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: args.sslPolicy ?? defaultSslPolicy,
+            certificateArn: args.certificateArn,
+            defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+            tags: args.tags,
+          },
+          { parent: this },
+        ),
+      );
+      listeners.push(
+        new aws.lb.Listener(
+          `${name}-http`,
+          {
+            loadBalancerArn: lb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [
+              { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+            ],
+            tags: args.tags,
+          },
+          { parent: this },
+        ),
+      );
     } else {
-      listeners.push(new aws.lb.Listener(`${name}-http`, {
-        loadBalancerArn: lb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: tg.arn }], tags: args.tags,
-      }, { parent: this }));
+      listeners.push(
+        new aws.lb.Listener(
+          `${name}-http`,
+          {
+            loadBalancerArn: lb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+            tags: args.tags,
+          },
+          { parent: this },
+        ),
+      );
     }
 
     this.loadBalancerArn = lb.arn;
@@ -179,9 +281,16 @@ export class Alb extends pulumi.ComponentResource {
     this.url = pulumi.interpolate`${https ? "https" : "http"}://${lb.dnsName}`;
     this.listenerArns = pulumi.all(listeners.map((l) => l.arn));
     this.registerOutputs({
-      loadBalancerArn: this.loadBalancerArn, loadBalancerArnSuffix: this.loadBalancerArnSuffix, dnsName: this.dnsName, zoneId: this.zoneId,
-      targetGroupArn: this.targetGroupArn, targetGroupArnSuffix: this.targetGroupArnSuffix, securityGroupId: this.securityGroupId,
-      accessLogBucket: this.accessLogBucket, url: this.url, listenerArns: this.listenerArns,
+      loadBalancerArn: this.loadBalancerArn,
+      loadBalancerArnSuffix: this.loadBalancerArnSuffix,
+      dnsName: this.dnsName,
+      zoneId: this.zoneId,
+      targetGroupArn: this.targetGroupArn,
+      targetGroupArnSuffix: this.targetGroupArnSuffix,
+      securityGroupId: this.securityGroupId,
+      accessLogBucket: this.accessLogBucket,
+      url: this.url,
+      listenerArns: this.listenerArns,
     });
   }
 }

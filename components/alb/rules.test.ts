@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { namesFrom } from "../../contract/problem";
 import { checkAlbTimings } from "./rules";
 
-const ok = { idleTimeoutSec: 60, keepAliveTimeoutMs: 65_000, drainDelayMs: 10_000, shutdownTimeoutMs: 30_000, deregistrationDelaySec: 30, slowStartSec: 0 };
+const ok = {
+  idleTimeoutSec: 60,
+  keepAliveTimeoutMs: 65_000,
+  drainDelayMs: 10_000,
+  shutdownTimeoutMs: 30_000,
+  deregistrationDelaySec: 30,
+  slowStartSec: 0,
+};
 
 describe("checkAlbTimings", () => {
   it.each([
@@ -17,7 +24,10 @@ describe("checkAlbTimings", () => {
   });
 
   it("names the fields a message mentions the caller's way", () => {
-    const [p] = checkAlbTimings({ ...ok, idleTimeoutSec: 65 }, namesFrom({ keepAliveTimeoutMs: "keepAlive", idleTimeoutSec: "idle" }));
+    const [p] = checkAlbTimings(
+      { ...ok, idleTimeoutSec: 65 },
+      namesFrom({ keepAliveTimeoutMs: "keepAlive", idleTimeoutSec: "idle" }),
+    );
     expect(p!.message).toMatch(/: raise keepAlive or lower idle$/);
   });
 });

@@ -6,11 +6,26 @@ export const defaultSslPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 /** ELB's own account per region, for regions older than August 2022 (newer ones use only the service principal). */
 const elbAccountIds: Record<string, string> = {
-  "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980", "us-west-2": "797873946194",
-  "af-south-1": "098369216593", "ca-central-1": "985666609251", "eu-central-1": "054676820928", "eu-west-1": "156460612806",
-  "eu-west-2": "652711504416", "eu-south-1": "635631232127", "eu-west-3": "009996457667", "eu-north-1": "897822967062",
-  "ap-east-1": "754344448648", "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887", "ap-northeast-3": "383597477331",
-  "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "ap-south-1": "718504428378", "me-south-1": "076674570225",
+  "us-east-1": "127311923021",
+  "us-east-2": "033677994240",
+  "us-west-1": "027434742980",
+  "us-west-2": "797873946194",
+  "af-south-1": "098369216593",
+  "ca-central-1": "985666609251",
+  "eu-central-1": "054676820928",
+  "eu-west-1": "156460612806",
+  "eu-west-2": "652711504416",
+  "eu-south-1": "635631232127",
+  "eu-west-3": "009996457667",
+  "eu-north-1": "897822967062",
+  "ap-east-1": "754344448648",
+  "ap-northeast-1": "582318560864",
+  "ap-northeast-2": "600734575887",
+  "ap-northeast-3": "383597477331",
+  "ap-southeast-1": "114774131450",
+  "ap-southeast-2": "783225319266",
+  "ap-south-1": "718504428378",
+  "me-south-1": "076674570225",
   "sa-east-1": "507241528517",
 };
 
@@ -18,14 +33,31 @@ const elbAccountIds: Record<string, string> = {
  * Statements letting this region's ELB write access logs for this account. The bucket's builder
  * (components/_shared/privateBucket.ts) adds the statement refusing plain HTTP after them.
  */
-export function accessLogDeliveryStatements(bucketArn: string, region: string, accountId: string, partition = "aws"): object[] {
+export function accessLogDeliveryStatements(
+  bucketArn: string,
+  region: string,
+  accountId: string,
+  partition = "aws",
+): object[] {
   const logs = `${bucketArn}/AWSLogs/${accountId}/*`;
   const legacy = elbAccountIds[region];
   const statements: object[] = [
-    { Sid: "ElbLogDelivery", Effect: "Allow", Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" }, Action: "s3:PutObject", Resource: logs },
+    {
+      Sid: "ElbLogDelivery",
+      Effect: "Allow",
+      Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: logs,
+    },
   ];
   if (legacy)
-    statements.push({ Sid: "ElbLogDeliveryLegacyRegion", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${legacy}:root` }, Action: "s3:PutObject", Resource: logs });
+    statements.push({
+      Sid: "ElbLogDeliveryLegacyRegion",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${partition}:iam::${legacy}:root` },
+      Action: "s3:PutObject",
+      Resource: logs,
+    });
   return statements;
 }
 
@@ -44,7 +76,12 @@ export interface AlbTimings {
  * `names` is how the caller names the fields a message mentions (default: the AlbTimings names).
  */
 export function checkAlbTimings(a: AlbTimings, names: FieldNames = ownNames): Problem[] {
-  const s = withServiceDefaults({ keepAliveTimeoutMs: a.keepAliveTimeoutMs, drainDelayMs: a.drainDelayMs, shutdownTimeoutMs: a.shutdownTimeoutMs, headersTimeoutMs: a.keepAliveTimeoutMs + 1000 });
+  const s = withServiceDefaults({
+    keepAliveTimeoutMs: a.keepAliveTimeoutMs,
+    drainDelayMs: a.drainDelayMs,
+    shutdownTimeoutMs: a.shutdownTimeoutMs,
+    headersTimeoutMs: a.keepAliveTimeoutMs + 1000,
+  });
   const problems = checkLoadBalancerTimings(s, a, names);
   if (!Number.isInteger(a.idleTimeoutSec) || a.idleTimeoutSec < 1 || a.idleTimeoutSec > 4000)
     problems.push({ field: "idleTimeoutSec", message: `${a.idleTimeoutSec} must be an integer 1-4000` });

@@ -27,17 +27,41 @@ describe("Bundle", () => {
     await settle();
     const object = mocks.one("aws:s3/bucketObjectv2:BucketObjectv2");
     // SSE-KMS under the bundle's own key (Security Hub S3.17).
-    expect(object.inputs).toMatchObject({ key: `releases/${sha}.js`, serverSideEncryption: "aws:kms", kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/svc-releases-0000", bucketKeyEnabled: true });
-    expect(mocks.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({ status: "Enabled" });
-    expect(mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0].applyServerSideEncryptionByDefault)
-      .toEqual({ sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:us-east-1:123456789012:key/svc-releases-0000" });
+    expect(object.inputs).toMatchObject({
+      key: `releases/${sha}.js`,
+      serverSideEncryption: "aws:kms",
+      kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/svc-releases-0000",
+      bucketKeyEnabled: true,
+    });
+    expect(mocks.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({
+      status: "Enabled",
+    });
+    expect(
+      mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs
+        .rules[0].applyServerSideEncryptionByDefault,
+    ).toEqual({ sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:us-east-1:123456789012:key/svc-releases-0000" });
     expect(mocks.ofType("aws:s3/bucketLogging:BucketLogging")).toEqual([]);
-    expect(mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-    expect(mocks.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+    expect(mocks.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(mocks.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({
+      objectOwnership: "BucketOwnerEnforced",
+    });
     const policy = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
     expect(policy.Statement).toEqual([
-      expect.objectContaining({ Effect: "Deny", Principal: "*", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-      expect.objectContaining({ Effect: "Deny", Principal: "*", Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } }),
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      }),
+      expect.objectContaining({
+        Effect: "Deny",
+        Principal: "*",
+        Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+      }),
     ]);
     expect(mocks.one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(false);
   });
@@ -49,24 +73,50 @@ describe("Bundle", () => {
     await settle();
     const statements = JSON.parse(mocks.one("aws:kms/key:Key").inputs.policy).Statement;
     expect(statements).toEqual([
-      { Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:*", Resource: "*" },
       {
-        Sid: "HostsDecryptReleasesViaS3", Effect: "Allow", Principal: { AWS: ["arn:aws:iam::123456789012:role/hosts"] }, Action: "kms:Decrypt", Resource: "*",
+        Sid: "AccountAdministersTheKey",
+        Effect: "Allow",
+        Principal: { AWS: "arn:aws:iam::123456789012:root" },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "HostsDecryptReleasesViaS3",
+        Effect: "Allow",
+        Principal: { AWS: ["arn:aws:iam::123456789012:role/hosts"] },
+        Action: "kms:Decrypt",
+        Resource: "*",
         Condition: { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } },
       },
     ]);
-    expect(mocks.one("aws:s3/bucketLogging:BucketLogging").inputs).toMatchObject({ bucket: "rel-bucket-id", targetBucket: "rel-access-logs-a1b2c3", targetPrefix: "s3-access/rel-bucket/" });
+    expect(mocks.one("aws:s3/bucketLogging:BucketLogging").inputs).toMatchObject({
+      bucket: "rel-bucket-id",
+      targetBucket: "rel-access-logs-a1b2c3",
+      targetPrefix: "s3-access/rel-bucket/",
+    });
     const sink = mocks.resources.filter((r) => r.name === "rel-access-logs");
     expect(sink.map((r) => r.type.split(":").pop()).sort()).toEqual([
-      "Bucket", "BucketLifecycleConfiguration", "BucketOwnershipControls", "BucketPolicy", "BucketPublicAccessBlock", "BucketServerSideEncryptionConfiguration", "BucketVersioning",
+      "Bucket",
+      "BucketLifecycleConfiguration",
+      "BucketOwnershipControls",
+      "BucketPolicy",
+      "BucketPublicAccessBlock",
+      "BucketServerSideEncryptionConfiguration",
+      "BucketVersioning",
     ]);
     const sinkPolicy = JSON.parse(sink.find((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy")!.inputs.policy);
-    expect(sinkPolicy.Statement[0]).toMatchObject({ Principal: { Service: "logging.s3.amazonaws.com" }, Action: "s3:PutObject", Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+    expect(sinkPolicy.Statement[0]).toMatchObject({
+      Principal: { Service: "logging.s3.amazonaws.com" },
+      Action: "s3:PutObject",
+      Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+    });
     // The sink logs nowhere: S3 advises against a bucket logging into itself.
     expect(mocks.ofType("aws:s3/bucketLogging:BucketLogging")).toHaveLength(1);
   });
 
   it("tells to build when the bundle is missing", () => {
-    expect(() => new Bundle("gone", { bundlePath: path.join(dir, "nope.js") })).toThrow(/nope\.js not found: run npm run build first/);
+    expect(() => new Bundle("gone", { bundlePath: path.join(dir, "nope.js") })).toThrow(
+      /nope\.js not found: run npm run build first/,
+    );
   });
 });

@@ -77,37 +77,67 @@ export class Bundle extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
     const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     const region = aws.getRegionOutput({}, { parent: this }).region;
-    const releaseKms = new aws.kms.Key(`${name}-releases`, {
-      description: `Encrypts the service releases of ${name}`,
-      enableKeyRotation: true,
-      deletionWindowInDays: 30,
-      policy: pulumi.all([partition, accountId, region, args.readerRoleArns ?? []])
-        .apply(([p, acct, r, readerRoleArns]) => releaseKeyPolicy({ partition: p, accountId: acct, region: r, readerRoleArns })),
-      tags: args.tags,
-    }, { parent: this });
-    const logs = args.accessLogs
-      ? privateBucket(`${name}-access-logs`, {
-        versioning: true,
-        lifecycleRules: accessLogLifecycle(args.accessLogRetentionDays ?? 365),
-        policyStatements: (arn) => pulumi.all([partition, accountId]).apply(([p, acct]) => [serverAccessLogDelivery(arn, { partition: p, accountId: acct, prefix: "" })]),
-        forceDestroy: args.forceDestroy ?? false,
+    const releaseKms = new aws.kms.Key(
+      `${name}-releases`,
+      {
+        description: `Encrypts the service releases of ${name}`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        policy: pulumi
+          .all([partition, accountId, region, args.readerRoleArns ?? []])
+          .apply(([p, acct, r, readerRoleArns]) =>
+            releaseKeyPolicy({ partition: p, accountId: acct, region: r, readerRoleArns }),
+          ),
         tags: args.tags,
-      }, { parent: this }).bucket
+      },
+      { parent: this },
+    );
+    const logs = args.accessLogs
+      ? privateBucket(
+          `${name}-access-logs`,
+          {
+            versioning: true,
+            lifecycleRules: accessLogLifecycle(args.accessLogRetentionDays ?? 365),
+            policyStatements: (arn) =>
+              pulumi
+                .all([partition, accountId])
+                .apply(([p, acct]) => [serverAccessLogDelivery(arn, { partition: p, accountId: acct, prefix: "" })]),
+            forceDestroy: args.forceDestroy ?? false,
+            tags: args.tags,
+          },
+          { parent: this },
+        ).bucket
       : undefined;
     // Names from before the shared builder: a stack that holds these parts keeps them.
-    const store = privateBucket(`${name}-bucket`, {
-      versioning: true,
-      bucketKeyEnabled: true,
-      kmsKeyArn: releaseKms.arn,
-      accessLogs: logs && { bucket: logs.bucket, prefix: `s3-access/${name}-bucket/` },
-      lifecycleRules: [{ id: "expire-noncurrent", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } }],
-      forceDestroy: args.forceDestroy ?? false,
-      tags: args.tags,
-      names: {
-        ownership: `${name}-ownership`, publicAccessBlock: `${name}-public-access`, versioning: `${name}-versioning`,
-        encryption: `${name}-sse`, lifecycle: `${name}-lifecycle`, policy: `${name}-tls-only`,
+    const store = privateBucket(
+      `${name}-bucket`,
+      {
+        versioning: true,
+        bucketKeyEnabled: true,
+        kmsKeyArn: releaseKms.arn,
+        accessLogs: logs && { bucket: logs.bucket, prefix: `s3-access/${name}-bucket/` },
+        lifecycleRules: [
+          {
+            id: "expire-noncurrent",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 30 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+        ],
+        forceDestroy: args.forceDestroy ?? false,
+        tags: args.tags,
+        names: {
+          ownership: `${name}-ownership`,
+          publicAccessBlock: `${name}-public-access`,
+          versioning: `${name}-versioning`,
+          encryption: `${name}-sse`,
+          lifecycle: `${name}-lifecycle`,
+          policy: `${name}-tls-only`,
+        },
       },
-    }, { parent: this });
+      { parent: this },
+    );
     const bucket = store.bucket;
     const sse = store.encryption;
     const versioning = store.versioning!;
@@ -115,10 +145,20 @@ export class Bundle extends pulumi.ComponentResource {
     // protect (that would refuse the second release), and the previous object must stay (retainOnDelete: the
     // engine skips the delete) for an instance-refresh rollback or a launch from an older template version.
     // Old releases are pruned outside Pulumi (scripts/release-prune.ts).
-    const object = new aws.s3.BucketObjectv2(`${name}-release`, {
-      bucket: bucket.id, key, source: new pulumi.asset.FileAsset(bundlePath),
-      contentType: "text/javascript", serverSideEncryption: "aws:kms", kmsKeyId: releaseKms.arn, bucketKeyEnabled: true, tags: args.tags,
-    }, { parent: this, dependsOn: [sse, versioning], protect: false, retainOnDelete: true });
+    const object = new aws.s3.BucketObjectv2(
+      `${name}-release`,
+      {
+        bucket: bucket.id,
+        key,
+        source: new pulumi.asset.FileAsset(bundlePath),
+        contentType: "text/javascript",
+        serverSideEncryption: "aws:kms",
+        kmsKeyId: releaseKms.arn,
+        bucketKeyEnabled: true,
+        tags: args.tags,
+      },
+      { parent: this, dependsOn: [sse, versioning], protect: false, retainOnDelete: true },
+    );
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
@@ -128,7 +168,12 @@ export class Bundle extends pulumi.ComponentResource {
     this.keyArn = releaseKms.arn;
     this.accessLogBucketName = logs?.bucket ?? pulumi.output("");
     this.registerOutputs({
-      bucketName: this.bucketName, bucketArn: this.bucketArn, key: this.key, sha256: this.sha256, url: this.url, keyArn: this.keyArn,
+      bucketName: this.bucketName,
+      bucketArn: this.bucketArn,
+      key: this.key,
+      sha256: this.sha256,
+      url: this.url,
+      keyArn: this.keyArn,
       accessLogBucketName: this.accessLogBucketName,
     });
   }

@@ -14,13 +14,28 @@ export function releaseKey(sha256: string): string {
  * (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service), with no
  * IAM kms grant of their own. Releases are code, not secrets: no Deny narrows the account's own IAM grants.
  */
-export function releaseKeyPolicy(a: { partition: string; accountId: string; region: string; readerRoleArns: string[] }): string {
+export function releaseKeyPolicy(a: {
+  partition: string;
+  accountId: string;
+  region: string;
+  readerRoleArns: string[];
+}): string {
   const statements: object[] = [
-    { Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` }, Action: "kms:*", Resource: "*" },
+    {
+      Sid: "AccountAdministersTheKey",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
   ];
   if (a.readerRoleArns.length > 0)
     statements.push({
-      Sid: "HostsDecryptReleasesViaS3", Effect: "Allow", Principal: { AWS: a.readerRoleArns }, Action: "kms:Decrypt", Resource: "*",
+      Sid: "HostsDecryptReleasesViaS3",
+      Effect: "Allow",
+      Principal: { AWS: a.readerRoleArns },
+      Action: "kms:Decrypt",
+      Resource: "*",
       Condition: { StringEquals: { "kms:ViaService": `s3.${a.region}.amazonaws.com` } },
     });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
@@ -29,7 +44,19 @@ export function releaseKeyPolicy(a: { partition: string; accountId: string; regi
 /** Lifecycle of the bucket taking S3 server access logs: kept `days`, old versions a day. */
 export function accessLogLifecycle(days: number) {
   return [
-    { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days }, noncurrentVersionExpiration: { noncurrentDays: 1 }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-    { id: "remove-expired-delete-markers", status: "Enabled", filter: {}, expiration: { expiredObjectDeleteMarker: true } },
+    {
+      id: "expire-access-logs",
+      status: "Enabled",
+      filter: {},
+      expiration: { days },
+      noncurrentVersionExpiration: { noncurrentDays: 1 },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+    },
+    {
+      id: "remove-expired-delete-markers",
+      status: "Enabled",
+      filter: {},
+      expiration: { expiredObjectDeleteMarker: true },
+    },
   ];
 }

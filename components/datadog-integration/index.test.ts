@@ -4,9 +4,20 @@ import * as path from "node:path";
 import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACCOUNT_ID, MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
-import { DATADOG_AWS_ACCOUNT_ID, DatadogIntegration, DatadogIntegrationArgs, DatadogIntegrationOptions, defaultDatadogNamespaces } from "./index";
+import {
+  DATADOG_AWS_ACCOUNT_ID,
+  DatadogIntegration,
+  DatadogIntegrationArgs,
+  DatadogIntegrationOptions,
+  defaultDatadogNamespaces,
+} from "./index";
 
-const DD_STANDARD_PERMISSIONS = ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"];
+const DD_STANDARD_PERMISSIONS = [
+  "cloudwatch:GetMetricData",
+  "cloudwatch:ListMetrics",
+  "ec2:DescribeInstances",
+  "tag:GetResources",
+];
 const PERMISSIONS_TOKEN = "datadog:aws/getIntegrationIamPermissionsStandard:getIntegrationIamPermissionsStandard";
 
 // One mock monitor for the file (a component's registerOutputs may reach it after its test ended); each test
@@ -18,10 +29,14 @@ beforeAll(async () => {
   mocks = await setupMocks();
   const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
   const call = monitor.mocks.call.bind(monitor.mocks);
-  monitor.mocks.call = (args: { token: string }) => (args.token === PERMISSIONS_TOKEN ? (permissionCalls++, call(args)) : call(args));
+  monitor.mocks.call = (args: { token: string }) =>
+    args.token === PERMISSIONS_TOKEN ? (permissionCalls++, call(args)) : call(args);
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, cb: any) => {
-    aliasParents.set(`${req.getType()}::${req.getName()}`, req.getAliasesList().map((a: any) => a.getSpec().getParenturn()));
+    aliasParents.set(
+      `${req.getType()}::${req.getName()}`,
+      req.getAliasesList().map((a: any) => a.getSpec().getParenturn()),
+    );
     return register(req, cb);
   };
 });
@@ -69,23 +84,34 @@ describe("DatadogIntegration", () => {
     const account = mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs;
     expect(account.awsAccountId).toBe(ACCOUNT_ID);
     expect(account.awsPartition).toBe("aws");
-    expect(account.authConfig.awsAuthConfigRole).toEqual({ roleName: "acct-dd-integration-x1", externalId: `${extId.name}-id` });
+    expect(account.authConfig.awsAuthConfigRole).toEqual({
+      roleName: "acct-dd-integration-x1",
+      externalId: `${extId.name}-id`,
+    });
     expect(account.awsRegions).toEqual({ includeOnlies: ["us-east-1"] });
     expect(account.metricsConfig.namespaceFilters.includeOnlies).toEqual(defaultDatadogNamespaces);
-    expect(account.resourcesConfig).toEqual({ extendedCollection: false, cloudSecurityPostureManagementCollection: false });
+    expect(account.resourcesConfig).toEqual({
+      extendedCollection: false,
+      cloudSecurityPostureManagementCollection: false,
+    });
   });
 
   it("takes another principal (e.g. the US1-FED account) and fewer namespaces; the partition is looked up", async () => {
     await build({ datadogAwsAccountId: "065115117704", datadogNamespaces: ["AWS/EC2"] });
     const trust = JSON.parse(mocks.one("aws:iam/role:Role").inputs.assumeRolePolicy).Statement[0];
     expect(trust.Principal).toEqual({ AWS: "arn:aws:iam::065115117704:root" });
-    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.metricsConfig.namespaceFilters.includeOnlies).toEqual(["AWS/EC2"]);
+    expect(
+      mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.metricsConfig.namespaceFilters
+        .includeOnlies,
+    ).toEqual(["AWS/EC2"]);
     expect(mocks.calls.map((c) => c.token)).toContain("aws:index/getPartition:getPartition");
   });
 
   it("crawls every region the account's stacks run in, so stacks in other regions can reuse the one integration", async () => {
     await build({ datadogRegions: ["us-east-1", "eu-west-1"] });
-    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({ includeOnlies: ["us-east-1", "eu-west-1"] });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({
+      includeOnlies: ["us-east-1", "eu-west-1"],
+    });
   });
 
   it("gives every child an alias per former parent, so resources made before the component existed keep their URNs", async () => {
@@ -105,8 +131,16 @@ describe("DatadogIntegration args", () => {
     const entry = path.join(__dirname, "index.ts");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-"));
     try {
-      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }));
-      const schema = new Analyzer(dir, "node-service-aws", { exports: { ".": entry } }, new Set(["DatadogIntegration"])).analyze().components.DatadogIntegration!;
+      fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }),
+      );
+      const schema = new Analyzer(
+        dir,
+        "node-service-aws",
+        { exports: { ".": entry } },
+        new Set(["DatadogIntegration"]),
+      ).analyze().components.DatadogIntegration!;
       expect(Object.keys(schema.inputs).sort()).toEqual(["datadogAwsAccountId", "datadogNamespaces", "datadogRegions"]);
       expect(Object.keys(schema.outputs).sort()).toEqual(["integrationId", "roleArn"]);
       for (const [k, p] of [...Object.entries(schema.inputs), ...Object.entries(schema.outputs)]) {

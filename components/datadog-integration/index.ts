@@ -13,7 +13,13 @@ import { typeToken } from "../_shared/typeToken";
  */
 export const DATADOG_AWS_ACCOUNT_ID = "464622532012";
 
-export const defaultDatadogNamespaces = ["AWS/ApplicationELB", "AWS/NetworkELB", "AWS/EC2", "AWS/AutoScaling", "AWS/EBS"];
+export const defaultDatadogNamespaces = [
+  "AWS/ApplicationELB",
+  "AWS/NetworkELB",
+  "AWS/EC2",
+  "AWS/AutoScaling",
+  "AWS/EBS",
+];
 
 export interface DatadogIntegrationArgs {
   /** Principal that assumes the integration role. Default DATADOG_AWS_ACCOUNT_ID (Datadog's commercial sites). */
@@ -60,7 +66,9 @@ export class DatadogIntegration extends pulumi.ComponentResource {
           Statement: [
             {
               Effect: "Allow",
-              Principal: { AWS: pulumi.interpolate`arn:${partition.partition}:iam::${args.datadogAwsAccountId ?? DATADOG_AWS_ACCOUNT_ID}:root` },
+              Principal: {
+                AWS: pulumi.interpolate`arn:${partition.partition}:iam::${args.datadogAwsAccountId ?? DATADOG_AWS_ACCOUNT_ID}:root`,
+              },
               Action: "sts:AssumeRole",
               Condition: { StringEquals: { "sts:ExternalId": externalId.id } },
             },

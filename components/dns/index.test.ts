@@ -9,7 +9,10 @@ beforeAll(async () => {
 });
 beforeEach(() => mocks.clear());
 
-const lb = { loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com", loadBalancerZoneId: "Z35SXDOTRQ7X7K" };
+const lb = {
+  loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com",
+  loadBalancerZoneId: "Z35SXDOTRQ7X7K",
+};
 
 describe("ServiceDns", () => {
   it("points the domain at the load balancer with a Route 53 alias A record that follows the load balancer's health", async () => {
@@ -19,7 +22,9 @@ describe("ServiceDns", () => {
     const records = mocks.ofType("aws:route53/record:Record");
     expect(records.map((r) => [r.name, r.inputs.type])).toEqual([["svc-a", "A"]]);
     expect(records[0]!.inputs).toMatchObject({
-      zoneId: "Z0123456789ABCDEFGHIJ", name: "api.example.com", type: "A",
+      zoneId: "Z0123456789ABCDEFGHIJ",
+      name: "api.example.com",
+      type: "A",
       aliases: [{ name: lb.loadBalancerDnsName, zoneId: lb.loadBalancerZoneId, evaluateTargetHealth: true }],
     });
     // An alias has no TTL and no values of its own (Route 53 answers with the load balancer's addresses).
@@ -33,7 +38,10 @@ describe("ServiceDns", () => {
     new ServiceDns("six", { domainName: "api.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ", ipv6: true, ...lb });
     await settle();
     const records = mocks.ofType("aws:route53/record:Record");
-    expect(records.map((r) => [r.name, r.inputs.type])).toEqual([["six-a", "A"], ["six-aaaa", "AAAA"]]);
+    expect(records.map((r) => [r.name, r.inputs.type])).toEqual([
+      ["six-a", "A"],
+      ["six-aaaa", "AAAA"],
+    ]);
     expect(records[1]!.inputs.aliases).toEqual(records[0]!.inputs.aliases);
   });
 
@@ -63,9 +71,15 @@ describe("checkServiceDnsArgs", () => {
   });
 
   it("says the limit and the fix in each message", () => {
-    expect(checkServiceDnsArgs({ domainName: `${"a".repeat(64)}.example.com`, hostedZoneId: "/hostedzone/Z1" }).map((p) => p.message)).toEqual([
+    expect(
+      checkServiceDnsArgs({ domainName: `${"a".repeat(64)}.example.com`, hostedZoneId: "/hostedzone/Z1" }).map(
+        (p) => p.message,
+      ),
+    ).toEqual([
       expect.stringMatching(/labels of 1-63 characters .* at most 253 characters/),
-      expect.stringMatching(/^"\/hostedzone\/Z1" must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ \(Z and up to 31 letters or digits\): drop the \/hostedzone\/ prefix$/),
+      expect.stringMatching(
+        /^"\/hostedzone\/Z1" must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ \(Z and up to 31 letters or digits\): drop the \/hostedzone\/ prefix$/,
+      ),
     ]);
   });
 });

@@ -38,12 +38,26 @@ export class ServiceDns extends pulumi.ComponentResource {
     const problems = checkServiceDnsArgs({ domainName: args.domainName, hostedZoneId });
     if (problems.length > 0) throw new pulumi.RunError(`ServiceDns ${name}: ${problems.map(formatProblem).join("; ")}`);
 
-    const aliases = [{ name: args.loadBalancerDnsName, zoneId: args.loadBalancerZoneId, evaluateTargetHealth: args.evaluateTargetHealth ?? true }];
-    const record = (type: "A" | "AAAA") => new aws.route53.Record(`${name}-${type.toLowerCase()}`, {
-      zoneId: args.hostedZoneId, name: args.domainName, type, aliases,
-      // A record made by someone else under this name stays theirs: creating this one fails instead.
-      allowOverwrite: false,
-    }, { parent: this });
+    const aliases = [
+      {
+        name: args.loadBalancerDnsName,
+        zoneId: args.loadBalancerZoneId,
+        evaluateTargetHealth: args.evaluateTargetHealth ?? true,
+      },
+    ];
+    const record = (type: "A" | "AAAA") =>
+      new aws.route53.Record(
+        `${name}-${type.toLowerCase()}`,
+        {
+          zoneId: args.hostedZoneId,
+          name: args.domainName,
+          type,
+          aliases,
+          // A record made by someone else under this name stays theirs: creating this one fails instead.
+          allowOverwrite: false,
+        },
+        { parent: this },
+      );
     const a = record("A");
     if (args.ipv6) record("AAAA");
 

@@ -18,7 +18,9 @@ export interface ServiceDnsNames {
  */
 export function isServiceHostName(name: string): boolean {
   const labels = name.split(".");
-  return name.length <= 253 && labels.length >= 2 && labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l));
+  return (
+    name.length <= 253 && labels.length >= 2 && labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))
+  );
 }
 
 /** A Route 53 hosted zone id as the API returns it (HostedZone.Id: at most 32 characters), without /hostedzone/. */
@@ -30,14 +32,16 @@ export function checkServiceDnsArgs(a: ServiceDnsNames, names: FieldNames = ownN
   if (!isServiceHostName(a.domainName))
     problems.push({
       field: names("domainName"),
-      message: `"${a.domainName}" must be a lowercase host name like api.example.com: labels of 1-63 characters `
-        + "(letters, digits, dashes not at either end), at least two, at most 253 characters in all, no trailing dot or wildcard",
+      message:
+        `"${a.domainName}" must be a lowercase host name like api.example.com: labels of 1-63 characters ` +
+        "(letters, digits, dashes not at either end), at least two, at most 253 characters in all, no trailing dot or wildcard",
     });
   if (a.hostedZoneId !== undefined && !hostedZoneIdPattern.test(a.hostedZoneId))
     problems.push({
       field: names("hostedZoneId"),
-      message: `"${a.hostedZoneId}" must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (Z and up to 31 letters or digits)`
-        + (a.hostedZoneId.startsWith("/hostedzone/") ? ": drop the /hostedzone/ prefix" : ""),
+      message:
+        `"${a.hostedZoneId}" must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (Z and up to 31 letters or digits)` +
+        (a.hostedZoneId.startsWith("/hostedzone/") ? ": drop the /hostedzone/ prefix" : ""),
     });
   return problems;
 }

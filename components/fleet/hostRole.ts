@@ -22,10 +22,17 @@ export interface ServiceHostRoleArgs {
  */
 export function serviceHostRole(name: string, a: ServiceHostRoleArgs, opts: { parent?: pulumi.Resource }): Ec2Role {
   const region = aws.getRegionOutput({}, opts);
-  return ec2Role(name, {
-    policy: pulumi.all([a.bundleBucketArn, a.parameterArns, a.kmsKeyArn, region.region])
-      .apply(([bundleBucketArn, parameterArns, kmsKeyArn, r]) => instancePolicy({ bundleBucketArn, parameterArns, kmsKeyArn, region: r })),
-    tags: a.tags,
-    names: { role: `${name}-role`, policy: `${name}-service`, profile: `${name}-profile` },
-  }, opts);
+  return ec2Role(
+    name,
+    {
+      policy: pulumi
+        .all([a.bundleBucketArn, a.parameterArns, a.kmsKeyArn, region.region])
+        .apply(([bundleBucketArn, parameterArns, kmsKeyArn, r]) =>
+          instancePolicy({ bundleBucketArn, parameterArns, kmsKeyArn, region: r }),
+        ),
+      tags: a.tags,
+      names: { role: `${name}-role`, policy: `${name}-service`, profile: `${name}-profile` },
+    },
+    opts,
+  );
 }

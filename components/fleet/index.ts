@@ -4,7 +4,7 @@
 import { encodeUserData } from "../../host/userData";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ServiceSettings, serviceDefaults } from "../../contract/service";
+import { serviceDefaults } from "../../contract/service";
 import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { launchHookName } from "../../host/lifecycle";
@@ -12,97 +12,27 @@ import { formatProblem } from "../../contract/problem";
 import { serviceHostRole } from "./hostRole";
 import { debianImage } from "./image";
 import { InstanceRefreshGuard, InstanceRefreshWaiter } from "./refresh";
-import { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy } from "./rules";
-export { checkFleetArgs, checkRefreshTimeout, debian12NamePattern, debianOwnerId, fleetTagKey, instancePolicy, launchHookPolicy };
-
-export interface FleetArgs {
-  /** VPC of the instances' security group. */
-  vpcId: pulumi.Input<string>;
-  /** Private subnets in at least 2 AZs. */
-  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** cloud-init user-data in clear text (it holds no secret); base64-encoded here. */
-  userData: pulumi.Input<string>;
-  /** Service settings (contract/service.ts): the port the load balancer reaches. Default serviceDefaults. */
-  service?: ServiceSettings;
-  /** Explicit AMI id; wins over amiName. Default none. */
-  amiId?: pulumi.Input<string>;
-  /** Name (or pattern) of an official Debian AMI. Default debian-12-amd64-* (the most recent). */
-  amiName?: pulumi.Input<string>;
-  /** EC2 instance type. Default t3.small. */
-  instanceType?: pulumi.Input<string>;
-  /** Size of the encrypted gp3 root volume, GB. Default 8. */
-  rootVolumeGb?: pulumi.Input<number>;
-  /** Fewest instances. Default 2. */
-  minSize?: pulumi.Input<number>;
-  /** Most instances. Default 4. */
-  maxSize?: pulumi.Input<number>;
-  /** Initial size only: later changes (scaling) are kept across deploys. Default minSize. */
-  desiredCapacity?: pulumi.Input<number>;
-  /** Target group the instances register with. */
-  targetGroupArn: pulumi.Input<string>;
-  /** The load balancer's security group: the only source of the service port. */
-  loadBalancerSecurityGroupId: pulumi.Input<string>;
-  /** For the ALBRequestCountPerTarget resource label. */
-  loadBalancerArnSuffix: pulumi.Input<string>;
-  /** For the ALBRequestCountPerTarget resource label. */
-  targetGroupArnSuffix: pulumi.Input<string>;
-  /** Target of the tracking policy, requests per target per minute. Default 1000. */
-  requestsPerTarget?: pulumi.Input<number>;
-  /** Time a new instance has to boot before ELB health counts, seconds. Default 300. */
-  healthCheckGracePeriodSec?: pulumi.Input<number>;
-  /** Warm-up of a new instance for refresh and scaling, seconds. Default 120. */
-  instanceWarmupSec?: pulumi.Input<number>;
-  /** Percentages of the refresh after which it pauses; the last must be 100. Default [50, 100]. */
-  checkpointPercentages?: pulumi.Input<number>[];
-  /** Pause at each checkpoint, seconds. Default 300. */
-  checkpointDelaySec?: pulumi.Input<number>;
-  /** Max healthy percentage during a refresh, above 100 so new instances start first. Default 200. */
-  maxHealthyPercentage?: pulumi.Input<number>;
-  /**
-   * Seconds `pulumi up` waits for the instance refresh a release starts (and, before changing the group, for one an
-   * earlier update left running) before it fails; the refresh keeps going. Default 3600.
-   */
-  refreshTimeoutSec?: pulumi.Input<number>;
-  /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
-  rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
-  warmPool?: boolean;
-  /** Instances kept in the warm pool. Default 1. */
-  warmPoolMinSize?: pulumi.Input<number>;
-  /**
-   * Most instances in service and in the warm pool together (maxGroupPreparedCapacity): the pool holds this minus
-   * the desired capacity, at least warmPoolMinSize. Unset, AWS keeps maxSize minus desired warm. Default minSize + warmPoolMinSize.
-   */
-  warmPoolMaxPreparedCapacity?: pulumi.Input<number>;
-  /**
-   * Seconds a launching instance has to answer /readyz and complete the launch lifecycle hook (host/lifecycle.ts)
-   * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default 600.
-   */
-  lifecycleHookTimeoutSec?: pulumi.Input<number>;
-  /** Bucket of the service bundle; the role may read only releases/* in it. */
-  bundleBucketArn: pulumi.Input<string>;
-  /** The service's own SSM parameters. */
-  parameterArns: pulumi.Input<pulumi.Input<string>[]>;
-  /** The key that encrypts the parameters; decryption only through SSM. */
-  kmsKeyArn: pulumi.Input<string>;
-  /**
-   * ARNs of the listeners forwarding to targetGroupArn (Alb.listenerArns): the group and its request-count policy
-   * are created after them, when the target group is attached to the load balancer. Default none.
-   */
-  listenerArns?: pulumi.Input<pulumi.Input<string>[]>;
-  /**
-   * Ids of what gives the private subnets their egress (Network.privateEgressEstablished: NAT gateways, routes):
-   * the group launches no instance before them. Default none (an existing VPC's routes are there already).
-   */
-  privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
-  /**
-   * TCP port of the Papertrail destination the hosts send syslog over TLS to (Papertrail's ports are per account,
-   * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
-   */
-  papertrailPort?: pulumi.Input<number>;
-  /** Tags of every resource, propagated to the instances and volumes. Default none. */
-  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-}
+import { instanceSecurityGroup } from "./securityGroup";
+import { FleetArgs } from "./args";
+export { FleetArgs };
+import {
+  checkFleetArgs,
+  checkRefreshTimeout,
+  debian12NamePattern,
+  debianOwnerId,
+  fleetTagKey,
+  instancePolicy,
+  launchHookPolicy,
+} from "./rules";
+export {
+  checkFleetArgs,
+  checkRefreshTimeout,
+  debian12NamePattern,
+  debianOwnerId,
+  fleetTagKey,
+  instancePolicy,
+  launchHookPolicy,
+};
 
 /**
  * `dependsOn` for the resources the given ids were computed from: an Output's own resources are dependencies
@@ -135,12 +65,20 @@ export class Fleet extends pulumi.ComponentResource {
   constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Fleet"), name, {}, withFormerType("node-service:fleet:Fleet", opts));
     if (Array.isArray(args.subnetIds) && args.subnetIds.length < 2)
-      throw new pulumi.RunError(`Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`);
+      throw new pulumi.RunError(
+        `Fleet ${name}: subnetIds: ${args.subnetIds.length} given; at least 2, in different AZs, so one AZ can fail`,
+      );
     const refreshTimeoutSec = args.refreshTimeoutSec ?? 3600;
-    const problems = [...checkFleetArgs(args), ...checkRefreshTimeout({
-      refreshTimeoutSec, checkpointPercentages: args.checkpointPercentages ?? [50, 100], checkpointDelaySec: args.checkpointDelaySec ?? 300,
-      instanceWarmupSec: args.instanceWarmupSec ?? 120, lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? 600,
-    })];
+    const problems = [
+      ...checkFleetArgs(args),
+      ...checkRefreshTimeout({
+        refreshTimeoutSec,
+        checkpointPercentages: args.checkpointPercentages ?? [50, 100],
+        checkpointDelaySec: args.checkpointDelaySec ?? 300,
+        instanceWarmupSec: args.instanceWarmupSec ?? 120,
+        lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? 600,
+      }),
+    ];
     if (problems.length) throw new pulumi.RunError(`Fleet ${name}: ${problems.map(formatProblem).join("; ")}`);
     const service = args.service ?? serviceDefaults;
     const port = service.port;
@@ -148,55 +86,69 @@ export class Fleet extends pulumi.ComponentResource {
     const { role, profile } = serviceHostRole(name, args, { parent: this });
     // The group's identity for IAM, known before the group exists (its name is not): project, stack and component.
     const fleet = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
-    const [region, caller, partition] = [aws.getRegionOutput({}, { parent: this }), aws.getCallerIdentityOutput({}, { parent: this }), aws.getPartitionOutput({}, { parent: this })];
-    const hookPolicy = new aws.iam.RolePolicy(`${name}-launch-hook`, {
-      role: role.id,
-      policy: pulumi.all([partition.partition, region.region, caller.accountId]).apply(([p, r, acct]) => launchHookPolicy({ partition: p, region: r, accountId: acct, fleet })),
-    }, { parent: this });
+    const [region, caller, partition] = [
+      aws.getRegionOutput({}, { parent: this }),
+      aws.getCallerIdentityOutput({}, { parent: this }),
+      aws.getPartitionOutput({}, { parent: this }),
+    ];
+    const hookPolicy = new aws.iam.RolePolicy(
+      `${name}-launch-hook`,
+      {
+        role: role.id,
+        policy: pulumi
+          .all([partition.partition, region.region, caller.accountId])
+          .apply(([p, r, acct]) => launchHookPolicy({ partition: p, region: r, accountId: acct, fleet })),
+      },
+      { parent: this },
+    );
 
-    const sg = new aws.ec2.SecurityGroup(`${name}-instances`, { vpcId: args.vpcId, description: "Service instances: the service port from the load balancer only", tags: args.tags }, { parent: this });
-    new aws.vpc.SecurityGroupIngressRule(`${name}-from-lb`, {
-      securityGroupId: sg.id, referencedSecurityGroupId: args.loadBalancerSecurityGroupId, ipProtocol: "tcp", fromPort: port, toPort: port,
-      description: "Service port from the load balancer (traffic and health checks)",
-    }, { parent: this });
-    new aws.vpc.SecurityGroupEgressRule(`${name}-lb-to-instances`, {
-      securityGroupId: args.loadBalancerSecurityGroupId, referencedSecurityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port,
-      description: "Load balancer to the service port of the instances",
-    }, { parent: this });
-    // Outbound: HTTPS (AWS APIs through the VPC endpoints or the NAT, Datadog, the package repositories, which the
-    // boot reads over HTTPS only) and the Papertrail port; nothing else (review F9).
-    new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: 443, toPort: 443,
-      description: "HTTPS: AWS APIs, Datadog, package repositories (apt over HTTPS)",
-    }, { parent: this });
-    new aws.vpc.SecurityGroupEgressRule(`${name}-egress-papertrail`, {
-      securityGroupId: sg.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: args.papertrailPort ?? 443, toPort: args.papertrailPort ?? 443,
-      description: "Syslog over TLS to Papertrail",
-    }, { parent: this });
+    const sg = instanceSecurityGroup(
+      name,
+      {
+        vpcId: args.vpcId,
+        port,
+        loadBalancerSecurityGroupId: args.loadBalancerSecurityGroupId,
+        papertrailPort: args.papertrailPort,
+        tags: args.tags,
+      },
+      this,
+    );
 
-    const lt = new aws.ec2.LaunchTemplate(`${name}-lt`, {
-      imageId: image.id,
-      instanceType: args.instanceType ?? "t3.small",
-      // gzipped: the service host's cloud-config is above EC2's 16 KB as text; cloud-init unpacks it
-      userData: pulumi.output(args.userData).apply(encodeUserData),
-      iamInstanceProfile: { arn: profile.arn },
-      ...hardenedLaunchTemplateArgs({ rootVolumeGb: args.rootVolumeGb ?? 8, rootDeviceName: image.rootDeviceName, securityGroupIds: [sg.id] }),
-      tagSpecifications: [
-        { resourceType: "instance", tags: args.tags },
-        { resourceType: "volume", tags: args.tags },
-      ],
-      updateDefaultVersion: true,
-      tags: args.tags,
-    }, { parent: this });
+    const lt = new aws.ec2.LaunchTemplate(
+      `${name}-lt`,
+      {
+        imageId: image.id,
+        instanceType: args.instanceType ?? "t3.small",
+        // gzipped: the service host's cloud-config is above EC2's 16 KB as text; cloud-init unpacks it
+        userData: pulumi.output(args.userData).apply(encodeUserData),
+        iamInstanceProfile: { arn: profile.arn },
+        ...hardenedLaunchTemplateArgs({
+          rootVolumeGb: args.rootVolumeGb ?? 8,
+          rootDeviceName: image.rootDeviceName,
+          securityGroupIds: [sg.id],
+        }),
+        tagSpecifications: [
+          { resourceType: "instance", tags: args.tags },
+          { resourceType: "volume", tags: args.tags },
+        ],
+        updateDefaultVersion: true,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
 
-    const tagList = pulumi.output(args.tags ?? {}).apply((t) => [
-      ...Object.entries({ Name: name, ...t }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-      { key: fleetTagKey, value: fleet, propagateAtLaunch: false },
-    ]);
+    const tagList = pulumi
+      .output(args.tags ?? {})
+      .apply((t) => [
+        ...Object.entries({ Name: name, ...t }).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+        { key: fleetTagKey, value: fleet, propagateAtLaunch: false },
+      ]);
     // Every launch waits in Pending:Wait (Warmed:Pending:Wait into the warm pool) until the host completes the hook;
     // not completed in time, it is abandoned: terminated and replaced, never put in service or in the pool half-booted.
     const hook = {
-      name: launchHookName(service.name), lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING", defaultResult: "ABANDON",
+      name: launchHookName(service.name),
+      lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+      defaultResult: "ABANDON",
       heartbeatTimeout: pulumi.output(args.lifecycleHookTimeoutSec ?? 600).apply((t) => {
         const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
         if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
@@ -208,67 +160,101 @@ export class Fleet extends pulumi.ComponentResource {
     // Before the group's update starts a new refresh (which would cancel a running one): wait while one is active.
     const version = lt.latestVersion.apply(String);
     const refresh = { region: region.region, timeoutSec: refreshTimeoutSec, pollSec: 15 };
-    const guard = new InstanceRefreshGuard(`${name}-refresh-guard`, { ...refresh, tagKey: fleetTagKey, tagValue: fleet, launchTemplateVersion: version }, { parent: this });
-    const asg = new aws.autoscaling.Group(`${name}-asg`, {
-      vpcZoneIdentifiers: args.subnetIds,
-      minSize,
-      maxSize: args.maxSize ?? 4,
-      desiredCapacity: args.desiredCapacity ?? minSize,
-      // Put on the group before its first launch (the provider creates it empty, puts the hooks, then sizes it).
-      initialLifecycleHooks: [hook],
-      // A numbered version (not $Latest): every change is a new desired configuration that
-      // instance refresh rolls out and can roll back.
-      launchTemplate: { id: lt.id, version },
-      targetGroupArns: [args.targetGroupArn],
-      healthCheckType: "ELB",
-      healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? 300,
-      defaultInstanceWarmup: args.instanceWarmupSec ?? 120,
-      instanceRefresh: {
-        strategy: "Rolling",
-        preferences: {
-          minHealthyPercentage: 100,
-          maxHealthyPercentage: args.maxHealthyPercentage ?? 200,
-          instanceWarmup: pulumi.output(args.instanceWarmupSec ?? 120).apply(String),
-          checkpointPercentages: args.checkpointPercentages ?? [50, 100],
-          checkpointDelay: pulumi.output(args.checkpointDelaySec ?? 300).apply(String),
-          skipMatching: false,
-          autoRollback: true,
-          alarmSpecification: args.rollbackAlarmNames !== undefined ? { alarms: args.rollbackAlarmNames } : undefined,
+    const guard = new InstanceRefreshGuard(
+      `${name}-refresh-guard`,
+      { ...refresh, tagKey: fleetTagKey, tagValue: fleet, launchTemplateVersion: version },
+      { parent: this },
+    );
+    const asg = new aws.autoscaling.Group(
+      `${name}-asg`,
+      {
+        vpcZoneIdentifiers: args.subnetIds,
+        minSize,
+        maxSize: args.maxSize ?? 4,
+        desiredCapacity: args.desiredCapacity ?? minSize,
+        // Put on the group before its first launch (the provider creates it empty, puts the hooks, then sizes it).
+        initialLifecycleHooks: [hook],
+        // A numbered version (not $Latest): every change is a new desired configuration that
+        // instance refresh rolls out and can roll back.
+        launchTemplate: { id: lt.id, version },
+        targetGroupArns: [args.targetGroupArn],
+        healthCheckType: "ELB",
+        healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? 300,
+        defaultInstanceWarmup: args.instanceWarmupSec ?? 120,
+        instanceRefresh: {
+          strategy: "Rolling",
+          preferences: {
+            minHealthyPercentage: 100,
+            maxHealthyPercentage: args.maxHealthyPercentage ?? 200,
+            instanceWarmup: pulumi.output(args.instanceWarmupSec ?? 120).apply(String),
+            checkpointPercentages: args.checkpointPercentages ?? [50, 100],
+            checkpointDelay: pulumi.output(args.checkpointDelaySec ?? 300).apply(String),
+            skipMatching: false,
+            autoRollback: true,
+            alarmSpecification: args.rollbackAlarmNames !== undefined ? { alarms: args.rollbackAlarmNames } : undefined,
+          },
         },
+        warmPool: args.warmPool
+          ? {
+              poolState: "Stopped",
+              minSize: warmPoolMinSize,
+              instanceReusePolicy: { reuseOnScaleIn: true },
+              maxGroupPreparedCapacity:
+                args.warmPoolMaxPreparedCapacity ?? pulumi.all([minSize, warmPoolMinSize]).apply(([a, b]) => a + b),
+            }
+          : undefined,
+        enabledMetrics: [
+          "GroupDesiredCapacity",
+          "GroupInServiceInstances",
+          "GroupPendingInstances",
+          "GroupTerminatingInstances",
+          "GroupTotalInstances",
+        ],
+        terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
+        waitForCapacityTimeout: "15m",
+        tags: tagList,
       },
-      warmPool: args.warmPool ? {
-        poolState: "Stopped", minSize: warmPoolMinSize, instanceReusePolicy: { reuseOnScaleIn: true },
-        maxGroupPreparedCapacity: args.warmPoolMaxPreparedCapacity ?? pulumi.all([minSize, warmPoolMinSize]).apply(([a, b]) => a + b),
-      } : undefined,
-      enabledMetrics: ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances"],
-      terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
-      waitForCapacityTimeout: "15m",
-      tags: tagList,
-    }, {
-      parent: this,
-      // initialLifecycleHooks is ForceNew and applied at creation only: the LifecycleHook below owns the hook after.
-      ignoreChanges: ["desiredCapacity", "initialLifecycleHooks"],
-      dependsOn: after(args.listenerArns, args.privateEgress).apply((d) => [...d, hookPolicy, guard]),
-    });
+      {
+        parent: this,
+        // initialLifecycleHooks is ForceNew and applied at creation only: the LifecycleHook below owns the hook after.
+        ignoreChanges: ["desiredCapacity", "initialLifecycleHooks"],
+        dependsOn: after(args.listenerArns, args.privateEgress).apply((d) => [...d, hookPolicy, guard]),
+      },
+    );
     // The same hook as its own resource: a group created before the hook gets it, and timeout changes reach it
     // (PutLifecycleHook creates or updates: terraform-provider-aws lifecycle_hook.go).
-    const launchHook = new aws.autoscaling.LifecycleHook(`${name}-launch`, { autoscalingGroupName: asg.name, ...hook }, { parent: this });
+    const launchHook = new aws.autoscaling.LifecycleHook(
+      `${name}-launch`,
+      { autoscalingGroupName: asg.name, ...hook },
+      { parent: this },
+    );
     // After it: the update succeeds only when the refresh it started did.
-    const waiter = new InstanceRefreshWaiter(`${name}-refresh`, {
-      ...refresh, autoScalingGroupName: asg.name, launchTemplateId: lt.id, launchTemplateVersion: version,
-    }, { parent: this, dependsOn: [asg] });
-
-    new aws.autoscaling.Policy(`${name}-requests`, {
-      autoscalingGroupName: asg.name,
-      policyType: "TargetTrackingScaling",
-      targetTrackingConfiguration: {
-        predefinedMetricSpecification: {
-          predefinedMetricType: "ALBRequestCountPerTarget",
-          resourceLabel: pulumi.interpolate`${args.loadBalancerArnSuffix}/${args.targetGroupArnSuffix}`,
-        },
-        targetValue: args.requestsPerTarget ?? 1000,
+    const waiter = new InstanceRefreshWaiter(
+      `${name}-refresh`,
+      {
+        ...refresh,
+        autoScalingGroupName: asg.name,
+        launchTemplateId: lt.id,
+        launchTemplateVersion: version,
       },
-    }, { parent: this, dependsOn: after(args.listenerArns) });
+      { parent: this, dependsOn: [asg] },
+    );
+
+    new aws.autoscaling.Policy(
+      `${name}-requests`,
+      {
+        autoscalingGroupName: asg.name,
+        policyType: "TargetTrackingScaling",
+        targetTrackingConfiguration: {
+          predefinedMetricSpecification: {
+            predefinedMetricType: "ALBRequestCountPerTarget",
+            resourceLabel: pulumi.interpolate`${args.loadBalancerArnSuffix}/${args.targetGroupArnSuffix}`,
+          },
+          targetValue: args.requestsPerTarget ?? 1000,
+        },
+      },
+      { parent: this, dependsOn: after(args.listenerArns) },
+    );
 
     this.autoScalingGroupName = asg.name;
     this.launchTemplateId = lt.id;
@@ -279,8 +265,13 @@ export class Fleet extends pulumi.ComponentResource {
     this.launchHookName = launchHook.name;
     this.releasedLaunchTemplateVersion = waiter.launchTemplateVersion;
     this.registerOutputs({
-      autoScalingGroupName: this.autoScalingGroupName, launchTemplateId: this.launchTemplateId, launchTemplateVersion: this.launchTemplateVersion,
-      securityGroupId: this.securityGroupId, roleName: this.roleName, imageId: this.imageId, launchHookName: this.launchHookName,
+      autoScalingGroupName: this.autoScalingGroupName,
+      launchTemplateId: this.launchTemplateId,
+      launchTemplateVersion: this.launchTemplateVersion,
+      securityGroupId: this.securityGroupId,
+      roleName: this.roleName,
+      imageId: this.imageId,
+      launchHookName: this.launchHookName,
       releasedLaunchTemplateVersion: this.releasedLaunchTemplateVersion,
     });
   }

@@ -6,14 +6,27 @@ export const debianOwnerId = "136693071363";
 export const debian12NamePattern = "debian-12-amd64-*";
 
 /** The instance role's inline policy: read this service's releases and parameters, nothing else. */
-export function instancePolicy(a: { bundleBucketArn: string; parameterArns: string[]; kmsKeyArn: string; region: string }): string {
+export function instancePolicy(a: {
+  bundleBucketArn: string;
+  parameterArns: string[];
+  kmsKeyArn: string;
+  region: string;
+}): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
       { Sid: "ReadReleases", Effect: "Allow", Action: "s3:GetObject", Resource: `${a.bundleBucketArn}/releases/*` },
-      { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: a.parameterArns },
       {
-        Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: a.kmsKeyArn,
+        Sid: "ReadOwnParameters",
+        Effect: "Allow",
+        Action: ["ssm:GetParameter", "ssm:GetParameters"],
+        Resource: a.parameterArns,
+      },
+      {
+        Sid: "DecryptOwnParametersViaSsm",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: a.kmsKeyArn,
         Condition: { StringEquals: { "kms:ViaService": `ssm.${a.region}.amazonaws.com` } },
       },
       // The Datadog agent's collect_ec2_tags (host/datadog.ts) falls back to the EC2 API when instance metadata
@@ -43,7 +56,9 @@ export function launchHookPolicy(a: { partition: string; region: string; account
     Statement: [
       { Sid: "FindOwnGroup", Effect: "Allow", Action: "autoscaling:DescribeAutoScalingInstances", Resource: "*" },
       {
-        Sid: "CompleteOwnGroupsLaunchHook", Effect: "Allow", Action: "autoscaling:CompleteLifecycleAction",
+        Sid: "CompleteOwnGroupsLaunchHook",
+        Effect: "Allow",
+        Action: "autoscaling:CompleteLifecycleAction",
         Resource: `arn:${a.partition}:autoscaling:${a.region}:${a.accountId}:autoScalingGroup:*:autoScalingGroupName/*`,
         Condition: { StringEquals: { [`autoscaling:ResourceTag/${fleetTagKey}`]: a.fleet } },
       },
@@ -52,14 +67,33 @@ export function launchHookPolicy(a: { partition: string; region: string; account
 }
 
 /** Problems with the Fleet's numbers that are known when it is constructed (Outputs are checked as they resolve). */
-export function checkFleetArgs(a: { lifecycleHookTimeoutSec?: unknown; warmPoolMaxPreparedCapacity?: unknown }): Problem[] {
+export function checkFleetArgs(a: {
+  lifecycleHookTimeoutSec?: unknown;
+  warmPoolMaxPreparedCapacity?: unknown;
+}): Problem[] {
   const problems: Problem[] = [];
   const known = (v: unknown): v is number => typeof v === "number";
   // HeartbeatTimeout: 30 to 7200 seconds (PutLifecycleHook API reference; the provider validates the same range).
-  if (known(a.lifecycleHookTimeoutSec) && !(Number.isInteger(a.lifecycleHookTimeoutSec) && a.lifecycleHookTimeoutSec >= 30 && a.lifecycleHookTimeoutSec <= 7200))
-    problems.push({ field: "lifecycleHookTimeoutSec", message: `${a.lifecycleHookTimeoutSec} must be a whole number of seconds from 30 to 7200` });
-  if (known(a.warmPoolMaxPreparedCapacity) && !(Number.isInteger(a.warmPoolMaxPreparedCapacity) && a.warmPoolMaxPreparedCapacity > 0))
-    problems.push({ field: "warmPoolMaxPreparedCapacity", message: `${a.warmPoolMaxPreparedCapacity} must be a whole number above 0 (in-service plus warm instances)` });
+  if (
+    known(a.lifecycleHookTimeoutSec) &&
+    !(
+      Number.isInteger(a.lifecycleHookTimeoutSec) &&
+      a.lifecycleHookTimeoutSec >= 30 &&
+      a.lifecycleHookTimeoutSec <= 7200
+    )
+  )
+    problems.push({
+      field: "lifecycleHookTimeoutSec",
+      message: `${a.lifecycleHookTimeoutSec} must be a whole number of seconds from 30 to 7200`,
+    });
+  if (
+    known(a.warmPoolMaxPreparedCapacity) &&
+    !(Number.isInteger(a.warmPoolMaxPreparedCapacity) && a.warmPoolMaxPreparedCapacity > 0)
+  )
+    problems.push({
+      field: "warmPoolMaxPreparedCapacity",
+      message: `${a.warmPoolMaxPreparedCapacity} must be a whole number above 0 (in-service plus warm instances)`,
+    });
   return problems;
 }
 
@@ -68,14 +102,33 @@ export function checkFleetArgs(a: { lifecycleHookTimeoutSec?: unknown; warmPoolM
  * launch hook's full timeout (an instance that never gets ready is abandoned only then). Only when all are known.
  */
 export function checkRefreshTimeout(a: {
-  refreshTimeoutSec: unknown; checkpointPercentages: unknown; checkpointDelaySec: unknown; instanceWarmupSec: unknown; lifecycleHookTimeoutSec: unknown;
+  refreshTimeoutSec: unknown;
+  checkpointPercentages: unknown;
+  checkpointDelaySec: unknown;
+  instanceWarmupSec: unknown;
+  lifecycleHookTimeoutSec: unknown;
 }): Problem[] {
-  const { refreshTimeoutSec: t, checkpointPercentages: c, checkpointDelaySec: d, instanceWarmupSec: w, lifecycleHookTimeoutSec: h } = a;
-  if (typeof t !== "number" || !Array.isArray(c) || typeof d !== "number" || typeof w !== "number" || typeof h !== "number") return [];
+  const {
+    refreshTimeoutSec: t,
+    checkpointPercentages: c,
+    checkpointDelaySec: d,
+    instanceWarmupSec: w,
+    lifecycleHookTimeoutSec: h,
+  } = a;
+  if (
+    typeof t !== "number" ||
+    !Array.isArray(c) ||
+    typeof d !== "number" ||
+    typeof w !== "number" ||
+    typeof h !== "number"
+  )
+    return [];
   const floor = c.length * d + w + h;
   if (Number.isInteger(t) && t >= floor) return [];
-  return [{
-    field: "refreshTimeoutSec",
-    message: `${t} is shorter than the refresh's own pauses and waits: ${c.length} checkpoints × ${d} s + ${w} s warm-up + ${h} s launch hook = ${floor} s; give at least that`,
-  }];
+  return [
+    {
+      field: "refreshTimeoutSec",
+      message: `${t} is shorter than the refresh's own pauses and waits: ${c.length} checkpoints × ${d} s + ${w} s warm-up + ${h} s launch hook = ${floor} s; give at least that`,
+    },
+  ];
 }

@@ -15,17 +15,33 @@ export interface DiscoveryArgs {
 }
 
 /** The zone `<name>-zone` and the record `<name>-fleet`. */
-export function discovery(name: string, a: DiscoveryArgs, parent: pulumi.Resource): { zone: aws.route53.Zone; record: aws.route53.Record } {
-  const zone = new aws.route53.Zone(`${name}-zone`, {
-    name: a.dns.zone, comment: `Service discovery of ${a.serviceName} (${a.env}) for HAProxy`, vpcs: [{ vpcId: a.vpcId }], forceDestroy: true, tags: a.tags,
-  }, { parent });
-  const record = new aws.route53.Record(`${name}-fleet`, {
-    zoneId: zone.zoneId,
-    name: a.dns.fleet,
-    type: "A",
-    // Short TTL: HAProxy holds a vanished address for 10 s more, so a replaced host leaves within ~20 s.
-    ttl: 10,
-    records: a.hosts.map((h) => h.privateIp),
-  }, { parent });
+export function discovery(
+  name: string,
+  a: DiscoveryArgs,
+  parent: pulumi.Resource,
+): { zone: aws.route53.Zone; record: aws.route53.Record } {
+  const zone = new aws.route53.Zone(
+    `${name}-zone`,
+    {
+      name: a.dns.zone,
+      comment: `Service discovery of ${a.serviceName} (${a.env}) for HAProxy`,
+      vpcs: [{ vpcId: a.vpcId }],
+      forceDestroy: true,
+      tags: a.tags,
+    },
+    { parent },
+  );
+  const record = new aws.route53.Record(
+    `${name}-fleet`,
+    {
+      zoneId: zone.zoneId,
+      name: a.dns.fleet,
+      type: "A",
+      // Short TTL: HAProxy holds a vanished address for 10 s more, so a replaced host leaves within ~20 s.
+      ttl: 10,
+      records: a.hosts.map((h) => h.privateIp),
+    },
+    { parent },
+  );
   return { zone, record };
 }

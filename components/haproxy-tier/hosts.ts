@@ -20,17 +20,27 @@ export interface TierHostArgs {
 
 /** The `index`-th host of a kind; `own` adds what differs between kinds (tags, user-data handling). */
 export function tierHost(
-  name: string, index: number, a: TierHostArgs, own: Pick<aws.ec2.InstanceArgs, "tags" | "userDataReplaceOnChange">, opts: pulumi.CustomResourceOptions,
+  name: string,
+  index: number,
+  a: TierHostArgs,
+  own: Pick<aws.ec2.InstanceArgs, "tags" | "userDataReplaceOnChange">,
+  opts: pulumi.CustomResourceOptions,
 ): aws.ec2.Instance {
-  return new aws.ec2.Instance(name, {
-    ami: a.amiId,
-    instanceType: a.instanceType,
-    subnetId: a.subnetIds.apply((ids) => ids[index % ids.length]!),
-    vpcSecurityGroupIds: [a.securityGroupId],
-    iamInstanceProfile: a.instanceProfileName,
-    ...(a.gzipUserData ? { userDataBase64: pulumi.output(a.userData).apply(encodeUserData) } : { userData: a.userData }),
-    ...hardenedInstanceArgs({ rootVolumeGb: a.rootVolumeGb }),
-    monitoring: true,
-    ...own,
-  }, opts);
+  return new aws.ec2.Instance(
+    name,
+    {
+      ami: a.amiId,
+      instanceType: a.instanceType,
+      subnetId: a.subnetIds.apply((ids) => ids[index % ids.length]!),
+      vpcSecurityGroupIds: [a.securityGroupId],
+      iamInstanceProfile: a.instanceProfileName,
+      ...(a.gzipUserData
+        ? { userDataBase64: pulumi.output(a.userData).apply(encodeUserData) }
+        : { userData: a.userData }),
+      ...hardenedInstanceArgs({ rootVolumeGb: a.rootVolumeGb }),
+      monitoring: true,
+      ...own,
+    },
+    opts,
+  );
 }

@@ -51,7 +51,12 @@ const base = (env: string): HaproxyTierArgs => ({
   version: "abc123",
 });
 // What the stack passes in prod (infra/stack.ts): no single point of failure, a protected NLB.
-const prod = (): HaproxyTierArgs => ({ ...base("prod"), highAvailability: true, nodeCount: 2, deletionProtection: true });
+const prod = (): HaproxyTierArgs => ({
+  ...base("prod"),
+  highAvailability: true,
+  nodeCount: 2,
+  deletionProtection: true,
+});
 
 async function build(args: HaproxyTierArgs) {
   const tier = new HaproxyTier("tier", args);
@@ -93,7 +98,12 @@ describe("HaproxyTier resource graph", () => {
     expect(nodeGroup()).toMatchObject({ minSize: 2, maxSize: 2, desiredCapacity: 2 });
     expect([...nodeGroup().vpcZoneIdentifiers].sort()).toEqual(["subnet-priv-a", "subnet-priv-b"]);
     const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
-    expect(nlb).toMatchObject({ loadBalancerType: "network", internal: false, enableCrossZoneLoadBalancing: true, enableDeletionProtection: true });
+    expect(nlb).toMatchObject({
+      loadBalancerType: "network",
+      internal: false,
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: true,
+    });
     expect(nlb.subnets).toEqual(["subnet-pub-a", "subnet-pub-b"]);
     const listener = mocks.one("aws:lb/listener:Listener").inputs;
     expect(listener).toMatchObject({ port: 443, protocol: "TLS" });
@@ -127,18 +137,40 @@ describe("HaproxyTier resource graph", () => {
     expect(g).toMatchObject({ healthCheckType: "ELB", minElbCapacity: 2 });
     expect(g.healthCheckGracePeriod).toBeGreaterThanOrEqual(300);
     expect(g.instanceMaintenancePolicy).toEqual({ minHealthyPercentage: 100, maxHealthyPercentage: 150 });
-    expect(g.instanceRefresh).toMatchObject({ strategy: "Rolling", preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 150, skipMatching: false } });
+    expect(g.instanceRefresh).toMatchObject({
+      strategy: "Rolling",
+      preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 150, skipMatching: false },
+    });
     // A config or image change is a new launch template version: the group rolls it, nothing replaces the nodes outright.
     const lt = mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
     expect(g.launchTemplate).toEqual({ id: "tier-node-id", version: "1" });
-    expect(lt).toMatchObject({ imageId: "ami-0123456789abcdef0", instanceType: "t3.small", updateDefaultVersion: true });
+    expect(lt).toMatchObject({
+      imageId: "ami-0123456789abcdef0",
+      instanceType: "t3.small",
+      updateDefaultVersion: true,
+    });
     expect(gunzipSync(Buffer.from(lt.userData, "base64")).toString("utf8")).toBe("#cloud-config\n{}\n");
     expect(lt.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
-    expect(lt.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false", securityGroups: ["tier-node-id"] });
-    expect(lt.blockDeviceMappings[0]).toMatchObject({ deviceName: "/dev/xvda", ebs: { volumeType: "gp3", encrypted: "true" } });
+    expect(lt.networkInterfaces[0]).toMatchObject({
+      associatePublicIpAddress: "false",
+      securityGroups: ["tier-node-id"],
+    });
+    expect(lt.blockDeviceMappings[0]).toMatchObject({
+      deviceName: "/dev/xvda",
+      ebs: { volumeType: "gp3", encrypted: "true" },
+    });
     expect(lt.iamInstanceProfile).toEqual({ arn: "arn:aws:iam::123456789012:instance-profile/tier-node-x1" });
-    const tags = Object.fromEntries(g.tags.map((t: { key: string; value: string; propagateAtLaunch: boolean }) => [t.key, [t.value, t.propagateAtLaunch]]));
-    expect(tags).toMatchObject({ Name: ["sample-api-prod-haproxy", true], Role: ["haproxy", true], Env: ["prod", true] });
+    const tags = Object.fromEntries(
+      g.tags.map((t: { key: string; value: string; propagateAtLaunch: boolean }) => [
+        t.key,
+        [t.value, t.propagateAtLaunch],
+      ]),
+    );
+    expect(tags).toMatchObject({
+      Name: ["sample-api-prod-haproxy", true],
+      Role: ["haproxy", true],
+      Env: ["prod", true],
+    });
   });
 
   it("service hosts: a new image never replaces them all at once; fleetImageRolloutHosts moves the listed ones to it", async () => {
@@ -146,7 +178,8 @@ describe("HaproxyTier resource graph", () => {
     // (pulumi/pulumi pkg/resource/deploy/step_generator.go: processIgnoreChanges on every resource with old
     // state), so a host leaves its image only while it is listed here.
     await build(prod());
-    for (const i of [0, 1, 2]) expect(ignored.get(`tier-fleet-${i}`)?.sort(), `host ${i}`).toEqual(["ami", "userData", "userDataBase64"]);
+    for (const i of [0, 1, 2])
+      expect(ignored.get(`tier-fleet-${i}`)?.sort(), `host ${i}`).toEqual(["ami", "userData", "userDataBase64"]);
     mocks.clear();
     ignored.clear();
     await build({ ...prod(), fleetImageRolloutHosts: [1] });
@@ -167,16 +200,25 @@ describe("HaproxyTier resource graph", () => {
     }
     // The node role: the SSM agent's own inline policy, no managed policy (AmazonSSMManagedInstanceCore reads every parameter).
     expect(mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
-    expect(mocks.ofType("aws:iam/rolePolicy:RolePolicy").map((r) => r.name).sort()).toEqual(["tier-node-params", "tier-node-ssm-agent"]);
+    expect(
+      mocks
+        .ofType("aws:iam/rolePolicy:RolePolicy")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["tier-node-params", "tier-node-ssm-agent"]);
   });
 
   it("node role: reads the boot parameters and decrypts them with the secrets key, through SSM only", async () => {
     const kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/secrets-0000";
     await build({ ...prod(), kmsKeyArn });
     const policy = mocks.ofType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "tier-node-params")!;
-    expect(JSON.parse(policy.inputs.policy).Statement).toContainEqual(expect.objectContaining({
-      Action: "kms:Decrypt", Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
-    }));
+    expect(JSON.parse(policy.inputs.policy).Statement).toContainEqual(
+      expect.objectContaining({
+        Action: "kms:Decrypt",
+        Resource: kmsKeyArn,
+        Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" } },
+      }),
+    );
   });
 
   it("rollout: SSM association by fleet tag, one host at a time, stops at the first error, re-runs on new parameters", async () => {
@@ -187,7 +229,11 @@ describe("HaproxyTier resource graph", () => {
     expect(a.applyOnlyAtCronInterval).toBe(false);
     expect(a.scheduleExpression).toBeUndefined();
     expect(a.targets).toEqual([{ key: "tag:Fleet", values: ["sample-api-prod"] }]);
-    expect(a.parameters).toEqual({ bundleUrl: "s3://bundles-a1b2c3/releases/abc.js", bundleSha256: "b".repeat(64), version: "v2" });
+    expect(a.parameters).toEqual({
+      bundleUrl: "s3://bundles-a1b2c3/releases/abc.js",
+      bundleSha256: "b".repeat(64),
+      version: "v2",
+    });
     expect(a.waitForSuccessTimeoutSeconds).toBeGreaterThan(0);
     for (const f of fleet()) expect(f.inputs.tags.Fleet).toBe("sample-api-prod");
 
@@ -197,7 +243,9 @@ describe("HaproxyTier resource graph", () => {
     expect(content.schemaVersion).toBe("2.2");
     expect(Object.keys(content.parameters).sort()).toEqual(["bundleSha256", "bundleUrl", "version"]);
     const run: string[] = content.mainSteps[0].inputs.runCommand;
-    expect(run.at(-1)).toBe('bash "$script" --source "{{ bundleUrl }}" --sha256 "{{ bundleSha256 }}" --version "{{ version }}"');
+    expect(run.at(-1)).toBe(
+      'bash "$script" --source "{{ bundleUrl }}" --sha256 "{{ bundleSha256 }}" --version "{{ version }}"',
+    );
   });
 
   it("a configurable batch size", async () => {
@@ -228,10 +276,15 @@ describe("HaproxyTier resource graph", () => {
       expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8080, toPort: 8080 }),
       expect.objectContaining({ referencedSecurityGroupId: sgId("nlb"), fromPort: 8405, toPort: 8405 }),
     ]);
-    expect(egress.filter((r) => r.securityGroupId === sgId("nlb")).map((r) => [r.referencedSecurityGroupId, r.fromPort])).toEqual([
-      [sgId("node"), 8080], [sgId("node"), 8405],
+    expect(
+      egress.filter((r) => r.securityGroupId === sgId("nlb")).map((r) => [r.referencedSecurityGroupId, r.fromPort]),
+    ).toEqual([
+      [sgId("node"), 8080],
+      [sgId("node"), 8405],
     ]);
-    expect(into("fleet")).toEqual([expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 })]);
+    expect(into("fleet")).toEqual([
+      expect.objectContaining({ referencedSecurityGroupId: sgId("node"), fromPort: 3000, toPort: 3000 }),
+    ]);
     expect(into("nlb").map((r) => r.cidrIpv4)).toEqual(["0.0.0.0/0"]);
     expect(into("nlb")[0]).toMatchObject({ fromPort: 80, toPort: 80 });
     expect(egress.filter((r) => r.referencedSecurityGroupId === sgId("fleet"))).toEqual([
@@ -307,7 +360,8 @@ describe("deploy document", () => {
       // A stand-in cloud-init on PATH: first boot finished (0), or failed (1).
       const bin = join(dir, "bin");
       mkdirSync(bin);
-      const fakeCloudInit = (rc: number) => writeFileSync(join(bin, "cloud-init"), `#!/bin/sh\nexit ${rc}\n`, { mode: 0o755 });
+      const fakeCloudInit = (rc: number) =>
+        writeFileSync(join(bin, "cloud-init"), `#!/bin/sh\nexit ${rc}\n`, { mode: 0o755 });
       const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
       fakeCloudInit(0);
       expect(execFileSync("sh", [wrapper], { encoding: "utf8", env })).toBe(script);
@@ -325,15 +379,21 @@ describe("deploy document", () => {
 describe("HaproxyTier: bad input", () => {
   it.each([
     [{ env: "prod", highAvailability: true, nodeCount: 1 }, "nodeCount: 1 with highAvailability; at least 2"],
-    [{ env: "prod", highAvailability: true, nodeCount: 2, privateSubnetIds: ["subnet-a"] }, "privateSubnetIds: 1 with highAvailability; at least 2"],
+    [
+      { env: "prod", highAvailability: true, nodeCount: 2, privateSubnetIds: ["subnet-a"] },
+      "privateSubnetIds: 1 with highAvailability; at least 2",
+    ],
     [{ env: "dev", fleetInstanceCount: 0 }, "fleetInstanceCount: 0 must be a positive integer"],
     [{ env: "dev", serverSlots: 2 }, "serverSlots: 2 must be at least fleetInstanceCount (3)"],
-    [{ env: "dev", fleetImageRolloutHosts: [0, 1, 2] }, "fleetImageRolloutHosts: 3 of 3 hosts at once; leave at least one serving"],
+    [
+      { env: "dev", fleetImageRolloutHosts: [0, 1, 2] },
+      "fleetImageRolloutHosts: 3 of 3 hosts at once; leave at least one serving",
+    ],
     [{ env: "dev", fleetImageRolloutHosts: [3] }, "fleetImageRolloutHosts: 3 is not a host index (0-2)"],
   ])("refuses %j", async (extra, message) => {
-      const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
-      expect(make).toThrow(message);
-      // RunError: the CLI prints the message alone, no stack trace.
-      expect(make).toThrow(pulumi.RunError);
+    const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
+    expect(make).toThrow(message);
+    // RunError: the CLI prints the message alone, no stack trace.
+    expect(make).toThrow(pulumi.RunError);
   });
 });

@@ -162,7 +162,8 @@ export class HaproxyTier extends pulumi.ComponentResource {
     super(typeToken("HaproxyTier"), name, {}, withFormerType("node-service:haproxy:HaproxyTier", opts));
     const problems = checkHaproxyTierArgs(args);
     // RunError: `pulumi up` prints the message alone, without a stack trace.
-    if (problems.length > 0) throw new pulumi.RunError(`HaproxyTier ${name}: ${problems.map(formatProblem).join("; ")}`);
+    if (problems.length > 0)
+      throw new pulumi.RunError(`HaproxyTier ${name}: ${problems.map(formatProblem).join("; ")}`);
 
     const service = args.service ?? serviceDefaults;
     const env = args.env;
@@ -176,41 +177,107 @@ export class HaproxyTier extends pulumi.ComponentResource {
     const checked = (ids: pulumi.Input<pulumi.Input<string>[]>, count: "privateSubnets" | "publicSubnets") =>
       pulumi.output(ids).apply((list) => {
         const errors = checkSubnetCounts({ highAvailability, [count]: list.length });
-        if (errors.length > 0) throw new pulumi.RunError(`HaproxyTier ${name}: ${errors.map(formatProblem).join("; ")}`);
+        if (errors.length > 0)
+          throw new pulumi.RunError(`HaproxyTier ${name}: ${errors.map(formatProblem).join("; ")}`);
         return list;
       });
     const privateSubnetIds = checked(args.privateSubnetIds, "privateSubnets");
-    const host = { amiId: args.amiId, subnetIds: privateSubnetIds, userData: args.fleetUserData, rootVolumeGb: args.rootVolumeGb ?? 16 };
+    const host = {
+      amiId: args.amiId,
+      subnetIds: privateSubnetIds,
+      userData: args.fleetUserData,
+      rootVolumeGb: args.rootVolumeGb ?? 16,
+    };
 
     this.fleetDnsName = dns.fleet;
     this.haproxyConfig = renderTierHaproxyConfig({
-      service, fleetDnsName: dns.fleet, serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount, listenPort, healthPort,
+      service,
+      fleetDnsName: dns.fleet,
+      serverSlots: args.serverSlots ?? 2 * args.fleetInstanceCount,
+      listenPort,
+      healthPort,
       https: args.certificateArn !== undefined,
     });
-    const sgs = tierSecurityGroups(name, {
-      vpcId: args.vpcId, serviceName: service.name, env, tags, publicPort: args.certificateArn !== undefined ? 443 : 80, listenPort,
-      healthPort, servicePort: service.port, allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"], papertrailPort: args.papertrailPort ?? 443,
-    }, this);
-    const fleet = serviceHosts(name, {
-      ...host, count: args.fleetInstanceCount, instanceType: args.fleetInstanceType ?? "t3.small", securityGroupId: sgs.fleet.id,
-      instanceProfileName: args.fleetInstanceProfileName, tags, fleetTag, imageRolloutHosts: args.fleetImageRolloutHosts ?? [],
-    }, this);
+    const sgs = tierSecurityGroups(
+      name,
+      {
+        vpcId: args.vpcId,
+        serviceName: service.name,
+        env,
+        tags,
+        publicPort: args.certificateArn !== undefined ? 443 : 80,
+        listenPort,
+        healthPort,
+        servicePort: service.port,
+        allowedCidrs: args.allowedCidrs ?? ["0.0.0.0/0"],
+        papertrailPort: args.papertrailPort ?? 443,
+      },
+      this,
+    );
+    const fleet = serviceHosts(
+      name,
+      {
+        ...host,
+        count: args.fleetInstanceCount,
+        instanceType: args.fleetInstanceType ?? "t3.small",
+        securityGroupId: sgs.fleet.id,
+        instanceProfileName: args.fleetInstanceProfileName,
+        tags,
+        fleetTag,
+        imageRolloutHosts: args.fleetImageRolloutHosts ?? [],
+      },
+      this,
+    );
     discovery(name, { vpcId: args.vpcId, dns, serviceName: service.name, env, tags, hosts: fleet }, this);
-    const { nlb, targetGroup } = tierNlb(name, {
-      vpcId: args.vpcId, subnetIds: checked(args.publicSubnetIds, "publicSubnets"), securityGroupId: sgs.nlb.id, listenPort,
-      health: { port: healthPort, path: nodeHealthCheck.path },
-      deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000), certificateArn: args.certificateArn,
-      deletionProtection: args.deletionProtection ?? false, tags,
-    }, this);
-    const { group: nodes, role: nodeRole } = haproxyNodes(name, {
-      ...host, count: args.nodeCount ?? 1, rootDeviceName: args.rootDeviceName ?? "/dev/xvda", instanceType: args.nodeInstanceType ?? "t3.small",
-      securityGroupId: sgs.node.id, userData: args.nodeUserData, targetGroupArn: targetGroup.arn, bootSec: args.nodeBootSec ?? 600,
-      serviceName: service.name, env, tags, fleetTag, parameterArns: args.nodeParameterArns, kmsKeyArn: args.kmsKeyArn,
-    }, this);
-    const { document, association } = rollout(name, {
-      service, fleetTag, hosts: fleet, bundleUrl: args.bundleUrl, bundleSha256: args.bundleSha256, version: args.version,
-      batch: args.rolloutBatch ?? "1", tags,
-    }, this);
+    const { nlb, targetGroup } = tierNlb(
+      name,
+      {
+        vpcId: args.vpcId,
+        subnetIds: checked(args.publicSubnetIds, "publicSubnets"),
+        securityGroupId: sgs.nlb.id,
+        listenPort,
+        health: { port: healthPort, path: nodeHealthCheck.path },
+        deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000),
+        certificateArn: args.certificateArn,
+        deletionProtection: args.deletionProtection ?? false,
+        tags,
+      },
+      this,
+    );
+    const { group: nodes, role: nodeRole } = haproxyNodes(
+      name,
+      {
+        ...host,
+        count: args.nodeCount ?? 1,
+        rootDeviceName: args.rootDeviceName ?? "/dev/xvda",
+        instanceType: args.nodeInstanceType ?? "t3.small",
+        securityGroupId: sgs.node.id,
+        userData: args.nodeUserData,
+        targetGroupArn: targetGroup.arn,
+        bootSec: args.nodeBootSec ?? 600,
+        serviceName: service.name,
+        env,
+        tags,
+        fleetTag,
+        parameterArns: args.nodeParameterArns,
+        kmsKeyArn: args.kmsKeyArn,
+      },
+      this,
+    );
+    const { document, association } = rollout(
+      name,
+      {
+        service,
+        fleetTag,
+        hosts: fleet,
+        bundleUrl: args.bundleUrl,
+        bundleSha256: args.bundleSha256,
+        version: args.version,
+        batch: args.rolloutBatch ?? "1",
+        tags,
+      },
+      this,
+    );
 
     this.nlbDnsName = nlb.dnsName;
     this.nlbZoneId = nlb.zoneId;

@@ -24,38 +24,67 @@ export interface TierNlbArgs {
  * The NLB and its listener `<name>-nlb` and the target group `<name>-haproxy`, which the nodes' Auto Scaling
  * group registers them in (nodes.ts).
  */
-export function tierNlb(name: string, a: TierNlbArgs, parent: pulumi.Resource): { nlb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
+export function tierNlb(
+  name: string,
+  a: TierNlbArgs,
+  parent: pulumi.Resource,
+): { nlb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
   const opts = { parent };
-  const nlb = new aws.lb.LoadBalancer(`${name}-nlb`, {
-    loadBalancerType: "network",
-    internal: false,
-    subnets: a.subnetIds,
-    securityGroups: [a.securityGroupId],
-    enableCrossZoneLoadBalancing: true,
-    enableDeletionProtection: a.deletionProtection,
-    tags: a.tags,
-  }, opts);
-  const tg = new aws.lb.TargetGroup(`${name}-haproxy`, {
-    vpcId: a.vpcId,
-    targetType: "instance",
-    protocol: "TCP",
-    port: a.listenPort,
-    deregistrationDelay: a.deregistrationDelaySec,
-    connectionTermination: false,
-    // HTTP check on the node's health URI, answered 200/503 by HAProxy itself (NLB HTTP checks: path and a
-    // 200 matcher, timeout below the interval:
-    // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html). With
-    // every node unhealthy the NLB fails open and sends to all of them (same page), so a fleet-wide outage
-    // still reaches HAProxy's own 503.
-    healthCheck: {
-      protocol: "HTTP", port: String(a.health.port), path: a.health.path, matcher: "200",
-      interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 2,
+  const nlb = new aws.lb.LoadBalancer(
+    `${name}-nlb`,
+    {
+      loadBalancerType: "network",
+      internal: false,
+      subnets: a.subnetIds,
+      securityGroups: [a.securityGroupId],
+      enableCrossZoneLoadBalancing: true,
+      enableDeletionProtection: a.deletionProtection,
+      tags: a.tags,
     },
-    tags: a.tags,
-  }, opts);
+    opts,
+  );
+  const tg = new aws.lb.TargetGroup(
+    `${name}-haproxy`,
+    {
+      vpcId: a.vpcId,
+      targetType: "instance",
+      protocol: "TCP",
+      port: a.listenPort,
+      deregistrationDelay: a.deregistrationDelaySec,
+      connectionTermination: false,
+      // HTTP check on the node's health URI, answered 200/503 by HAProxy itself (NLB HTTP checks: path and a
+      // 200 matcher, timeout below the interval:
+      // https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html). With
+      // every node unhealthy the NLB fails open and sends to all of them (same page), so a fleet-wide outage
+      // still reaches HAProxy's own 503.
+      healthCheck: {
+        protocol: "HTTP",
+        port: String(a.health.port),
+        path: a.health.path,
+        matcher: "200",
+        interval: 10,
+        timeout: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+      },
+      tags: a.tags,
+    },
+    opts,
+  );
   const forward = [{ type: "forward", targetGroupArn: tg.arn }];
-  new aws.lb.Listener(`${name}-nlb`, a.certificateArn !== undefined
-    ? { loadBalancerArn: nlb.arn, port: 443, protocol: "TLS", certificateArn: a.certificateArn, sslPolicy: defaultSslPolicy, defaultActions: forward }
-    : { loadBalancerArn: nlb.arn, port: 80, protocol: "TCP", defaultActions: forward }, opts);
+  new aws.lb.Listener(
+    `${name}-nlb`,
+    a.certificateArn !== undefined
+      ? {
+          loadBalancerArn: nlb.arn,
+          port: 443,
+          protocol: "TLS",
+          certificateArn: a.certificateArn,
+          sslPolicy: defaultSslPolicy,
+          defaultActions: forward,
+        }
+      : { loadBalancerArn: nlb.arn, port: 80, protocol: "TCP", defaultActions: forward },
+    opts,
+  );
   return { nlb, targetGroup: tg };
 }

@@ -44,49 +44,78 @@ export interface HaproxyNodesArgs {
 }
 
 /** The role and profile `<name>-node`, the launch template `<name>-node` and the group `<name>-nodes`. */
-export function haproxyNodes(name: string, a: HaproxyNodesArgs, parent: pulumi.Resource): { group: aws.autoscaling.Group; role: aws.iam.Role } {
+export function haproxyNodes(
+  name: string,
+  a: HaproxyNodesArgs,
+  parent: pulumi.Resource,
+): { group: aws.autoscaling.Group; role: aws.iam.Role } {
   const region = aws.getRegionOutput({}, { parent });
-  const { role, profile } = ec2Role(`${name}-node`, {
-    description: `HAProxy nodes of ${a.serviceName} (${a.env}): SSM Session Manager and their own boot parameters`,
-    policy: pulumi.all([a.parameterArns, a.kmsKeyArn, region.region])
-      .apply(([parameterArns, kmsKeyArn, r]) => nodePolicy({ parameterArns, kmsKeyArn, region: r })),
-    tags: a.tags,
-    // The names these resources had before the shared builder: a stack that holds them keeps them.
-    names: { policy: `${name}-node-params` },
-  }, { parent });
+  const { role, profile } = ec2Role(
+    `${name}-node`,
+    {
+      description: `HAProxy nodes of ${a.serviceName} (${a.env}): SSM Session Manager and their own boot parameters`,
+      policy: pulumi
+        .all([a.parameterArns, a.kmsKeyArn, region.region])
+        .apply(([parameterArns, kmsKeyArn, r]) => nodePolicy({ parameterArns, kmsKeyArn, region: r })),
+      tags: a.tags,
+      // The names these resources had before the shared builder: a stack that holds them keeps them.
+      names: { policy: `${name}-node-params` },
+    },
+    { parent },
+  );
   const instanceTags = { ...a.tags, Name: `${a.fleetTag}-haproxy`, Role: "haproxy" };
-  const lt = new aws.ec2.LaunchTemplate(`${name}-node`, {
-    imageId: a.amiId,
-    instanceType: a.instanceType,
-    // Gzipped, as the service hosts' (cloud-init unpacks it): as text, prod's cloud-config is above EC2's 16 KB.
-    userData: pulumi.output(a.userData).apply(encodeUserData),
-    iamInstanceProfile: { arn: profile.arn },
-    ...hardenedLaunchTemplateArgs({ rootVolumeGb: a.rootVolumeGb, rootDeviceName: a.rootDeviceName, securityGroupIds: [a.securityGroupId] }),
-    monitoring: { enabled: true },
-    tagSpecifications: [{ resourceType: "instance", tags: instanceTags }, { resourceType: "volume", tags: a.tags }],
-    updateDefaultVersion: true,
-    tags: a.tags,
-  }, { parent });
+  const lt = new aws.ec2.LaunchTemplate(
+    `${name}-node`,
+    {
+      imageId: a.amiId,
+      instanceType: a.instanceType,
+      // Gzipped, as the service hosts' (cloud-init unpacks it): as text, prod's cloud-config is above EC2's 16 KB.
+      userData: pulumi.output(a.userData).apply(encodeUserData),
+      iamInstanceProfile: { arn: profile.arn },
+      ...hardenedLaunchTemplateArgs({
+        rootVolumeGb: a.rootVolumeGb,
+        rootDeviceName: a.rootDeviceName,
+        securityGroupIds: [a.securityGroupId],
+      }),
+      monitoring: { enabled: true },
+      tagSpecifications: [
+        { resourceType: "instance", tags: instanceTags },
+        { resourceType: "volume", tags: a.tags },
+      ],
+      updateDefaultVersion: true,
+      tags: a.tags,
+    },
+    { parent },
+  );
   const healthy = { minHealthyPercentage: 100, maxHealthyPercentage: oneAtATimeMaxHealthyPercentage(a.count) };
-  const group = new aws.autoscaling.Group(`${name}-nodes`, {
-    vpcZoneIdentifiers: a.subnetIds,
-    minSize: a.count,
-    maxSize: a.count,
-    desiredCapacity: a.count,
-    // A numbered version: each change is a new desired configuration the refresh rolls out.
-    launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
-    targetGroupArns: [a.targetGroupArn],
-    healthCheckType: "ELB",
-    healthCheckGracePeriod: a.bootSec,
-    defaultInstanceWarmup: a.bootSec,
-    instanceMaintenancePolicy: healthy,
-    instanceRefresh: { strategy: "Rolling", preferences: { ...healthy, skipMatching: false } },
-    // Creation (and the move from plain instances) returns once every node is InService in the NLB.
-    minElbCapacity: a.count,
-    waitForCapacityTimeout: "20m",
-    terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
-    enabledMetrics: ["GroupDesiredCapacity", "GroupInServiceInstances", "GroupPendingInstances", "GroupTerminatingInstances"],
-    tags: Object.entries(instanceTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
-  }, { parent });
+  const group = new aws.autoscaling.Group(
+    `${name}-nodes`,
+    {
+      vpcZoneIdentifiers: a.subnetIds,
+      minSize: a.count,
+      maxSize: a.count,
+      desiredCapacity: a.count,
+      // A numbered version: each change is a new desired configuration the refresh rolls out.
+      launchTemplate: { id: lt.id, version: lt.latestVersion.apply((v) => String(v)) },
+      targetGroupArns: [a.targetGroupArn],
+      healthCheckType: "ELB",
+      healthCheckGracePeriod: a.bootSec,
+      defaultInstanceWarmup: a.bootSec,
+      instanceMaintenancePolicy: healthy,
+      instanceRefresh: { strategy: "Rolling", preferences: { ...healthy, skipMatching: false } },
+      // Creation (and the move from plain instances) returns once every node is InService in the NLB.
+      minElbCapacity: a.count,
+      waitForCapacityTimeout: "20m",
+      terminationPolicies: ["OldestLaunchTemplate", "OldestInstance"],
+      enabledMetrics: [
+        "GroupDesiredCapacity",
+        "GroupInServiceInstances",
+        "GroupPendingInstances",
+        "GroupTerminatingInstances",
+      ],
+      tags: Object.entries(instanceTags).map(([key, value]) => ({ key, value, propagateAtLaunch: true })),
+    },
+    { parent },
+  );
   return { group, role };
 }

@@ -22,28 +22,43 @@ export interface RolloutArgs {
 }
 
 /** The document `<name>-deploy` and the association `<name>-rollout`. */
-export function rollout(name: string, a: RolloutArgs, parent: pulumi.Resource): { document: aws.ssm.Document; association: aws.ssm.Association } {
+export function rollout(
+  name: string,
+  a: RolloutArgs,
+  parent: pulumi.Resource,
+): { document: aws.ssm.Document; association: aws.ssm.Association } {
   const deploy = withDeployDefaults({ service: a.service });
   const script = renderDeployScript({ service: a.service });
-  const document = new aws.ssm.Document(`${name}-deploy`, {
-    documentType: "Command",
-    documentFormat: "JSON",
-    content: aws.getRegionOutput({}, { parent })
-      .region.apply((region) => JSON.stringify(deployDocument(script, deploy.readyTimeoutSec + 120, region), null, 2)),
-    tags: a.tags,
-  }, { parent });
-  const association = new aws.ssm.Association(`${name}-rollout`, {
-    name: document.name,
-    targets: [{ key: "tag:Fleet", values: [a.fleetTag] }],
-    parameters: { bundleUrl: a.bundleUrl, bundleSha256: a.bundleSha256, version: a.version },
-    maxConcurrency: a.batch,
-    // Stop at the first host that fails: it rolled itself back, the rest keep the old release.
-    maxErrors: "0",
-    applyOnlyAtCronInterval: false,
-    complianceSeverity: "HIGH",
-    // `pulumi up` returns only once every host runs the release (or fails when one could not).
-    waitForSuccessTimeoutSeconds: a.hosts.length * (deploy.readyTimeoutSec + 180),
-  }, { parent, dependsOn: a.hosts });
+  const document = new aws.ssm.Document(
+    `${name}-deploy`,
+    {
+      documentType: "Command",
+      documentFormat: "JSON",
+      content: aws
+        .getRegionOutput({}, { parent })
+        .region.apply((region) =>
+          JSON.stringify(deployDocument(script, deploy.readyTimeoutSec + 120, region), null, 2),
+        ),
+      tags: a.tags,
+    },
+    { parent },
+  );
+  const association = new aws.ssm.Association(
+    `${name}-rollout`,
+    {
+      name: document.name,
+      targets: [{ key: "tag:Fleet", values: [a.fleetTag] }],
+      parameters: { bundleUrl: a.bundleUrl, bundleSha256: a.bundleSha256, version: a.version },
+      maxConcurrency: a.batch,
+      // Stop at the first host that fails: it rolled itself back, the rest keep the old release.
+      maxErrors: "0",
+      applyOnlyAtCronInterval: false,
+      complianceSeverity: "HIGH",
+      // `pulumi up` returns only once every host runs the release (or fails when one could not).
+      waitForSuccessTimeoutSeconds: a.hosts.length * (deploy.readyTimeoutSec + 180),
+    },
+    { parent, dependsOn: a.hosts },
+  );
   return { document, association };
 }
 
@@ -55,9 +70,14 @@ export function rollout(name: string, a: RolloutArgs, parent: pulumi.Resource): 
 export function deployDocument(script: string, timeoutSeconds: number, region: string): Record<string, unknown> {
   return {
     schemaVersion: "2.2",
-    description: "Deploy one release of the service on this host: fetch, verify, switch, restart, wait for ready, roll back on failure.",
+    description:
+      "Deploy one release of the service on this host: fetch, verify, switch, restart, wait for ready, roll back on failure.",
     parameters: {
-      bundleUrl: { type: "String", description: "s3:// URL of the bundle", allowedPattern: "^s3://[a-z0-9][a-z0-9.-]{1,62}/[A-Za-z0-9/._-]+$" },
+      bundleUrl: {
+        type: "String",
+        description: "s3:// URL of the bundle",
+        allowedPattern: "^s3://[a-z0-9][a-z0-9.-]{1,62}/[A-Za-z0-9/._-]+$",
+      },
       bundleSha256: { type: "String", description: "sha256 of the bundle, hex", allowedPattern: "^[0-9a-f]{64}$" },
       version: { type: "String", description: "Release id", allowedPattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" },
     },
@@ -77,7 +97,7 @@ export function deployDocument(script: string, timeoutSeconds: number, region: s
             '  if [ "$rc" -eq 1 ]; then echo "cloud-init failed on this host: not deploying" >&2; exit 1; fi',
             "fi",
             'script="$(mktemp)"',
-            'trap \'rm -f "$script"\' EXIT',
+            "trap 'rm -f \"$script\"' EXIT",
             "cat > \"$script\" <<'DEPLOY_SCRIPT_END'",
             ...script.replace(/\n$/, "").split("\n"),
             "DEPLOY_SCRIPT_END",

@@ -13,9 +13,18 @@ describe("nodePolicy", () => {
     // makes for the role (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service,
     // https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-access.html).
     const s = JSON.parse(nodePolicy({ parameterArns, kmsKeyArn, region: "eu-west-1" })).Statement;
-    expect(s).toContainEqual(expect.objectContaining({ Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: parameterArns }));
+    expect(s).toContainEqual(
+      expect.objectContaining({
+        Effect: "Allow",
+        Action: ["ssm:GetParameter", "ssm:GetParameters"],
+        Resource: parameterArns,
+      }),
+    );
     expect(s).toContainEqual({
-      Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: kmsKeyArn,
+      Sid: "DecryptOwnParametersViaSsm",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: kmsKeyArn,
       Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
     });
     // Nothing on every key.
@@ -38,7 +47,13 @@ describe("oneAtATimeMaxHealthyPercentage", () => {
   it("lets the group run one node above its size while it replaces one, never more", () => {
     // Max healthy percentage is of the desired capacity, 100-200, at most 100 above the minimum
     // (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_InstanceMaintenancePolicy.html).
-    for (const [count, pct] of [[1, 200], [2, 150], [3, 134], [4, 125], [10, 110]] as const) {
+    for (const [count, pct] of [
+      [1, 200],
+      [2, 150],
+      [3, 134],
+      [4, 125],
+      [10, 110],
+    ] as const) {
       expect(oneAtATimeMaxHealthyPercentage(count)).toBe(pct);
       expect(Math.floor((count * oneAtATimeMaxHealthyPercentage(count)) / 100)).toBe(count + 1);
     }
@@ -47,14 +62,23 @@ describe("oneAtATimeMaxHealthyPercentage", () => {
 
 describe("checkHaproxyTierArgs: fleetImageRolloutHosts", () => {
   const args = (fleetImageRolloutHosts: number[]) =>
-    ({ env: "prod", fleetInstanceCount: 3, fleetImageRolloutHosts, privateSubnetIds: ["a", "b"], publicSubnetIds: ["c"] }) as unknown as HaproxyTierArgs;
+    ({
+      env: "prod",
+      fleetInstanceCount: 3,
+      fleetImageRolloutHosts,
+      privateSubnetIds: ["a", "b"],
+      publicSubnetIds: ["c"],
+    }) as unknown as HaproxyTierArgs;
   it("takes host indexes, fewer than the whole fleet", () => {
     expect(checkHaproxyTierArgs(args([]))).toEqual([]);
     expect(checkHaproxyTierArgs(args([2]))).toEqual([]);
     expect(checkHaproxyTierArgs(args([0, 1]))).toEqual([]);
     expect(checkHaproxyTierArgs(args([0, 1, 2])).map((p) => p.field)).toEqual(["fleetImageRolloutHosts"]);
     expect(checkHaproxyTierArgs(args([-1, 1.5, 3])).map((p) => p.message)).toEqual([
-      "-1 is not a host index (0-2)", "1.5 is not a host index (0-2)", "3 is not a host index (0-2)", "3 of 3 hosts at once; leave at least one serving",
+      "-1 is not a host index (0-2)",
+      "1.5 is not a host index (0-2)",
+      "3 is not a host index (0-2)",
+      "3 of 3 hosts at once; leave at least one serving",
     ]);
   });
 });

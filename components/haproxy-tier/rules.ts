@@ -16,7 +16,10 @@ export function nodePolicy(a: { parameterArns: string[]; kmsKeyArn?: string; reg
   ];
   if (a.kmsKeyArn !== undefined)
     statements.push({
-      Sid: "DecryptOwnParametersViaSsm", Effect: "Allow", Action: "kms:Decrypt", Resource: a.kmsKeyArn,
+      Sid: "DecryptOwnParametersViaSsm",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: a.kmsKeyArn,
       Condition: { StringEquals: { "kms:ViaService": `ssm.${a.region}.amazonaws.com` } },
     });
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
@@ -37,12 +40,21 @@ function knownLength(list: unknown): number | undefined {
 }
 
 /** Problems with the tier's subnet lists, for the lengths known so far (undefined: not known yet). */
-export function checkSubnetCounts(a: { highAvailability: boolean; privateSubnets?: number; publicSubnets?: number }): Problem[] {
+export function checkSubnetCounts(a: {
+  highAvailability: boolean;
+  privateSubnets?: number;
+  publicSubnets?: number;
+}): Problem[] {
   const errors: Problem[] = [];
   if (a.privateSubnets !== undefined && a.highAvailability && a.privateSubnets < 2)
-    errors.push({ field: "privateSubnetIds", message: `${a.privateSubnets} with highAvailability; at least 2 (two AZs) so one AZ can fail` });
-  if (a.privateSubnets !== undefined && a.privateSubnets < 1) errors.push({ field: "privateSubnetIds", message: "at least one subnet is required" });
-  if (a.publicSubnets !== undefined && a.publicSubnets < 1) errors.push({ field: "publicSubnetIds", message: "at least one subnet is required for the NLB" });
+    errors.push({
+      field: "privateSubnetIds",
+      message: `${a.privateSubnets} with highAvailability; at least 2 (two AZs) so one AZ can fail`,
+    });
+  if (a.privateSubnets !== undefined && a.privateSubnets < 1)
+    errors.push({ field: "privateSubnetIds", message: "at least one subnet is required" });
+  if (a.publicSubnets !== undefined && a.publicSubnets < 1)
+    errors.push({ field: "publicSubnetIds", message: "at least one subnet is required for the NLB" });
   return errors;
 }
 
@@ -51,21 +63,43 @@ export function checkHaproxyTierArgs(a: HaproxyTierArgs): Problem[] {
   const errors: Problem[] = [];
   const highAvailability = a.highAvailability ?? false;
   const nodes = a.nodeCount ?? 1;
-  if (!Number.isInteger(nodes) || nodes < 1) errors.push({ field: "nodeCount", message: `${nodes} must be a positive integer` });
+  if (!Number.isInteger(nodes) || nodes < 1)
+    errors.push({ field: "nodeCount", message: `${nodes} must be a positive integer` });
   if (highAvailability && nodes < 2)
-    errors.push({ field: "nodeCount", message: `${nodes} with highAvailability; at least 2 so no HAProxy node is a single point of failure` });
-  errors.push(...checkSubnetCounts({ highAvailability, privateSubnets: knownLength(a.privateSubnetIds), publicSubnets: knownLength(a.publicSubnetIds) }));
+    errors.push({
+      field: "nodeCount",
+      message: `${nodes} with highAvailability; at least 2 so no HAProxy node is a single point of failure`,
+    });
+  errors.push(
+    ...checkSubnetCounts({
+      highAvailability,
+      privateSubnets: knownLength(a.privateSubnetIds),
+      publicSubnets: knownLength(a.publicSubnetIds),
+    }),
+  );
   if (!Number.isInteger(a.fleetInstanceCount) || a.fleetInstanceCount < 1)
     errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} must be a positive integer` });
-  if (highAvailability && a.fleetInstanceCount < 2) errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} with highAvailability; at least 2` });
+  if (highAvailability && a.fleetInstanceCount < 2)
+    errors.push({ field: "fleetInstanceCount", message: `${a.fleetInstanceCount} with highAvailability; at least 2` });
   const rolling = a.fleetImageRolloutHosts ?? [];
   for (const i of rolling)
     if (!Number.isInteger(i) || i < 0 || i >= a.fleetInstanceCount)
-      errors.push({ field: "fleetImageRolloutHosts", message: `${i} is not a host index (0-${a.fleetInstanceCount - 1})` });
+      errors.push({
+        field: "fleetImageRolloutHosts",
+        message: `${i} is not a host index (0-${a.fleetInstanceCount - 1})`,
+      });
   if (new Set(rolling).size >= a.fleetInstanceCount && rolling.length > 0)
-    errors.push({ field: "fleetImageRolloutHosts", message: `${new Set(rolling).size} of ${a.fleetInstanceCount} hosts at once; leave at least one serving` });
+    errors.push({
+      field: "fleetImageRolloutHosts",
+      message: `${new Set(rolling).size} of ${a.fleetInstanceCount} hosts at once; leave at least one serving`,
+    });
   const slots = a.serverSlots ?? 2 * a.fleetInstanceCount;
-  if (slots < a.fleetInstanceCount) errors.push({ field: "serverSlots", message: `${slots} must be at least fleetInstanceCount (${a.fleetInstanceCount})` });
-  if (!/^[a-z][a-z0-9-]{0,15}$/.test(a.env)) errors.push({ field: "env", message: `"${a.env}" must be lowercase letters, digits or dashes` });
+  if (slots < a.fleetInstanceCount)
+    errors.push({
+      field: "serverSlots",
+      message: `${slots} must be at least fleetInstanceCount (${a.fleetInstanceCount})`,
+    });
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(a.env))
+    errors.push({ field: "env", message: `"${a.env}" must be lowercase letters, digits or dashes` });
   return errors;
 }

@@ -12,7 +12,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** The interface endpoints the hosts use, and EC2 for EC2.10. */
-export const defaultInterfaceEndpointServices: readonly string[] = ["ssm", "ssmmessages", "ec2messages", "kms", "monitoring", "ec2"];
+export const defaultInterfaceEndpointServices: readonly string[] = [
+  "ssm",
+  "ssmmessages",
+  "ec2messages",
+  "kms",
+  "monitoring",
+  "ec2",
+];
 
 export interface VpcEndpointsArgs {
   vpcId: pulumi.Input<string>;
@@ -31,19 +38,51 @@ export function vpcEndpoints(name: string, a: VpcEndpointsArgs, parent: pulumi.R
   const region = aws.getRegionOutput({}, opts).region;
   const serviceName = (service: string) => pulumi.interpolate`${p.reverseDnsPrefix}.${region}.${service}`;
   const withName = (n: string) => a.tags.apply((t) => ({ ...t, Name: n }));
-  new aws.ec2.VpcEndpoint(`${name}-s3`, {
-    vpcId: a.vpcId, serviceName: serviceName("s3"), vpcEndpointType: "Gateway", routeTableIds: a.privateRouteTableIds, tags: withName(`${name}-s3`),
-  }, opts);
+  new aws.ec2.VpcEndpoint(
+    `${name}-s3`,
+    {
+      vpcId: a.vpcId,
+      serviceName: serviceName("s3"),
+      vpcEndpointType: "Gateway",
+      routeTableIds: a.privateRouteTableIds,
+      tags: withName(`${name}-s3`),
+    },
+    opts,
+  );
   if (a.interfaceServices.length === 0) return;
-  const sg = new aws.ec2.SecurityGroup(`${name}-endpoints`, {
-    vpcId: a.vpcId, description: "Interface VPC endpoints: HTTPS from the VPC only", tags: withName(`${name}-endpoints`),
-  }, opts);
-  new aws.vpc.SecurityGroupIngressRule(`${name}-endpoints-https`, {
-    securityGroupId: sg.id, cidrIpv4: a.vpcCidr, ipProtocol: "tcp", fromPort: 443, toPort: 443, description: "HTTPS to the AWS APIs from inside the VPC",
-  }, opts);
+  const sg = new aws.ec2.SecurityGroup(
+    `${name}-endpoints`,
+    {
+      vpcId: a.vpcId,
+      description: "Interface VPC endpoints: HTTPS from the VPC only",
+      tags: withName(`${name}-endpoints`),
+    },
+    opts,
+  );
+  new aws.vpc.SecurityGroupIngressRule(
+    `${name}-endpoints-https`,
+    {
+      securityGroupId: sg.id,
+      cidrIpv4: a.vpcCidr,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      description: "HTTPS to the AWS APIs from inside the VPC",
+    },
+    opts,
+  );
   for (const service of a.interfaceServices)
-    new aws.ec2.VpcEndpoint(`${name}-${service}`, {
-      vpcId: a.vpcId, serviceName: serviceName(service), vpcEndpointType: "Interface", privateDnsEnabled: true,
-      subnetIds: a.privateSubnetIds, securityGroupIds: [sg.id], tags: withName(`${name}-${service}`),
-    }, opts);
+    new aws.ec2.VpcEndpoint(
+      `${name}-${service}`,
+      {
+        vpcId: a.vpcId,
+        serviceName: serviceName(service),
+        vpcEndpointType: "Interface",
+        privateDnsEnabled: true,
+        subnetIds: a.privateSubnetIds,
+        securityGroupIds: [sg.id],
+        tags: withName(`${name}-${service}`),
+      },
+      opts,
+    );
 }

@@ -19,29 +19,63 @@ export function flowLogs(name: string, a: FlowLogsArgs, parent: pulumi.Resource)
   const region = aws.getRegionOutput({}, opts).region;
   const account = aws.getCallerIdentityOutput({}, opts).accountId;
   const group = new aws.cloudwatch.LogGroup(n, { retentionInDays: a.retentionDays, tags: a.tags }, opts);
-  const role = new aws.iam.Role(n, {
-    description: pulumi.interpolate`VPC flow logs of ${a.vpcId} to CloudWatch Logs`,
-    assumeRolePolicy: pulumi.jsonStringify({
-      Version: "2012-10-17",
-      Statement: [{
-        Effect: "Allow", Principal: { Service: "vpc-flow-logs.amazonaws.com" }, Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${p}:ec2:${region}:${account}:vpc-flow-log/*` } },
-      }],
-    }),
-    tags: a.tags,
-  }, opts);
-  new aws.iam.RolePolicy(n, {
-    role: role.id,
-    policy: pulumi.jsonStringify({
-      Version: "2012-10-17",
-      Statement: [
-        { Sid: "WriteFlowLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [group.arn, pulumi.interpolate`${group.arn}:*`] },
-        { Sid: "FindTheGroup", Effect: "Allow", Action: ["logs:DescribeLogGroups", "logs:DescribeLogStreams"], Resource: "*" },
-      ],
-    }),
-  }, opts);
-  return new aws.ec2.FlowLog(n, {
-    vpcId: a.vpcId, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: group.arn, iamRoleArn: role.arn,
-    maxAggregationInterval: 60, tags: a.tags,
-  }, opts);
+  const role = new aws.iam.Role(
+    n,
+    {
+      description: pulumi.interpolate`VPC flow logs of ${a.vpcId} to CloudWatch Logs`,
+      assumeRolePolicy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+            Action: "sts:AssumeRole",
+            Condition: {
+              StringEquals: { "aws:SourceAccount": account },
+              ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:${p}:ec2:${region}:${account}:vpc-flow-log/*` },
+            },
+          },
+        ],
+      }),
+      tags: a.tags,
+    },
+    opts,
+  );
+  new aws.iam.RolePolicy(
+    n,
+    {
+      role: role.id,
+      policy: pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "WriteFlowLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: [group.arn, pulumi.interpolate`${group.arn}:*`],
+          },
+          {
+            Sid: "FindTheGroup",
+            Effect: "Allow",
+            Action: ["logs:DescribeLogGroups", "logs:DescribeLogStreams"],
+            Resource: "*",
+          },
+        ],
+      }),
+    },
+    opts,
+  );
+  return new aws.ec2.FlowLog(
+    n,
+    {
+      vpcId: a.vpcId,
+      trafficType: "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: group.arn,
+      iamRoleArn: role.arn,
+      maxAggregationInterval: 60,
+      tags: a.tags,
+    },
+    opts,
+  );
 }

@@ -71,9 +71,17 @@ export class Network extends pulumi.ComponentResource {
       const tags = pulumi.output(args.tags ?? {});
       const withName = (n: string) => tags.apply((t) => ({ ...t, Name: n }));
       const azs = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this });
-      const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: withName(name) }, { parent: this });
+      const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: withName(name) },
+        { parent: this },
+      );
       const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: withName(name) }, { parent: this });
-      const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: withName(`${name}-public`) }, { parent: this });
+      const publicRt = new aws.ec2.RouteTable(
+        `${name}-public`,
+        { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: withName(`${name}-public`) },
+        { parent: this },
+      );
       const publicIds: pulumi.Output<string>[] = [];
       const privateIds: pulumi.Output<string>[] = [];
       const nats: aws.ec2.NatGateway[] = [];
@@ -84,40 +92,106 @@ export class Network extends pulumi.ComponentResource {
       for (let i = 0; i < azCount; i++) {
         const az = azs.names.apply((n) => {
           const v = n[i];
-          if (!v) throw new pulumi.RunError(`Network ${name}: azCount ${azCount} exceeds the ${n.length} AZs of this region`);
+          if (!v)
+            throw new pulumi.RunError(`Network ${name}: azCount ${azCount} exceeds the ${n.length} AZs of this region`);
           return v;
         });
-        const pub = new aws.ec2.Subnet(`${name}-public-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, i)), mapPublicIpOnLaunch: false, tags: withName(`${name}-public-${i}`) }, { parent: this });
-        internet.push(new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: pub.id, routeTableId: publicRt.id }, { parent: this }).id);
+        const pub = new aws.ec2.Subnet(
+          `${name}-public-${i}`,
+          {
+            vpcId: vpc.id,
+            availabilityZone: az,
+            cidrBlock: cidr.apply((c) => subnetCidr(c, 4, i)),
+            mapPublicIpOnLaunch: false,
+            tags: withName(`${name}-public-${i}`),
+          },
+          { parent: this },
+        );
+        internet.push(
+          new aws.ec2.RouteTableAssociation(
+            `${name}-public-${i}`,
+            { subnetId: pub.id, routeTableId: publicRt.id },
+            { parent: this },
+          ).id,
+        );
         publicIds.push(pub.id);
         if (perAz || i === 0) {
-          const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: withName(`${name}-nat-${i}`) }, { parent: this });
-          nats.push(new aws.ec2.NatGateway(`${name}-nat-${i}`, { allocationId: eip.id, subnetId: pub.id, tags: withName(`${name}-nat-${i}`) }, { parent: this, dependsOn: [igw] }));
+          const eip = new aws.ec2.Eip(
+            `${name}-nat-${i}`,
+            { domain: "vpc", tags: withName(`${name}-nat-${i}`) },
+            { parent: this },
+          );
+          nats.push(
+            new aws.ec2.NatGateway(
+              `${name}-nat-${i}`,
+              { allocationId: eip.id, subnetId: pub.id, tags: withName(`${name}-nat-${i}`) },
+              { parent: this, dependsOn: [igw] },
+            ),
+          );
         }
         const natId = nats[perAz ? i : 0]!.id;
-        const priv = new aws.ec2.Subnet(`${name}-private-${i}`, { vpcId: vpc.id, availabilityZone: az, cidrBlock: cidr.apply((c) => subnetCidr(c, 4, 8 + i)), tags: withName(`${name}-private-${i}`) }, { parent: this });
-        const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }], tags: withName(`${name}-private-${i}`) }, { parent: this });
-        const assoc = new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: priv.id, routeTableId: rt.id }, { parent: this });
+        const priv = new aws.ec2.Subnet(
+          `${name}-private-${i}`,
+          {
+            vpcId: vpc.id,
+            availabilityZone: az,
+            cidrBlock: cidr.apply((c) => subnetCidr(c, 4, 8 + i)),
+            tags: withName(`${name}-private-${i}`),
+          },
+          { parent: this },
+        );
+        const rt = new aws.ec2.RouteTable(
+          `${name}-private-${i}`,
+          {
+            vpcId: vpc.id,
+            routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: natId }],
+            tags: withName(`${name}-private-${i}`),
+          },
+          { parent: this },
+        );
+        const assoc = new aws.ec2.RouteTableAssociation(
+          `${name}-private-${i}`,
+          { subnetId: priv.id, routeTableId: rt.id },
+          { parent: this },
+        );
         egress.push(rt.id, assoc.id);
         privateIds.push(priv.id);
         privateRouteTableIds.push(rt.id);
       }
-      vpcEndpoints(name, {
-        vpcId: vpc.id, vpcCidr: cidr, privateSubnetIds: privateIds, privateRouteTableIds, tags,
-        interfaceServices: args.interfaceEndpoints ? args.interfaceEndpointServices ?? defaultInterfaceEndpointServices : [],
-      }, this);
+      vpcEndpoints(
+        name,
+        {
+          vpcId: vpc.id,
+          vpcCidr: cidr,
+          privateSubnetIds: privateIds,
+          privateRouteTableIds,
+          tags,
+          interfaceServices: args.interfaceEndpoints
+            ? (args.interfaceEndpointServices ?? defaultInterfaceEndpointServices)
+            : [],
+        },
+        this,
+      );
       // Adopted with no rules: Pulumi removes every rule AWS gave it, and nothing can be launched into it by mistake.
-      new aws.ec2.DefaultSecurityGroup(`${name}-default`, { vpcId: vpc.id, tags: withName(`${name}-default`) }, { parent: this });
+      new aws.ec2.DefaultSecurityGroup(
+        `${name}-default`,
+        { vpcId: vpc.id, tags: withName(`${name}-default`) },
+        { parent: this },
+      );
       this.vpcId = vpc.id;
       this.publicSubnetIds = pulumi.all(publicIds);
       this.privateSubnetIds = pulumi.all(privateIds);
       this.internetConnectivityEstablished = pulumi.all(internet);
       this.privateEgressEstablished = pulumi.all([...nats.map((n) => n.id), ...egress]);
     }
-    if (args.flowLogs) flowLogs(name, { vpcId: this.vpcId, retentionDays: args.flowLogRetentionDays ?? 365, tags: args.tags }, this);
+    if (args.flowLogs)
+      flowLogs(name, { vpcId: this.vpcId, retentionDays: args.flowLogRetentionDays ?? 365, tags: args.tags }, this);
     this.registerOutputs({
-      vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds,
-      internetConnectivityEstablished: this.internetConnectivityEstablished, privateEgressEstablished: this.privateEgressEstablished,
+      vpcId: this.vpcId,
+      publicSubnetIds: this.publicSubnetIds,
+      privateSubnetIds: this.privateSubnetIds,
+      internetConnectivityEstablished: this.internetConnectivityEstablished,
+      privateEgressEstablished: this.privateEgressEstablished,
     });
   }
 }

@@ -15,12 +15,24 @@ beforeAll(async () => {
 
 describe("alarm topic key", () => {
   it("the account administers it; CloudWatch may use it only for this account's alarms and this account's topics", async () => {
-    await runProgram(() => ({ url: new Observability("obs", { service: serviceDefaults, env: "prod", expectedHealthyHosts: 2 }).dashboardUrl }));
+    await runProgram(() => ({
+      url: new Observability("obs", { service: serviceDefaults, env: "prod", expectedHealthyHosts: 2 }).dashboardUrl,
+    }));
     const statements = JSON.parse(mocks.one("aws:kms/key:Key").inputs.policy).Statement;
     expect(statements).toEqual([
-      { Sid: "AccountAdmin", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` }, Action: "kms:*", Resource: "*" },
       {
-        Sid: "CloudWatchAlarmsPublish", Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: "*",
+        Sid: "AccountAdmin",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNT_ID}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "CloudWatchAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource: "*",
         Condition: {
           StringEquals: { "aws:SourceAccount": ACCOUNT_ID },
           ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:*` },

@@ -95,7 +95,9 @@ function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulu
       description: pulumi.interpolate`Encrypts the alarm topic of ${a.service} (${a.env})`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: pulumi.all([partition.partition, identity.accountId, region.region]).apply(([p, accountId, r]) => alarmTopicKeyPolicy(p, accountId, r)),
+      policy: pulumi
+        .all([partition.partition, identity.accountId, region.region])
+        .apply(([p, accountId, r]) => alarmTopicKeyPolicy(p, accountId, r)),
     },
     { parent },
   );
@@ -125,7 +127,11 @@ function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulu
     { parent },
   );
   a.notificationEmails.forEach((email, i) => {
-    new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
+    new aws.sns.TopicSubscription(
+      `${name}-email-${i}`,
+      { topic: topic.arn, protocol: "email", endpoint: email },
+      { parent },
+    );
   });
   return topic.arn;
 }
@@ -144,7 +150,13 @@ export function alarmTopicKeyPolicy(partition: string, accountId: string, region
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Sid: "AccountAdmin", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::${accountId}:root` }, Action: "kms:*", Resource: "*" },
+      {
+        Sid: "AccountAdmin",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${partition}:iam::${accountId}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
       {
         Sid: "CloudWatchAlarmsPublish",
         Effect: "Allow",
@@ -245,7 +257,12 @@ function loadBalancerAlarms(
  */
 function healthyWindow(bootSec: pulumi.Input<number>) {
   const w = pulumi.output(bootSec).apply(healthyHostsAlarmWindow);
-  return { period: 60, evaluationPeriods: w.evaluationPeriods, datapointsToAlarm: w.datapointsToAlarm, treatMissingData: "missing" };
+  return {
+    period: 60,
+    evaluationPeriods: w.evaluationPeriods,
+    datapointsToAlarm: w.datapointsToAlarm,
+    treatMissingData: "missing",
+  };
 }
 
 /**
@@ -263,15 +280,34 @@ function nodeAlarms(
   parent: pulumi.Resource,
 ): aws.cloudwatch.MetricAlarm[] {
   const common = {
-    namespace: "AWS/NetworkELB", dimensions: { LoadBalancer: nlb.loadBalancer, TargetGroup: nlb.targetGroup }, ...healthyWindow(a.hostBootSec), ...actions,
+    namespace: "AWS/NetworkELB",
+    dimensions: { LoadBalancer: nlb.loadBalancer, TargetGroup: nlb.targetGroup },
+    ...healthyWindow(a.hostBootSec),
+    ...actions,
   };
-  const healthy = new aws.cloudwatch.MetricAlarm(`${name}-nlb-healthy-nodes`, {
-    alarmDescription: pulumi.interpolate`${a.service} (${a.env}): fewer than ${nlb.expectedHealthy} HAProxy nodes pass the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
-    metricName: "HealthyHostCount", statistic: "Minimum", comparisonOperator: "LessThanThreshold", threshold: nlb.expectedHealthy, ...common,
-  }, { parent });
-  const unhealthy = new aws.cloudwatch.MetricAlarm(`${name}-nlb-unhealthy-nodes`, {
-    alarmDescription: pulumi.interpolate`${a.service} (${a.env}): an HAProxy node fails the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
-    metricName: "UnHealthyHostCount", statistic: "Maximum", comparisonOperator: "GreaterThanThreshold", threshold: 0, ...common,
-  }, { parent });
+  const healthy = new aws.cloudwatch.MetricAlarm(
+    `${name}-nlb-healthy-nodes`,
+    {
+      alarmDescription: pulumi.interpolate`${a.service} (${a.env}): fewer than ${nlb.expectedHealthy} HAProxy nodes pass the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
+      metricName: "HealthyHostCount",
+      statistic: "Minimum",
+      comparisonOperator: "LessThanThreshold",
+      threshold: nlb.expectedHealthy,
+      ...common,
+    },
+    { parent },
+  );
+  const unhealthy = new aws.cloudwatch.MetricAlarm(
+    `${name}-nlb-unhealthy-nodes`,
+    {
+      alarmDescription: pulumi.interpolate`${a.service} (${a.env}): an HAProxy node fails the NLB's check (HAProxy down, or no usable service host behind it). Runbook: ${a.runbook}`,
+      metricName: "UnHealthyHostCount",
+      statistic: "Maximum",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      ...common,
+    },
+    { parent },
+  );
   return [healthy, unhealthy];
 }

@@ -49,7 +49,10 @@ export function dashboardDefinition(d: DashboardInput): Record<string, unknown> 
     ]),
     series("Event-loop delay p99 (ms)", [`max:app.event_loop.delay.p99{${scope}} by {host}`]),
     series("Service hosts reporting", [`max:app.event_loop.delay.p99{${scope}} by {host}`], "count_not_null(q1)"),
-    series("Worker memory (bytes)", [`max:app.memory.rss{${scope}} by {host}`, `max:app.memory.heap_used{${scope}} by {host}`]),
+    series("Worker memory (bytes)", [
+      `max:app.memory.rss{${scope}} by {host}`,
+      `max:app.memory.heap_used{${scope}} by {host}`,
+    ]),
     // Arithmetic lives in formulas: a widget query is one metric query.
     series("CPU used (%)", [`avg:system.cpu.idle{${scope}} by {host}`], "100 - q1"),
     series("Memory used (%)", [`avg:system.mem.pct_usable{${scope}} by {host}`], "100 * (1 - q1)"),
@@ -66,7 +69,10 @@ export function dashboardDefinition(d: DashboardInput): Record<string, unknown> 
       ]),
       series(
         "ALB target 5xx share",
-        [`sum:aws.applicationelb.httpcode_target_5xx{${tg}}.as_count()`, `sum:aws.applicationelb.request_count{${tg}}.as_count()`],
+        [
+          `sum:aws.applicationelb.httpcode_target_5xx{${tg}}.as_count()`,
+          `sum:aws.applicationelb.request_count{${tg}}.as_count()`,
+        ],
         "q1 / q2",
       ),
     );

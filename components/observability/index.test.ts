@@ -20,7 +20,10 @@ beforeAll(async () => {
   const monitor = require("@pulumi/pulumi/runtime/settings").getMonitor();
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, cb: any) => {
-    aliasParents.set(`${req.getType()}::${req.getName()}`, req.getAliasesList().map((a: any) => a.getSpec().getParenturn()));
+    aliasParents.set(
+      `${req.getType()}::${req.getName()}`,
+      req.getAliasesList().map((a: any) => a.getSpec().getParenturn()),
+    );
     return register(req, cb);
   };
 });
@@ -93,7 +96,8 @@ describe("Observability (ALB flavor)", () => {
       expect(i.message, i.name).toContain("@oncall@example.com");
       // The query's own threshold is the critical one.
       expect(i.query, i.name).toMatch(new RegExp(`[<>] ${i.monitorThresholds.critical.replace(".", "\\.")}$`));
-      if (!String(i.name).includes("healthy hosts")) expect(Number(i.monitorThresholds.warning), i.name).toBeLessThan(Number(i.monitorThresholds.critical));
+      if (!String(i.name).includes("healthy hosts"))
+        expect(Number(i.monitorThresholds.warning), i.name).toBeLessThan(Number(i.monitorThresholds.critical));
     }
   });
 
@@ -135,10 +139,21 @@ describe("Observability (ALB flavor)", () => {
     const dash = JSON.parse(mocks.one("datadog:index/dashboardJson:DashboardJson").inputs.dashboard);
     const titles: string[] = dash.widgets.map((w: any) => w.definition.title);
     const queries = (title: string) =>
-      dash.widgets.find((w: any) => w.definition.title === title).definition.requests[0].queries.map((q: any) => q.query).join(" ");
+      dash.widgets
+        .find((w: any) => w.definition.title === title)
+        .definition.requests[0].queries.map((q: any) => q.query)
+        .join(" ");
     expect(queries("Requests (count)")).toBe("sum:app.request.count{service:sample-api,env:prod}.as_count()");
     expect(queries("Request duration, average (ms)")).toContain("app.request.duration");
-    for (const t of ["Error rate (5xx share of requests)", "Request duration percentiles (ms)", "ALB healthy hosts", "CPU used (%)", "Memory used (%)", "Disk used (%)", "Event-loop delay p99 (ms)"])
+    for (const t of [
+      "Error rate (5xx share of requests)",
+      "Request duration percentiles (ms)",
+      "ALB healthy hosts",
+      "CPU used (%)",
+      "Memory used (%)",
+      "Disk used (%)",
+      "Event-loop delay p99 (ms)",
+    ])
       expect(titles).toContain(t);
     expect(dash.layout_type).toBe("ordered");
     expect(dashboardUrl).toMatch(/^https:\/\/app\.datadoghq\.com\/dashboard\/\S+$/);
@@ -146,7 +161,8 @@ describe("Observability (ALB flavor)", () => {
 
   it("CloudWatch alarms: 5xx share by metric math with a traffic guard, p99, healthy hosts over a window longer than a boot, ASG CPU", async () => {
     const { rollback, alarms, topicArn } = await build({ thresholds: { minRequests: 50 } });
-    const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
+    const byName = (n: string) =>
+      mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
     expect(mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).toHaveLength(4);
 
     const share = byName("obs-5xx-share");
@@ -155,7 +171,11 @@ describe("Observability (ALB flavor)", () => {
     expect(expr.returnData).toBe(true);
     const metrics = share.metricQueries.filter((q: any) => q.metric).map((q: any) => q.metric);
     expect(metrics.map((m: any) => m.metricName).sort()).toEqual(["HTTPCode_Target_5XX_Count", "RequestCount"]);
-    for (const m of metrics) expect(m.dimensions).toEqual({ LoadBalancer: "app/sample-alb/50dc6c495c0c9188", TargetGroup: "targetgroup/Sample-TG/73e2d6bc24d8a067" });
+    for (const m of metrics)
+      expect(m.dimensions).toEqual({
+        LoadBalancer: "app/sample-alb/50dc6c495c0c9188",
+        TargetGroup: "targetgroup/Sample-TG/73e2d6bc24d8a067",
+      });
     expect(share.threshold).toBe(5);
 
     const p99 = byName("obs-p99");
@@ -165,12 +185,21 @@ describe("Observability (ALB flavor)", () => {
     // alarm in INSUFFICIENT_DATA, which has no action here, and it needs every minute of a window longer than
     // the hosts' boot budget below the level (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data).
     expect(healthy).toMatchObject({
-      metricName: "HealthyHostCount", comparisonOperator: "LessThanThreshold", threshold: 3, treatMissingData: "missing",
-      period: 60, evaluationPeriods: 6, datapointsToAlarm: 6,
+      metricName: "HealthyHostCount",
+      comparisonOperator: "LessThanThreshold",
+      threshold: 3,
+      treatMissingData: "missing",
+      period: 60,
+      evaluationPeriods: 6,
+      datapointsToAlarm: 6,
     });
     expect(healthy.insufficientDataActions ?? []).toEqual([]);
     const cpu = byName("obs-asg-cpu");
-    expect(cpu).toMatchObject({ namespace: "AWS/EC2", metricName: "CPUUtilization", dimensions: { AutoScalingGroupName: "sample-asg" } });
+    expect(cpu).toMatchObject({
+      namespace: "AWS/EC2",
+      metricName: "CPUUtilization",
+      dimensions: { AutoScalingGroupName: "sample-asg" },
+    });
 
     for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) {
       expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
@@ -191,7 +220,9 @@ describe("Observability (ALB flavor)", () => {
     const cw = keyPolicy.Statement.find((s: any) => s.Principal.Service === "cloudwatch.amazonaws.com");
     expect(cw.Action).toEqual(["kms:Decrypt", "kms:GenerateDataKey*"]);
     const topicPolicy = JSON.parse(mocks.one("aws:sns/topicPolicy:TopicPolicy").inputs.policy);
-    expect(topicPolicy.Statement[0].Condition.ArnLike["aws:SourceArn"]).toBe(`arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:*`);
+    expect(topicPolicy.Statement[0].Condition.ArnLike["aws:SourceArn"]).toBe(
+      `arn:aws:cloudwatch:us-east-1:${ACCOUNT_ID}:alarm:*`,
+    );
     const sub = mocks.one("aws:sns/topicSubscription:TopicSubscription").inputs;
     expect(sub).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
   });
@@ -208,15 +239,27 @@ describe("Observability (ALB flavor)", () => {
 
 describe("Observability: Datadog AWS integration", () => {
   it("composes a DatadogIntegration child with the args given; its resources keep the URNs they had as Observability's own", async () => {
-    const { integrationRoleArn, urn } = await build({ createDatadogIntegration: true, datadogAwsAccountId: "065115117704", datadogNamespaces: ["AWS/EC2"] });
+    const { integrationRoleArn, urn } = await build({
+      createDatadogIntegration: true,
+      datadogAwsAccountId: "065115117704",
+      datadogNamespaces: ["AWS/EC2"],
+    });
     expect(mocks.one("node-service-aws:index:DatadogIntegration").name).toBe("obs");
     expect(integrationRoleArn).toBe(`arn:aws:iam::${ACCOUNT_ID}:role/obs-dd-integration-x1`);
     const role = mocks.one("aws:iam/role:Role");
-    expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ AWS: "arn:aws:iam::065115117704:root" });
-    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.metricsConfig.namespaceFilters.includeOnlies).toEqual(["AWS/EC2"]);
+    expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({
+      AWS: "arn:aws:iam::065115117704:root",
+    });
+    expect(
+      mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.metricsConfig.namespaceFilters
+        .includeOnlies,
+    ).toEqual(["AWS/EC2"]);
     // Aliases to the component itself (stacks already under its current type token) and to its URN before that.
     const former = "urn:pulumi:test::node-service-aws::node-service:observability:Observability::obs";
-    for (const child of ["aws:iam/role:Role::obs-dd-integration", "datadog:aws/integrationAccount:IntegrationAccount::obs-dd-aws"])
+    for (const child of [
+      "aws:iam/role:Role::obs-dd-integration",
+      "datadog:aws/integrationAccount:IntegrationAccount::obs-dd-aws",
+    ])
       expect(aliasParents.get(child), child).toEqual([urn, former]);
   });
 });
@@ -230,13 +273,21 @@ describe("Observability: reusing an account's existing Datadog AWS integration",
     expect(mocks.ofType("aws:iam/role:Role")).toHaveLength(0);
     mocks.clear();
     await build({ createDatadogIntegration: true, datadogRegions: ["us-east-1", "eu-west-1"] });
-    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({ includeOnlies: ["us-east-1", "eu-west-1"] });
+    expect(mocks.one("datadog:aws/integrationAccount:IntegrationAccount").inputs.awsRegions).toEqual({
+      includeOnlies: ["us-east-1", "eu-west-1"],
+    });
   });
 });
 
 describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
   it("keeps host and app monitors, skips ALB monitors and alarms, has no rollback alarms", async () => {
-    const { rollback, alarms } = await build({ albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "dev", expectedHealthyHosts: 1 });
+    const { rollback, alarms } = await build({
+      albArnSuffix: undefined,
+      targetGroupArnSuffix: undefined,
+      asgName: undefined,
+      env: "dev",
+      expectedHealthyHosts: 1,
+    });
     expect(monitors()).toHaveLength(7);
     expect(monitors().every((m) => !String(m.inputs.query).includes("applicationelb"))).toBe(true);
     expect(monitorNamed("Service 5xx share").query).toBe(
@@ -248,7 +299,9 @@ describe("Observability (HAProxy flavor: no ALB, no ASG)", () => {
     expect(hosts.notifyNoData).toBe(true);
     // One host: no warning level, critical when it is gone.
     expect(hosts.monitorThresholds).toEqual({ critical: "1" });
-    expect(hosts.query).toMatch(/count_not_null\(max:app\.event_loop\.delay\.p99\{service:sample-api,env:dev\} by \{host\}\) < 1$/);
+    expect(hosts.query).toMatch(
+      /count_not_null\(max:app\.event_loop\.delay\.p99\{service:sample-api,env:dev\} by \{host\}\) < 1$/,
+    );
     expect(alarms).toEqual([]);
     expect(rollback).toEqual([]);
   });
@@ -260,22 +313,42 @@ describe("Observability (HAProxy flavor with its NLB)", () => {
     // so "no healthy backend" shows here as a node gone unhealthy. NLB metrics: AWS/NetworkELB, dimensions
     // LoadBalancer and TargetGroup (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-cloudwatch-metrics.html).
     const { rollback, alarms, topicArn } = await build({
-      albArnSuffix: undefined, targetGroupArnSuffix: undefined, asgName: undefined, env: "prod",
-      nlbArnSuffix: "net/sample-nlb/50dc6c495c0c9188", nlbTargetGroupArnSuffix: "targetgroup/sample-haproxy/73e2d6bc24d8a067",
-      expectedHealthyNodes: 2, hostBootSec: 600,
+      albArnSuffix: undefined,
+      targetGroupArnSuffix: undefined,
+      asgName: undefined,
+      env: "prod",
+      nlbArnSuffix: "net/sample-nlb/50dc6c495c0c9188",
+      nlbTargetGroupArnSuffix: "targetgroup/sample-haproxy/73e2d6bc24d8a067",
+      expectedHealthyNodes: 2,
+      hostBootSec: 600,
     });
-    const byName = (n: string) => mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
-    const dims = { LoadBalancer: "net/sample-nlb/50dc6c495c0c9188", TargetGroup: "targetgroup/sample-haproxy/73e2d6bc24d8a067" };
+    const byName = (n: string) =>
+      mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.name === n)!.inputs;
+    const dims = {
+      LoadBalancer: "net/sample-nlb/50dc6c495c0c9188",
+      TargetGroup: "targetgroup/sample-haproxy/73e2d6bc24d8a067",
+    };
     const window = { period: 60, evaluationPeriods: 11, datapointsToAlarm: 11, treatMissingData: "missing" };
     expect(byName("obs-nlb-healthy-nodes")).toMatchObject({
-      namespace: "AWS/NetworkELB", metricName: "HealthyHostCount", dimensions: dims, statistic: "Minimum",
-      comparisonOperator: "LessThanThreshold", threshold: 2, ...window,
+      namespace: "AWS/NetworkELB",
+      metricName: "HealthyHostCount",
+      dimensions: dims,
+      statistic: "Minimum",
+      comparisonOperator: "LessThanThreshold",
+      threshold: 2,
+      ...window,
     });
     expect(byName("obs-nlb-unhealthy-nodes")).toMatchObject({
-      namespace: "AWS/NetworkELB", metricName: "UnHealthyHostCount", dimensions: dims, statistic: "Maximum",
-      comparisonOperator: "GreaterThanThreshold", threshold: 0, ...window,
+      namespace: "AWS/NetworkELB",
+      metricName: "UnHealthyHostCount",
+      dimensions: dims,
+      statistic: "Maximum",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+      ...window,
     });
-    for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
+    for (const a of mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm"))
+      expect(a.inputs.alarmActions, a.name).toEqual([topicArn]);
     expect(alarms).toEqual(["obs-nlb-healthy-nodes-x1", "obs-nlb-unhealthy-nodes-x1"]);
     expect(rollback).toEqual([]);
   });
@@ -283,13 +356,28 @@ describe("Observability (HAProxy flavor with its NLB)", () => {
 
 describe("Observability: bad input", () => {
   it.each([
-    [{ thresholds: { cpuWarningPercent: 95 } }, "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)"],
-    [{ thresholds: { errorRateCritical: 5, errorRateWarning: 2 } }, "thresholds.errorRateCritical: 5 is a share of requests, 0-1"],
+    [
+      { thresholds: { cpuWarningPercent: 95 } },
+      "thresholds.cpuCriticalPercent: 90 must be above cpuWarningPercent (95)",
+    ],
+    [
+      { thresholds: { errorRateCritical: 5, errorRateWarning: 2 } },
+      "thresholds.errorRateCritical: 5 is a share of requests, 0-1",
+    ],
     [{ expectedHealthyHosts: 0 }, "expectedHealthyHosts: 0 must be a positive integer"],
     [{ targetGroupArnSuffix: undefined }, "albArnSuffix and targetGroupArnSuffix: give both"],
-    [{ albArnSuffix: undefined, targetGroupArnSuffix: undefined, nlbArnSuffix: "net/x/1" }, "nlbArnSuffix and nlbTargetGroupArnSuffix: give both"],
-    [{ nlbArnSuffix: "net/x/1", nlbTargetGroupArnSuffix: "targetgroup/x/1" }, "one load balancer: the ALB's suffixes or the NLB's, not both"],
-    [{ createDatadogIntegration: true, datadogIntegrationRoleArn: "arn:aws:iam::1:role/x" }, "datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false"],
+    [
+      { albArnSuffix: undefined, targetGroupArnSuffix: undefined, nlbArnSuffix: "net/x/1" },
+      "nlbArnSuffix and nlbTargetGroupArnSuffix: give both",
+    ],
+    [
+      { nlbArnSuffix: "net/x/1", nlbTargetGroupArnSuffix: "targetgroup/x/1" },
+      "one load balancer: the ALB's suffixes or the NLB's, not both",
+    ],
+    [
+      { createDatadogIntegration: true, datadogIntegrationRoleArn: "arn:aws:iam::1:role/x" },
+      "datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false",
+    ],
   ])("refuses %j with one message, no stack trace (RunError)", async (extra, message) => {
     const refusal = build(extra);
     await expect(refusal).rejects.toThrow(message);
@@ -303,12 +391,28 @@ describe("Observability args", () => {
     const entry = path.join(__dirname, "index.ts");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-"));
     try {
-      fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }));
-      const schema = new Analyzer(dir, "node-service-aws", { exports: { ".": entry } }, new Set(["Observability"])).analyze().components.Observability!;
+      fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({ extends: path.resolve(__dirname, "../../tsconfig.json"), files: [entry], include: [] }),
+      );
+      const schema = new Analyzer(
+        dir,
+        "node-service-aws",
+        { exports: { ".": entry } },
+        new Set(["Observability"]),
+      ).analyze().components.Observability!;
       for (const [k, p] of Object.entries(schema.inputs)) expect(p.description, k).toMatch(/Default\s|Required\./);
       for (const [k, p] of Object.entries(schema.outputs)) expect(p.description, k).toMatch(/\S/);
-      const plain = Object.entries(schema.inputs).filter(([, p]) => p.plain).map(([k]) => k);
-      expect(plain.sort()).toEqual(["createDatadogIntegration", "expectedHealthyHosts", "notificationEmails", "service", "thresholds"]);
+      const plain = Object.entries(schema.inputs)
+        .filter(([, p]) => p.plain)
+        .map(([k]) => k);
+      expect(plain.sort()).toEqual([
+        "createDatadogIntegration",
+        "expectedHealthyHosts",
+        "notificationEmails",
+        "service",
+        "thresholds",
+      ]);
       for (const k of plain) expect(schema.inputs[k]!.description, k).toMatch(/Plain|plain/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -10,8 +10,19 @@ import { DATADOG_AWS_ACCOUNT_ID, DatadogIntegration, defaultDatadogNamespaces } 
 import { AlbTarget, createAlarms } from "./alarms";
 import { dashboardDefinition, datadogAppHost } from "./dashboard";
 import { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, monitorTable } from "./monitors";
-import { ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, resolveThresholds, thresholdDefaults } from "./thresholds";
-export { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, DATADOG_AWS_ACCOUNT_ID, ObservabilityThresholds };
+import {
+  ObservabilityThresholds,
+  checkExpectedHealthyHosts,
+  checkThresholds,
+  resolveThresholds,
+  thresholdDefaults,
+} from "./thresholds";
+export {
+  AGENT_METRIC_EVALUATION_DELAY_S,
+  AWS_METRIC_EVALUATION_DELAY_S,
+  DATADOG_AWS_ACCOUNT_ID,
+  ObservabilityThresholds,
+};
 export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNamespaces, thresholdDefaults };
 
 /** The type token Observability had before `typeToken`; its children's URNs still carry it in old stacks. */
@@ -120,7 +131,9 @@ export class Observability extends pulumi.ComponentResource {
     if ((args.nlbArnSuffix === undefined) !== (args.nlbTargetGroupArnSuffix === undefined))
       problems.push("nlbArnSuffix and nlbTargetGroupArnSuffix: give both (HAProxy flavor) or neither");
     if (args.createDatadogIntegration === true && args.datadogIntegrationRoleArn !== undefined)
-      problems.push("datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false");
+      problems.push(
+        "datadogIntegrationRoleArn: an existing integration's role, so createDatadogIntegration must be false",
+      );
     if (args.albArnSuffix !== undefined && args.nlbArnSuffix !== undefined)
       problems.push("albArnSuffix and nlbArnSuffix: one load balancer: the ALB's suffixes or the NLB's, not both");
     // RunError: `pulumi up` prints the message alone, without a stack trace.
@@ -138,7 +151,11 @@ export class Observability extends pulumi.ComponentResource {
     if (args.createDatadogIntegration === true) {
       const integration = new DatadogIntegration(
         name,
-        { datadogAwsAccountId: args.datadogAwsAccountId, datadogNamespaces: args.datadogNamespaces, datadogRegions: args.datadogRegions },
+        {
+          datadogAwsAccountId: args.datadogAwsAccountId,
+          datadogNamespaces: args.datadogNamespaces,
+          datadogRegions: args.datadogRegions,
+        },
         // Its resources were this component's own children: `this` for stacks already under the current type
         // token, the former URN for stacks last updated before it (the engine also maps `this` to it).
         { parent: this, formerParents: [this, pulumi.createUrn(name, formerType, opts?.parent)] },
@@ -152,7 +169,9 @@ export class Observability extends pulumi.ComponentResource {
       service: pulumi.interpolate`service:${args.service.name},env:${args.env}`,
       targetGroup: pulumi.interpolate`targetgroup:${targetGroup ?? ""}`,
     };
-    const tags = pulumi.all([args.env, args.service.name]).apply(([env, service]) => [`env:${env}`, `service:${service}`]);
+    const tags = pulumi
+      .all([args.env, args.service.name])
+      .apply(([env, service]) => [`env:${env}`, `service:${service}`]);
     const notify = pulumi
       .all([pulumi.output(args.datadogNotifyHandles ?? []), pulumi.output(args.notificationEmails ?? [])])
       .apply(([handles, emails]) => [...handles, ...emails].map((h) => `@${h}`).join(" "));
@@ -185,18 +204,32 @@ ${notify}`,
 
     const dashboardJson = pulumi
       .all([args.service.name, args.env, pulumi.output(args.version ?? ""), targetGroup])
-      .apply(([service, env, version, tg]) => JSON.stringify(dashboardDefinition({ service, env, version, targetGroup: tg })));
+      .apply(([service, env, version, tg]) =>
+        JSON.stringify(dashboardDefinition({ service, env, version, targetGroup: tg })),
+      );
     const dashboard = new datadog.DashboardJson(`${name}-dashboard`, { dashboard: dashboardJson }, parent);
     const site = pulumi.output(args.datadogSite ?? "datadoghq.com");
 
     const cloudWatch = createAlarms(
       name,
       {
-        service: args.service.name, env: args.env, runbook, thresholds: t, expectedHealthyHosts: args.expectedHealthyHosts,
-        notificationEmails: args.notificationEmails ?? [], alb, asgName: args.asgName, hostBootSec: args.hostBootSec ?? 300,
-        nlb: args.nlbArnSuffix !== undefined && args.nlbTargetGroupArnSuffix !== undefined
-          ? { loadBalancer: args.nlbArnSuffix, targetGroup: args.nlbTargetGroupArnSuffix, expectedHealthy: args.expectedHealthyNodes ?? 1 }
-          : undefined,
+        service: args.service.name,
+        env: args.env,
+        runbook,
+        thresholds: t,
+        expectedHealthyHosts: args.expectedHealthyHosts,
+        notificationEmails: args.notificationEmails ?? [],
+        alb,
+        asgName: args.asgName,
+        hostBootSec: args.hostBootSec ?? 300,
+        nlb:
+          args.nlbArnSuffix !== undefined && args.nlbTargetGroupArnSuffix !== undefined
+            ? {
+                loadBalancer: args.nlbArnSuffix,
+                targetGroup: args.nlbTargetGroupArnSuffix,
+                expectedHealthy: args.expectedHealthyNodes ?? 1,
+              }
+            : undefined,
       },
       this,
     );

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { AGENT_METRIC_EVALUATION_DELAY_S, AWS_METRIC_EVALUATION_DELAY_S, MonitorRow, monitorTable } from "./monitors";
 import { resolveThresholds, thresholdDefaults } from "./thresholds";
 
-const selector = { service: "service:sample-api,env:prod", targetGroup: "targetgroup:targetgroup/sample-tg/73e2d6bc24d8a067" };
+const selector = {
+  service: "service:sample-api,env:prod",
+  targetGroup: "targetgroup:targetgroup/sample-tg/73e2d6bc24d8a067",
+};
 const queryOf = (row: MonitorRow) => row.query(selector[row.selects]);
 const rowOf = (rows: MonitorRow[], key: string) => rows.find((r) => r.key === key)!;
 
@@ -15,29 +18,44 @@ describe("monitor table", () => {
     expect(monitorTable(flavor, thresholdDefaults, 3).map((r) => r.key)).toEqual(keys);
   });
 
-  it.each(["alb", "haproxy"] as const)("%s flavor: each query's own threshold is its critical level, warning below it (above for host counts)", (flavor) => {
-    for (const row of monitorTable(flavor, thresholdDefaults, 3)) {
-      expect(queryOf(row), row.key).toMatch(new RegExp(`[<>] ${String(row.critical).replace(".", "\\.")}$`));
-      expect(row.warning, row.key).toBeDefined();
-      if (queryOf(row).includes(" < ")) expect(row.warning!, row.key).toBeGreaterThan(row.critical);
-      else expect(row.warning!, row.key).toBeLessThan(row.critical);
-      expect(row.action, row.key).toMatch(/\S/);
-    }
-  });
+  it.each(["alb", "haproxy"] as const)(
+    "%s flavor: each query's own threshold is its critical level, warning below it (above for host counts)",
+    (flavor) => {
+      for (const row of monitorTable(flavor, thresholdDefaults, 3)) {
+        expect(queryOf(row), row.key).toMatch(new RegExp(`[<>] ${String(row.critical).replace(".", "\\.")}$`));
+        expect(row.warning, row.key).toBeDefined();
+        if (queryOf(row).includes(" < ")) expect(row.warning!, row.key).toBeGreaterThan(row.critical);
+        else expect(row.warning!, row.key).toBeLessThan(row.critical);
+        expect(row.action, row.key).toMatch(/\S/);
+      }
+    },
+  );
 
   it("only ALB rows select on the target group; they wait for CloudWatch's delay, the others for the agent's", () => {
-    for (const row of [...monitorTable("alb", thresholdDefaults, 3), ...monitorTable("haproxy", thresholdDefaults, 3)]) {
+    for (const row of [
+      ...monitorTable("alb", thresholdDefaults, 3),
+      ...monitorTable("haproxy", thresholdDefaults, 3),
+    ]) {
       const fromAlb = queryOf(row).includes("aws.applicationelb");
       expect(row.selects === "targetGroup", row.key).toBe(fromAlb);
-      expect(row.timing.evaluationDelay, row.key).toBe(fromAlb ? AWS_METRIC_EVALUATION_DELAY_S : AGENT_METRIC_EVALUATION_DELAY_S);
+      expect(row.timing.evaluationDelay, row.key).toBe(
+        fromAlb ? AWS_METRIC_EVALUATION_DELAY_S : AGENT_METRIC_EVALUATION_DELAY_S,
+      );
     }
   });
 
   it("the HAProxy flavor's p95 monitor reads the p95 levels (ms), and its name says p95", () => {
-    const t = resolveThresholds({ latencyP99CriticalSeconds: 5, latencyP99WarningSeconds: 4, latencyP95CriticalSeconds: 1.5, latencyP95WarningSeconds: 0.75 });
+    const t = resolveThresholds({
+      latencyP99CriticalSeconds: 5,
+      latencyP99WarningSeconds: 4,
+      latencyP95CriticalSeconds: 1.5,
+      latencyP95WarningSeconds: 0.75,
+    });
     const row = rowOf(monitorTable("haproxy", t, 3), "app-p95");
     expect(row.title).toContain("p95");
-    expect(queryOf(row)).toBe("avg(last_10m):max:app.request.duration.95percentile{service:sample-api,env:prod} > 1500");
+    expect(queryOf(row)).toBe(
+      "avg(last_10m):max:app.request.duration.95percentile{service:sample-api,env:prod} > 1500",
+    );
     expect([row.critical, row.warning]).toEqual([1500, 750]);
     // and the ALB flavor's p99 monitor reads the p99 levels
     expect(rowOf(monitorTable("alb", t, 3), "alb-p99")).toMatchObject({ critical: 5, warning: 4 });

@@ -41,9 +41,22 @@ export interface MonitorRow {
 /** Whose metrics watch the requests: the ALB's (CloudWatch), or without an ALB (HAProxy) the service's own. */
 export type MonitorFlavor = "alb" | "haproxy";
 
-const awsDelay: MonitorTiming = { evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S, requireFullWindow: false, notifyNoData: false };
-const appDelay: MonitorTiming = { evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S, requireFullWindow: false, notifyNoData: false };
-const hostDelay: MonitorTiming = { evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S, newGroupDelay: 300, notifyNoData: false, requireFullWindow: false };
+const awsDelay: MonitorTiming = {
+  evaluationDelay: AWS_METRIC_EVALUATION_DELAY_S,
+  requireFullWindow: false,
+  notifyNoData: false,
+};
+const appDelay: MonitorTiming = {
+  evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S,
+  requireFullWindow: false,
+  notifyNoData: false,
+};
+const hostDelay: MonitorTiming = {
+  evaluationDelay: AGENT_METRIC_EVALUATION_DELAY_S,
+  newGroupDelay: 300,
+  notifyNoData: false,
+  requireFullWindow: false,
+};
 
 /** 5xx share of requests over 10 minutes of per-minute points, each minute's denominator at least minRequests. */
 function errorShare(errors: string, requests: string, t: ObservabilityThresholds): string {
@@ -59,7 +72,12 @@ function albRows(t: ObservabilityThresholds, hosts: { critical: number; warning?
       key: "alb-5xx",
       title: "ALB target 5xx share",
       selects: "targetGroup",
-      query: (tg) => errorShare(`sum:aws.applicationelb.httpcode_target_5xx{${tg}}`, `sum:aws.applicationelb.request_count{${tg}}`, t),
+      query: (tg) =>
+        errorShare(
+          `sum:aws.applicationelb.httpcode_target_5xx{${tg}}`,
+          `sum:aws.applicationelb.request_count{${tg}}`,
+          t,
+        ),
       critical: t.errorRateCritical,
       warning: t.errorRateWarning,
       action:
@@ -70,10 +88,12 @@ function albRows(t: ObservabilityThresholds, hosts: { critical: number; warning?
       key: "alb-p99",
       title: "ALB target p99 latency (s)",
       selects: "targetGroup",
-      query: (tg) => `avg(last_10m):avg:aws.applicationelb.target_response_time.p99{${tg}} > ${t.latencyP99CriticalSeconds}`,
+      query: (tg) =>
+        `avg(last_10m):avg:aws.applicationelb.target_response_time.p99{${tg}} > ${t.latencyP99CriticalSeconds}`,
       critical: t.latencyP99CriticalSeconds,
       warning: t.latencyP99WarningSeconds,
-      action: "Look at event-loop delay and CPU per host on the dashboard; scale out if every host is busy, else find the slow route in the request log.",
+      action:
+        "Look at event-loop delay and CPU per host on the dashboard; scale out if every host is busy, else find the slow route in the request log.",
       timing: awsDelay,
     },
     {
@@ -108,10 +128,12 @@ function serviceRows(t: ObservabilityThresholds, hosts: { critical: number; warn
       key: "app-p95",
       title: "Service p95 request duration (ms)",
       selects: "service",
-      query: (svc) => `avg(last_10m):max:app.request.duration.95percentile{${svc}} > ${t.latencyP95CriticalSeconds * 1000}`,
+      query: (svc) =>
+        `avg(last_10m):max:app.request.duration.95percentile{${svc}} > ${t.latencyP95CriticalSeconds * 1000}`,
       critical: t.latencyP95CriticalSeconds * 1000,
       warning: t.latencyP95WarningSeconds * 1000,
-      action: "Look at event-loop delay and CPU per host on the dashboard; add hosts if every host is busy, else find the slow route in the request log.",
+      action:
+        "Look at event-loop delay and CPU per host on the dashboard; add hosts if every host is busy, else find the slow route in the request log.",
       timing: appDelay,
     },
     {
@@ -119,7 +141,8 @@ function serviceRows(t: ObservabilityThresholds, hosts: { critical: number; warn
       key: "hosts-reporting",
       title: "Service hosts reporting",
       selects: "service",
-      query: (svc) => `min(last_10m):count_not_null(max:app.event_loop.delay.p99{${svc}} by {host}) < ${hosts.critical}`,
+      query: (svc) =>
+        `min(last_10m):count_not_null(max:app.event_loop.delay.p99{${svc}} by {host}) < ${hosts.critical}`,
       ...hosts,
       action:
         "Find the silent host (`systemctl status <service>` over SSM Session Manager); the service restarts itself, a host that stays down needs replacing.",
@@ -138,17 +161,20 @@ function hostRows(t: ObservabilityThresholds): MonitorRow[] {
       query: (svc) => `avg(last_10m):100 - avg:system.cpu.idle{${svc}} by {host} > ${t.cpuCriticalPercent}`,
       critical: t.cpuCriticalPercent,
       warning: t.cpuWarningPercent,
-      action: "If all hosts are hot, raise the fleet's desired capacity; if one is, look for a hot loop in its service log and replace the host.",
+      action:
+        "If all hosts are hot, raise the fleet's desired capacity; if one is, look for a hot loop in its service log and replace the host.",
       timing: hostDelay,
     },
     {
       key: "host-memory",
       title: "Host memory used (%)",
       selects: "service",
-      query: (svc) => `avg(last_10m):100 * (1 - avg:system.mem.pct_usable{${svc}} by {host}) > ${t.memoryCriticalPercent}`,
+      query: (svc) =>
+        `avg(last_10m):100 * (1 - avg:system.mem.pct_usable{${svc}} by {host}) > ${t.memoryCriticalPercent}`,
       critical: t.memoryCriticalPercent,
       warning: t.memoryWarningPercent,
-      action: "Compare worker RSS/heap on the dashboard; a steady climb is a leak: restart the service on that host and open a bug.",
+      action:
+        "Compare worker RSS/heap on the dashboard; a steady climb is a leak: restart the service on that host and open a bug.",
       timing: hostDelay,
     },
     {
@@ -168,14 +194,19 @@ function hostRows(t: ObservabilityThresholds): MonitorRow[] {
       query: (svc) => `avg(last_10m):max:app.event_loop.delay.p99{${svc}} by {host} > ${t.eventLoopDelayCriticalMs}`,
       critical: t.eventLoopDelayCriticalMs,
       warning: t.eventLoopDelayWarningMs,
-      action: "Something blocks the event loop (sync I/O, big JSON, CPU work): find the route in the request log with the longest durations on that host.",
+      action:
+        "Something blocks the event loop (sync I/O, big JSON, CPU work): find the route in the request log with the longest durations on that host.",
       timing: hostDelay,
     },
   ];
 }
 
 /** The monitors of one service: the flavor's load-balancer-side rows, then the host rows. */
-export function monitorTable(flavor: MonitorFlavor, t: ObservabilityThresholds, expectedHealthyHosts: number): MonitorRow[] {
+export function monitorTable(
+  flavor: MonitorFlavor,
+  t: ObservabilityThresholds,
+  expectedHealthyHosts: number,
+): MonitorRow[] {
   const hosts = healthyHostLevels(expectedHealthyHosts);
   return [...(flavor === "alb" ? albRows(t, hosts) : serviceRows(t, hosts)), ...hostRows(t)];
 }

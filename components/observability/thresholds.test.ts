@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  ObservabilityThresholds, checkExpectedHealthyHosts, checkThresholds, healthyHostLevels, healthyHostsAlarmWindow, resolveThresholds, thresholdDefaults,
+  ObservabilityThresholds,
+  checkExpectedHealthyHosts,
+  checkThresholds,
+  healthyHostLevels,
+  healthyHostsAlarmWindow,
+  resolveThresholds,
+  thresholdDefaults,
 } from "./thresholds";
 
 describe("thresholds", () => {
@@ -21,7 +27,13 @@ describe("thresholds", () => {
       latencyP95CriticalSeconds: 3,
       latencyP95WarningSeconds: 1.5,
     });
-    expect(resolveThresholds({ latencyP99CriticalSeconds: 3, latencyP95CriticalSeconds: 0.8, latencyP95WarningSeconds: 0.4 })).toMatchObject({
+    expect(
+      resolveThresholds({
+        latencyP99CriticalSeconds: 3,
+        latencyP95CriticalSeconds: 0.8,
+        latencyP95WarningSeconds: 0.4,
+      }),
+    ).toMatchObject({
       latencyP99CriticalSeconds: 3,
       latencyP95CriticalSeconds: 0.8,
       latencyP95WarningSeconds: 0.4,
@@ -31,12 +43,18 @@ describe("thresholds", () => {
   const problems = (given: Partial<ObservabilityThresholds>) => checkThresholds(resolveThresholds(given));
   it.each<[Partial<ObservabilityThresholds>, { field: string; message: string }]>([
     [{ cpuWarningPercent: 95 }, { field: "cpuCriticalPercent", message: "90 must be above cpuWarningPercent (95)" }],
-    [{ errorRateCritical: 5, errorRateWarning: 2 }, { field: "errorRateCritical", message: "5 is a share of requests, 0-1" }],
+    [
+      { errorRateCritical: 5, errorRateWarning: 2 },
+      { field: "errorRateCritical", message: "5 is a share of requests, 0-1" },
+    ],
     [{ diskWarningPercent: 0 }, { field: "diskWarningPercent", message: "0 must be > 0" }],
     [{ memoryCriticalPercent: 101 }, { field: "memoryCriticalPercent", message: "101 must be <= 100" }],
     [{ minRequests: 2.5 }, { field: "minRequests", message: "2.5 must be a positive integer" }],
     [{ renotifyMinutes: 0 }, { field: "renotifyMinutes", message: "0 must be a positive integer" }],
-    [{ latencyP95CriticalSeconds: 0.5 }, { field: "latencyP95CriticalSeconds", message: "0.5 must be above latencyP95WarningSeconds (1)" }],
+    [
+      { latencyP95CriticalSeconds: 0.5 },
+      { field: "latencyP95CriticalSeconds", message: "0.5 must be above latencyP95WarningSeconds (1)" },
+    ],
   ])("refuses %j: the field apart from a message that does not repeat it", (given, problem) => {
     expect(problems(given)).toContainEqual(problem);
     for (const p of problems(given)) expect(p.message.startsWith(p.field)).toBe(false);
@@ -44,7 +62,9 @@ describe("thresholds", () => {
 
   it("expected healthy hosts: a positive integer", () => {
     expect(checkExpectedHealthyHosts(1)).toEqual([]);
-    expect(checkExpectedHealthyHosts(0)).toEqual([{ field: "expectedHealthyHosts", message: "0 must be a positive integer" }]);
+    expect(checkExpectedHealthyHosts(0)).toEqual([
+      { field: "expectedHealthyHosts", message: "0 must be a positive integer" },
+    ]);
     expect(checkExpectedHealthyHosts(1.5)).toHaveLength(1);
   });
 
@@ -62,7 +82,14 @@ describe("healthyHostsAlarmWindow", () => {
   it("needs every minute of a window longer than the boot budget below the level, so a first boot never pages", () => {
     // A new stack's targets are unhealthy until the first hosts have booted and passed the check, which the
     // boot budget (the group's health check grace period) bounds; a real loss still alarms within the window.
-    for (const [bootSec, minutes] of [[0, 3], [60, 3], [300, 6], [330, 6], [360, 7], [600, 11]] as const) {
+    for (const [bootSec, minutes] of [
+      [0, 3],
+      [60, 3],
+      [300, 6],
+      [330, 6],
+      [360, 7],
+      [600, 11],
+    ] as const) {
       const w = healthyHostsAlarmWindow(bootSec);
       expect(w, String(bootSec)).toEqual({ period: 60, evaluationPeriods: minutes, datapointsToAlarm: minutes });
       expect(w.evaluationPeriods * w.period).toBeGreaterThan(bootSec);

@@ -67,7 +67,6 @@ export const thresholdDefaults: ObservabilityThresholds = {
   renotifyMinutes: 60,
 };
 
-
 /**
  * The given levels over the defaults (undefined means "not given"). The p95 levels default to the p99 levels
  * given, so a stack that tuned p99 before the p95 levels existed keeps its p95 monitor where it was.
@@ -76,7 +75,11 @@ export function resolveThresholds(given: Partial<ObservabilityThresholds> = {}):
   const p99 = withDefaults(thresholdDefaults, given);
   // p95 levels not given follow the p99 ones given, so a stack that set only p99 keeps its levels
   return withDefaults(
-    { ...p99, latencyP95CriticalSeconds: p99.latencyP99CriticalSeconds, latencyP95WarningSeconds: p99.latencyP99WarningSeconds },
+    {
+      ...p99,
+      latencyP95CriticalSeconds: p99.latencyP99CriticalSeconds,
+      latencyP95WarningSeconds: p99.latencyP99WarningSeconds,
+    },
     given,
   );
 }
@@ -98,7 +101,8 @@ export function checkThresholds(t: ObservabilityThresholds): Problem[] {
     if (!(t[warn] > 0)) problems.push({ field: warn, message: `${t[warn]} must be > 0` });
     if (!(t[crit] > t[warn])) problems.push({ field: crit, message: `${t[crit]} must be above ${warn} (${t[warn]})` });
   }
-  if (t.errorRateCritical > 1) problems.push({ field: "errorRateCritical", message: `${t.errorRateCritical} is a share of requests, 0-1` });
+  if (t.errorRateCritical > 1)
+    problems.push({ field: "errorRateCritical", message: `${t.errorRateCritical} is a share of requests, 0-1` });
   for (const k of ["cpuCriticalPercent", "memoryCriticalPercent", "diskCriticalPercent"] as const)
     if (t[k] > 100) problems.push({ field: k, message: `${t[k]} must be <= 100` });
   for (const k of ["minRequests", "renotifyMinutes"] as const)
@@ -108,7 +112,9 @@ export function checkThresholds(t: ObservabilityThresholds): Problem[] {
 
 /** Problems with the number of healthy hosts the fleet must keep; empty when valid. */
 export function checkExpectedHealthyHosts(n: number): Problem[] {
-  return Number.isInteger(n) && n >= 1 ? [] : [{ field: "expectedHealthyHosts", message: `${n} must be a positive integer` }];
+  return Number.isInteger(n) && n >= 1
+    ? []
+    : [{ field: "expectedHealthyHosts", message: `${n} must be a positive integer` }];
 }
 
 /**
@@ -125,7 +131,11 @@ export function healthyHostLevels(n: number): { critical: number; warning?: numb
  * health check grace period). A new stack's targets stay unhealthy for at most that long, so its first boot
  * never pages; a real loss still alarms within the window. At least 3 minutes.
  */
-export function healthyHostsAlarmWindow(bootSec: number): { period: number; evaluationPeriods: number; datapointsToAlarm: number } {
+export function healthyHostsAlarmWindow(bootSec: number): {
+  period: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+} {
   const minutes = Math.max(3, Math.floor(bootSec / 60) + 1);
   return { period: 60, evaluationPeriods: minutes, datapointsToAlarm: minutes };
 }

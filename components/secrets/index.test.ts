@@ -1,6 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { MockRecorder, clearTextPaths, isSecretOnWire, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import {
+  MockRecorder,
+  clearTextPaths,
+  isSecretOnWire,
+  settle,
+  setupMocks,
+  valueOf,
+} from "../../test/support/pulumi-mocks";
 import { serviceDefaults } from "../../contract/service";
 import { Secrets } from "./index";
 
@@ -12,7 +19,12 @@ beforeAll(async () => {
 describe("Secrets", () => {
   it("stores both values as SecureString parameters under the contract's names, encrypted with a rotating CMK", async () => {
     // Plain strings on purpose: the component must wrap them as secrets itself.
-    const s = new Secrets("sec", { service: { ...serviceDefaults, name: "sample-api" }, env: "dev", datadogApiKey: "dd-MARKER", papertrailDestination: "pt-MARKER:1" });
+    const s = new Secrets("sec", {
+      service: { ...serviceDefaults, name: "sample-api" },
+      env: "dev",
+      datadogApiKey: "dd-MARKER",
+      papertrailDestination: "pt-MARKER:1",
+    });
     expect(await valueOf(s.parameterArns)).toEqual([
       "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/datadog-api-key",
       "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/dev/papertrail-destination",
@@ -34,21 +46,42 @@ describe("Secrets", () => {
 
   it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {
     mocks.resources.length = 0;
-    new Secrets("kp", { service: { ...serviceDefaults, name: "sample-api" }, env: "prod", datadogApiKey: "k", papertrailDestination: "d:1", readerRoleArns: ["arn:aws:iam::123456789012:role/hosts"] });
+    new Secrets("kp", {
+      service: { ...serviceDefaults, name: "sample-api" },
+      env: "prod",
+      datadogApiKey: "k",
+      papertrailDestination: "d:1",
+      readerRoleArns: ["arn:aws:iam::123456789012:role/hosts"],
+    });
     await settle();
     const statements = JSON.parse(mocks.one("aws:kms/key:Key").inputs.policy).Statement;
     const pattern = "arn:aws:ssm:us-east-1:123456789012:parameter/sample-api/prod/*";
     expect(statements.find((s: any) => s.Sid === "HostsDecryptOwnParametersViaSsm")).toMatchObject({
       Principal: { AWS: ["arn:aws:iam::123456789012:role/hosts"] },
-      Condition: { StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern } },
+      Condition: {
+        StringEquals: { "kms:ViaService": "ssm.us-east-1.amazonaws.com" },
+        StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern },
+      },
     });
     // The mocks' caller is an IAM user: the default operator is that user.
-    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(["arn:aws:iam::123456789012:role/hosts", "arn:aws:iam::123456789012:user/test"]);
-    expect(mocks.calls.map((c) => c.token)).toEqual(expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]));
+    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual([
+      "arn:aws:iam::123456789012:role/hosts",
+      "arn:aws:iam::123456789012:user/test",
+    ]);
+    expect(mocks.calls.map((c) => c.token)).toEqual(
+      expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]),
+    );
   });
 
   it("refuses a key deletion window AWS would refuse, before anything is created", () => {
-    const make = () => new Secrets("bad", { service: serviceDefaults, env: "dev", datadogApiKey: "k", papertrailDestination: "d:1", keyDeletionWindowDays: 5 });
+    const make = () =>
+      new Secrets("bad", {
+        service: serviceDefaults,
+        env: "dev",
+        datadogApiKey: "k",
+        papertrailDestination: "d:1",
+        keyDeletionWindowDays: 5,
+      });
     expect(make).toThrow("keyDeletionWindowDays: 5 must be an integer from 7 to 30");
     expect(make).toThrow(pulumi.RunError);
   });

@@ -7,8 +7,20 @@ import { ssmParameterNames } from "../../contract/layout";
 import { ServiceSettings } from "../../contract/service";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { formatProblem } from "../../contract/problem";
-import { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
-export { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern };
+import {
+  checkPapertrailDestination,
+  papertrailPortOf,
+  principalArnPatterns,
+  secretsKeyPolicy,
+  secretsParameterPattern,
+} from "./rules";
+export {
+  checkPapertrailDestination,
+  papertrailPortOf,
+  principalArnPatterns,
+  secretsKeyPolicy,
+  secretsParameterPattern,
+};
 
 export interface SecretsArgs {
   /** Service settings (contract/service.ts): its name is part of the parameter names and the key alias. */
@@ -60,36 +72,89 @@ export class Secrets extends pulumi.ComponentResource {
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const operators = args.operatorArns ?? caller.arn.apply(principalArnPatterns);
-    const policy = pulumi.all([partition, caller.accountId, region, names, args.readerRoleArns ?? [], operators])
-      .apply(([p, accountId, r, n, readerRoleArns, operatorArnPatterns]) => secretsKeyPolicy({
-        partition: p, accountId, region: r, readerRoleArns, operatorArnPatterns,
-        parameterArnPattern: secretsParameterPattern({ partition: p, region: r, accountId, names: [n.datadogApiKey, n.papertrailDestination] }),
-      }));
-    const key = new aws.kms.Key(`${name}-key`, {
-      description: pulumi.interpolate`SSM parameters of ${service} (${args.env})`,
-      policy,
-      enableKeyRotation: true,
-      deletionWindowInDays: args.keyDeletionWindowDays ?? 30,
-      tags: args.tags,
-    }, { parent: this });
-    new aws.kms.Alias(`${name}-key`, { name: pulumi.interpolate`alias/${service}-${args.env}-ssm`, targetKeyId: key.keyId }, { parent: this });
-    const parameter = (suffix: string, paramName: pulumi.Output<string>, value: pulumi.Input<string>, description: string) =>
-      new aws.ssm.Parameter(`${name}-${suffix}`, {
-        // The names are a contract with the host (HELPERS.md), so they are fixed, not auto-named.
-        name: paramName, type: "SecureString", keyId: key.arn, value: pulumi.secret(value), description, tags: args.tags,
-      }, { parent: this });
-    const dd = parameter("datadog-api-key", names.datadogApiKey, args.datadogApiKey, "Datadog API key read by the agent at boot");
-    const pt = parameter("papertrail-destination", names.papertrailDestination, args.papertrailDestination, "Papertrail host:port rsyslog forwards to");
+    const policy = pulumi
+      .all([partition, caller.accountId, region, names, args.readerRoleArns ?? [], operators])
+      .apply(([p, accountId, r, n, readerRoleArns, operatorArnPatterns]) =>
+        secretsKeyPolicy({
+          partition: p,
+          accountId,
+          region: r,
+          readerRoleArns,
+          operatorArnPatterns,
+          parameterArnPattern: secretsParameterPattern({
+            partition: p,
+            region: r,
+            accountId,
+            names: [n.datadogApiKey, n.papertrailDestination],
+          }),
+        }),
+      );
+    const key = new aws.kms.Key(
+      `${name}-key`,
+      {
+        description: pulumi.interpolate`SSM parameters of ${service} (${args.env})`,
+        policy,
+        enableKeyRotation: true,
+        deletionWindowInDays: args.keyDeletionWindowDays ?? 30,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(
+      `${name}-key`,
+      { name: pulumi.interpolate`alias/${service}-${args.env}-ssm`, targetKeyId: key.keyId },
+      { parent: this },
+    );
+    const parameter = (
+      suffix: string,
+      paramName: pulumi.Output<string>,
+      value: pulumi.Input<string>,
+      description: string,
+    ) =>
+      new aws.ssm.Parameter(
+        `${name}-${suffix}`,
+        {
+          // The names are a contract with the host (HELPERS.md), so they are fixed, not auto-named.
+          name: paramName,
+          type: "SecureString",
+          keyId: key.arn,
+          value: pulumi.secret(value),
+          description,
+          tags: args.tags,
+        },
+        { parent: this },
+      );
+    const dd = parameter(
+      "datadog-api-key",
+      names.datadogApiKey,
+      args.datadogApiKey,
+      "Datadog API key read by the agent at boot",
+    );
+    const pt = parameter(
+      "papertrail-destination",
+      names.papertrailDestination,
+      args.papertrailDestination,
+      "Papertrail host:port rsyslog forwards to",
+    );
 
     this.keyArn = key.arn;
     this.parameterArns = pulumi.all([dd.arn, pt.arn]);
     this.datadogApiKeyParameter = dd.name;
     this.papertrailDestinationParameter = pt.name;
-    this.papertrailPort = pulumi.secret(pulumi.output(args.papertrailDestination).apply((d) => {
-      const problems = checkPapertrailDestination(d);
-      if (problems.length > 0) throw new pulumi.RunError(`Secrets ${name}: ${problems.map(formatProblem).join("; ")}`);
-      return papertrailPortOf(d);
-    }));
-    this.registerOutputs({ keyArn: this.keyArn, parameterArns: this.parameterArns, datadogApiKeyParameter: this.datadogApiKeyParameter, papertrailDestinationParameter: this.papertrailDestinationParameter, papertrailPort: this.papertrailPort });
+    this.papertrailPort = pulumi.secret(
+      pulumi.output(args.papertrailDestination).apply((d) => {
+        const problems = checkPapertrailDestination(d);
+        if (problems.length > 0)
+          throw new pulumi.RunError(`Secrets ${name}: ${problems.map(formatProblem).join("; ")}`);
+        return papertrailPortOf(d);
+      }),
+    );
+    this.registerOutputs({
+      keyArn: this.keyArn,
+      parameterArns: this.parameterArns,
+      datadogApiKeyParameter: this.datadogApiKeyParameter,
+      papertrailDestinationParameter: this.papertrailDestinationParameter,
+      papertrailPort: this.papertrailPort,
+    });
   }
 }

@@ -3,10 +3,18 @@
 // and kms:ViaService = ssm.<region>.amazonaws.com for calls SSM makes for a principal
 // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
 import { describe, expect, it } from "vitest";
-import { checkPapertrailDestination, papertrailPortOf, principalArnPatterns, secretsKeyPolicy, secretsParameterPattern } from "./rules";
+import {
+  checkPapertrailDestination,
+  papertrailPortOf,
+  principalArnPatterns,
+  secretsKeyPolicy,
+  secretsParameterPattern,
+} from "./rules";
 
 const input = {
-  partition: "aws", accountId: "111122223333", region: "eu-west-1",
+  partition: "aws",
+  accountId: "111122223333",
+  region: "eu-west-1",
   parameterArnPattern: "arn:aws:ssm:eu-west-1:111122223333:parameter/svc/prod/*",
   readerRoleArns: ["arn:aws:iam::111122223333:role/hosts", "arn:aws:iam::111122223333:role/nodes"],
   operatorArnPatterns: ["arn:aws:iam::111122223333:role/deployer"],
@@ -17,19 +25,47 @@ describe("secretsKeyPolicy", () => {
   const sid = (s: string) => statements.find((x) => x.Sid === s);
 
   it("the account administers the key (never unmanageable); the hosts decrypt through SSM, own parameters only", () => {
-    expect(sid("AccountAdministersTheKey")).toEqual({ Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: { AWS: "arn:aws:iam::111122223333:root" }, Action: "kms:*", Resource: "*" });
+    expect(sid("AccountAdministersTheKey")).toEqual({
+      Sid: "AccountAdministersTheKey",
+      Effect: "Allow",
+      Principal: { AWS: "arn:aws:iam::111122223333:root" },
+      Action: "kms:*",
+      Resource: "*",
+    });
     expect(sid("HostsDecryptOwnParametersViaSsm")).toEqual({
-      Sid: "HostsDecryptOwnParametersViaSsm", Effect: "Allow", Principal: { AWS: input.readerRoleArns }, Action: "kms:Decrypt", Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": input.parameterArnPattern } },
+      Sid: "HostsDecryptOwnParametersViaSsm",
+      Effect: "Allow",
+      Principal: { AWS: input.readerRoleArns },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: {
+        StringEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" },
+        StringLike: { "kms:EncryptionContext:PARAMETER_ARN": input.parameterArnPattern },
+      },
     });
   });
 
   it("denies everyone else decryption, outside SSM and for other parameters, whatever IAM grants", () => {
     const denies = statements.filter((s) => s.Effect === "Deny");
     expect(denies.map((s) => [s.Sid, s.Principal, s.Action, s.Condition])).toEqual([
-      ["DenyDecryptOutsideSsm", { AWS: "*" }, ["kms:Decrypt", "kms:ReEncryptFrom"], { StringNotEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } }],
-      ["DenyDecryptOfOtherParameters", { AWS: "*" }, ["kms:Decrypt", "kms:ReEncryptFrom"], { StringNotLike: { "kms:EncryptionContext:PARAMETER_ARN": input.parameterArnPattern } }],
-      ["DenyDecryptByOtherPrincipals", { AWS: "*" }, ["kms:Decrypt", "kms:ReEncryptFrom"], { ArnNotLike: { "aws:PrincipalArn": [...input.readerRoleArns, ...input.operatorArnPatterns] } }],
+      [
+        "DenyDecryptOutsideSsm",
+        { AWS: "*" },
+        ["kms:Decrypt", "kms:ReEncryptFrom"],
+        { StringNotEquals: { "kms:ViaService": "ssm.eu-west-1.amazonaws.com" } },
+      ],
+      [
+        "DenyDecryptOfOtherParameters",
+        { AWS: "*" },
+        ["kms:Decrypt", "kms:ReEncryptFrom"],
+        { StringNotLike: { "kms:EncryptionContext:PARAMETER_ARN": input.parameterArnPattern } },
+      ],
+      [
+        "DenyDecryptByOtherPrincipals",
+        { AWS: "*" },
+        ["kms:Decrypt", "kms:ReEncryptFrom"],
+        { ArnNotLike: { "aws:PrincipalArn": [...input.readerRoleArns, ...input.operatorArnPatterns] } },
+      ],
     ]);
   });
 
@@ -42,17 +78,36 @@ describe("secretsKeyPolicy", () => {
 
 describe("secretsParameterPattern", () => {
   it("the parameters' common path, in the looked-up partition", () => {
-    expect(secretsParameterPattern({ partition: "aws-cn", region: "cn-north-1", accountId: "1", names: ["/svc/dev/a", "/svc/dev/b"] }))
-      .toBe("arn:aws-cn:ssm:cn-north-1:1:parameter/svc/dev/*");
-    expect(() => secretsParameterPattern({ partition: "aws", region: "r", accountId: "1", names: ["/a/x", "/b/y"] })).toThrow(/share one path/);
-    expect(() => secretsParameterPattern({ partition: "aws", region: "r", accountId: "1", names: ["/x"] })).toThrow(/share one path/);
+    expect(
+      secretsParameterPattern({
+        partition: "aws-cn",
+        region: "cn-north-1",
+        accountId: "1",
+        names: ["/svc/dev/a", "/svc/dev/b"],
+      }),
+    ).toBe("arn:aws-cn:ssm:cn-north-1:1:parameter/svc/dev/*");
+    expect(() =>
+      secretsParameterPattern({ partition: "aws", region: "r", accountId: "1", names: ["/a/x", "/b/y"] }),
+    ).toThrow(/share one path/);
+    expect(() => secretsParameterPattern({ partition: "aws", region: "r", accountId: "1", names: ["/x"] })).toThrow(
+      /share one path/,
+    );
   });
 });
 
 describe("principalArnPatterns", () => {
   it.each([
-    ["arn:aws:sts::111122223333:assumed-role/Deployer/ci-123", ["arn:aws:iam::111122223333:role/Deployer", "arn:aws:iam::111122223333:role/*/Deployer"]],
-    ["arn:aws-us-gov:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1a/jo@example.com", ["arn:aws-us-gov:iam::111122223333:role/AWSReservedSSO_Admin_1a", "arn:aws-us-gov:iam::111122223333:role/*/AWSReservedSSO_Admin_1a"]],
+    [
+      "arn:aws:sts::111122223333:assumed-role/Deployer/ci-123",
+      ["arn:aws:iam::111122223333:role/Deployer", "arn:aws:iam::111122223333:role/*/Deployer"],
+    ],
+    [
+      "arn:aws-us-gov:sts::111122223333:assumed-role/AWSReservedSSO_Admin_1a/jo@example.com",
+      [
+        "arn:aws-us-gov:iam::111122223333:role/AWSReservedSSO_Admin_1a",
+        "arn:aws-us-gov:iam::111122223333:role/*/AWSReservedSSO_Admin_1a",
+      ],
+    ],
     ["arn:aws:iam::111122223333:user/ops/jo", ["arn:aws:iam::111122223333:user/ops/jo"]],
   ])("%s -> %j", (caller, patterns) => {
     expect(principalArnPatterns(caller)).toEqual(patterns);
@@ -63,9 +118,18 @@ describe("the Papertrail destination's port", () => {
   it("host:port as the boot script accepts it; the message never repeats the secret", () => {
     expect(checkPapertrailDestination("logs5.papertrailapp.com:23456")).toEqual([]);
     expect(papertrailPortOf("logs5.papertrailapp.com:23456")).toBe(23456);
-    for (const bad of ["logs5.papertrailapp.com", "logs5.papertrailapp.com:0", "logs5.papertrailapp.com:70000", "-x:1", "a b:1"]) {
+    for (const bad of [
+      "logs5.papertrailapp.com",
+      "logs5.papertrailapp.com:0",
+      "logs5.papertrailapp.com:70000",
+      "-x:1",
+      "a b:1",
+    ]) {
       const problems = checkPapertrailDestination(bad);
-      expect(problems.map((p) => p.field), bad).toEqual(["papertrailDestination"]);
+      expect(
+        problems.map((p) => p.field),
+        bad,
+      ).toEqual(["papertrailDestination"]);
       expect(problems[0]!.message).not.toContain(bad);
     }
   });

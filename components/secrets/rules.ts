@@ -40,9 +40,15 @@ export interface SecretsKeyPolicyInput {
 const decrypting = ["kms:Decrypt", "kms:ReEncryptFrom"];
 
 /** The ARN pattern of the parameters under the common path of `names` (`/svc/env/a`, `/svc/env/b` -> `.../parameter/svc/env/*`). */
-export function secretsParameterPattern(a: { partition: string; region: string; accountId: string; names: string[] }): string {
+export function secretsParameterPattern(a: {
+  partition: string;
+  region: string;
+  accountId: string;
+  names: string[];
+}): string {
   const dirs = [...new Set(a.names.map((n) => n.slice(0, n.lastIndexOf("/") + 1)))];
-  if (dirs.length !== 1 || dirs[0] === "/") throw new Error(`parameter names ${a.names.join(", ")} do not share one path below /`);
+  if (dirs.length !== 1 || dirs[0] === "/")
+    throw new Error(`parameter names ${a.names.join(", ")} do not share one path below /`);
   return `arn:${a.partition}:ssm:${a.region}:${a.accountId}:parameter${dirs[0]}*`;
 }
 
@@ -61,21 +67,49 @@ export function principalArnPatterns(callerArn: string): string[] {
 export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
   const viaSsm = `ssm.${a.region}.amazonaws.com`;
   const statements: KeyPolicyStatement[] = [
-    { Sid: "AccountAdministersTheKey", Effect: "Allow", Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` }, Action: "kms:*", Resource: "*" },
+    {
+      Sid: "AccountAdministersTheKey",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
+      Action: "kms:*",
+      Resource: "*",
+    },
   ];
   if (a.readerRoleArns.length > 0)
     statements.push({
-      Sid: "HostsDecryptOwnParametersViaSsm", Effect: "Allow", Principal: { AWS: a.readerRoleArns }, Action: "kms:Decrypt", Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": viaSsm }, StringLike: { "kms:EncryptionContext:PARAMETER_ARN": a.parameterArnPattern } },
+      Sid: "HostsDecryptOwnParametersViaSsm",
+      Effect: "Allow",
+      Principal: { AWS: a.readerRoleArns },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: {
+        StringEquals: { "kms:ViaService": viaSsm },
+        StringLike: { "kms:EncryptionContext:PARAMETER_ARN": a.parameterArnPattern },
+      },
     });
   statements.push(
-    { Sid: "DenyDecryptOutsideSsm", Effect: "Deny", Principal: { AWS: "*" }, Action: decrypting, Resource: "*", Condition: { StringNotEquals: { "kms:ViaService": viaSsm } } },
     {
-      Sid: "DenyDecryptOfOtherParameters", Effect: "Deny", Principal: { AWS: "*" }, Action: decrypting, Resource: "*",
+      Sid: "DenyDecryptOutsideSsm",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: decrypting,
+      Resource: "*",
+      Condition: { StringNotEquals: { "kms:ViaService": viaSsm } },
+    },
+    {
+      Sid: "DenyDecryptOfOtherParameters",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: decrypting,
+      Resource: "*",
       Condition: { StringNotLike: { "kms:EncryptionContext:PARAMETER_ARN": a.parameterArnPattern } },
     },
     {
-      Sid: "DenyDecryptByOtherPrincipals", Effect: "Deny", Principal: { AWS: "*" }, Action: decrypting, Resource: "*",
+      Sid: "DenyDecryptByOtherPrincipals",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: decrypting,
+      Resource: "*",
       Condition: { ArnNotLike: { "aws:PrincipalArn": [...a.readerRoleArns, ...a.operatorArnPatterns] } },
     },
   );
@@ -88,7 +122,14 @@ export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
  */
 export function checkPapertrailDestination(destination: string): Problem[] {
   const m = /^[A-Za-z0-9][A-Za-z0-9.-]*:(\d{1,5})$/.exec(destination);
-  return m && Number(m[1]) >= 1 && Number(m[1]) <= 65535 ? [] : [{ field: "papertrailDestination", message: "must be host:port with a port from 1 to 65535, like logsN.papertrailapp.com:12345" }];
+  return m && Number(m[1]) >= 1 && Number(m[1]) <= 65535
+    ? []
+    : [
+        {
+          field: "papertrailDestination",
+          message: "must be host:port with a port from 1 to 65535, like logsN.papertrailapp.com:12345",
+        },
+      ];
 }
 
 /** The port of a valid Papertrail destination (checkPapertrailDestination). */

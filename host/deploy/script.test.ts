@@ -21,7 +21,15 @@ function shellcheck(text: string): { ok: boolean; output: string } {
 
 describe("renderDeployScript", () => {
   it("is shellcheck-clean with defaults and with other settings", () => {
-    for (const text of [renderDeployScript(), renderDeployScript({ service: { name: "billing" }, root: "/srv/hosts/a", restartCommand: "systemctl restart billing", keepReleases: 3 })]) {
+    for (const text of [
+      renderDeployScript(),
+      renderDeployScript({
+        service: { name: "billing" },
+        root: "/srv/hosts/a",
+        restartCommand: "systemctl restart billing",
+        keepReleases: 3,
+      }),
+    ]) {
       const r = shellcheck(text);
       expect(r.ok, r.output).toBe(true);
       expect(text).toMatch(/^set -euo pipefail$/m);
@@ -45,16 +53,24 @@ describe("renderDeployScript", () => {
   });
 
   it("refuses bad settings with a message naming each field", () => {
-    const problems = checkDeployScript(withDeployDefaults({ keepReleases: 1, root: "relative", readyUrl: "ftp://x", service: { port: 0 } }));
+    const problems = checkDeployScript(
+      withDeployDefaults({ keepReleases: 1, root: "relative", readyUrl: "ftp://x", service: { port: 0 } }),
+    );
     expect(problems.map((p) => p.field)).toEqual(["service.port", "root", "readyUrl", "keepReleases"]);
-    expect(() => renderDeployScript({ keepReleases: 1, root: "relative", readyUrl: "ftp://x" })).toThrow(/root: "relative"[\s\S]*readyUrl[\s\S]*keepReleases: 1/);
-    expect(() => renderDeployScript({ service: { drainDelayMs: -1 } })).toThrow(/^invalid deploy script settings:\n {2}- service\.drainDelayMs: -1 must be >= 0$/);
+    expect(() => renderDeployScript({ keepReleases: 1, root: "relative", readyUrl: "ftp://x" })).toThrow(
+      /root: "relative"[\s\S]*readyUrl[\s\S]*keepReleases: 1/,
+    );
+    expect(() => renderDeployScript({ service: { drainDelayMs: -1 } })).toThrow(
+      /^invalid deploy script settings:\n {2}- service\.drainDelayMs: -1 must be >= 0$/,
+    );
     expect(() => renderDeployScript({ restartCommand: "systemctl restart x; rm -rf /" })).toThrow(/restartCommand/);
   });
 });
 
 // A release that says which version it is, and is ready at once.
-const goodRelease = (v: string) => `require("http").createServer((q, s) => s.end(q.url === "/readyz" ? "ready" : "${v}"))
+const goodRelease = (
+  v: string,
+) => `require("http").createServer((q, s) => s.end(q.url === "/readyz" ? "ready" : "${v}"))
   .listen(Number(process.env.PORT), process.env.HOST);
 process.on("SIGTERM", () => process.exit(0));
 `;
@@ -83,22 +99,31 @@ describe("deploy script on a host", () => {
     const f = release(v, text);
     return run(["--source", `file://${f}`, "--sha256", sha(f), "--version", v]);
   };
-  const link = (file: string) => (fs.lstatSync(at(file), { throwIfNoEntry: false }) ? fs.readlinkSync(at(file)) : undefined);
+  const link = (file: string) =>
+    fs.lstatSync(at(file), { throwIfNoEntry: false }) ? fs.readlinkSync(at(file)) : undefined;
   const current = () => link(p.current);
   const previous = () => link(p.previous);
-  const installed = () => fs.readdirSync(at(p.releases)).filter((n) => !n.startsWith(".")).sort();
+  const installed = () =>
+    fs
+      .readdirSync(at(p.releases))
+      .filter((n) => !n.startsWith("."))
+      .sort();
   const get = () =>
     new Promise<string>((resolve, reject) =>
-      http.get(`http://127.0.0.1:${port}/`, { agent: false }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve(body));
-      }).on("error", reject),
+      http
+        .get(`http://127.0.0.1:${port}/`, { agent: false }, (res) => {
+          let body = "";
+          res.on("data", (d) => (body += d));
+          res.on("end", () => resolve(body));
+        })
+        .on("error", reject),
     );
   /** `current` names an installed release, and the service answers as that release. */
   const expectServing = async (v: string) => {
     expect(current()).toBe(`releases/${v}`);
-    expect(fs.existsSync(path.join(at(p.current), "server.js")), `${p.current} resolves to an installed release`).toBe(true);
+    expect(fs.existsSync(path.join(at(p.current), "server.js")), `${p.current} resolves to an installed release`).toBe(
+      true,
+    );
     expect(await get()).toBe(v);
   };
 
@@ -109,7 +134,16 @@ describe("deploy script on a host", () => {
     fs.mkdirSync(root);
     fs.writeFileSync(path.join(dir, "app.env"), `PORT=${port}\nHOST=127.0.0.1\n`);
     const supervisor = buildSupervisor(path.join(dir, "supervisor.js"));
-    const cfg = { root, service: "sample-api", envFile: path.join(dir, "app.env"), logFile: path.join(dir, "app.log"), socket: path.join(dir, "s.sock"), pidFile: path.join(dir, "app.pid"), stopTimeoutSec: 5, restartSec: 1 };
+    const cfg = {
+      root,
+      service: "sample-api",
+      envFile: path.join(dir, "app.env"),
+      logFile: path.join(dir, "app.log"),
+      socket: path.join(dir, "s.sock"),
+      pidFile: path.join(dir, "app.pid"),
+      stopTimeoutSec: 5,
+      restartSec: 1,
+    };
     fs.writeFileSync(path.join(dir, "supervisor.json"), JSON.stringify(cfg));
     // No release yet: the supervisor waits, as an enabled unit does before the boot installs one.
     const sup = spawn(process.execPath, [supervisor, "run", path.join(dir, "supervisor.json")], { stdio: "ignore" });
@@ -263,14 +297,23 @@ describe("deploy script on a host", () => {
       fs.mkdirSync(bin);
       const v2 = release("v2", goodRelease("v2"));
       // `aws` as S3 would answer: the object is the v2 file; the arguments are recorded
-      fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\necho "$*" >> ${dir}/aws-calls\ncp ${v2} "\${@: -1}"\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(bin, "aws"), `#!/bin/bash\necho "$*" >> ${dir}/aws-calls\ncp ${v2} "\${@: -1}"\n`, {
+        mode: 0o755,
+      });
       fs.writeFileSync(script, renderDeployScript({ service: { port }, keepReleases: 2, region: "eu-west-1" }));
       const paths = { PATH: `${bin}:${env.PATH}` };
       expect(run(["--source", "s3://b/v2.js", "--sha256", sha(v2), "--version", "v2"], paths).status).toBe(0);
-      expect(run(["--source", "s3://b/v2.js", "--sha256", sha(v2), "--version", "v2"], { ...paths, DEPLOY_REGION: "ap-south-1" }).status).toBe(0);
+      expect(
+        run(["--source", "s3://b/v2.js", "--sha256", sha(v2), "--version", "v2"], {
+          ...paths,
+          DEPLOY_REGION: "ap-south-1",
+        }).status,
+      ).toBe(0);
       const calls = fs.readFileSync(path.join(dir, "aws-calls"), "utf8").trim().split("\n");
       expect(calls).toHaveLength(2);
-      expect(calls[0]).toMatch(/^s3 cp --region eu-west-1 --only-show-errors s3:\/\/b\/v2\.js \S+\/\.incoming\.\w+\/server\.js$/);
+      expect(calls[0]).toMatch(
+        /^s3 cp --region eu-west-1 --only-show-errors s3:\/\/b\/v2\.js \S+\/\.incoming\.\w+\/server\.js$/,
+      );
       expect(calls[1]).toMatch(/^s3 cp --region ap-south-1 /);
       await expectServing("v2");
     });
@@ -279,7 +322,9 @@ describe("deploy script on a host", () => {
       const r = run(["--source", "/x", "--sha256", "abc", "--version", "v2"]);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/--sha256 must be 64 lowercase hex digits/);
-      expect(run(["--version", "../etc", "--sha256", "0".repeat(64), "--source", "/x"]).stderr).toMatch(/--version must be/);
+      expect(run(["--version", "../etc", "--sha256", "0".repeat(64), "--source", "/x"]).stderr).toMatch(
+        /--version must be/,
+      );
       expect(run(["--rollback"], { DEPLOY_REGION: "mars" }).stderr).toMatch(/DEPLOY_REGION must be an AWS region name/);
     });
   });

@@ -31,16 +31,19 @@ export type DeployScriptOptions = Partial<Omit<DeployScriptInput, "service">> & 
 export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInput {
   const { service: given, ...rest } = o;
   const service = withServiceDefaults(given);
-  return withDefaults({
-    service,
-    root: "/",
-    restartCommand: `systemctl restart ${service.name}`,
-    readyUrl: `http://127.0.0.1:${service.port}/readyz`,
-    // The old process needs up to its shutdown deadline to stop, then the new one must start.
-    readyTimeoutSec: Math.ceil(service.shutdownTimeoutMs / 1000) + 60,
-    keepReleases: 5,
-    region: "",
-  }, rest);
+  return withDefaults(
+    {
+      service,
+      root: "/",
+      restartCommand: `systemctl restart ${service.name}`,
+      readyUrl: `http://127.0.0.1:${service.port}/readyz`,
+      // The old process needs up to its shutdown deadline to stop, then the new one must start.
+      readyTimeoutSec: Math.ceil(service.shutdownTimeoutMs / 1000) + 60,
+      keepReleases: 5,
+      region: "",
+    },
+    rest,
+  );
 }
 
 /** Problems with the input, each with its field (`service.port`, `root`, ...); empty when valid. */
@@ -48,10 +51,14 @@ export function checkDeployScript(i: DeployScriptInput): Problem[] {
   const problems = nested("service", checkServiceSettings(i.service));
   const problem = (field: keyof DeployScriptInput, message: string) => problems.push({ field, message });
   const safe = /^[A-Za-z0-9_./:@%+=, -]+$/;
-  if (!i.root.startsWith("/") || !safe.test(i.root)) problem("root", `"${i.root}" must be an absolute path of plain characters`);
-  if (!safe.test(i.restartCommand)) problem("restartCommand", `"${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
-  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl)) problem("readyUrl", `"${i.readyUrl}" must be http://host:port/path`);
-  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1) problem("readyTimeoutSec", `${i.readyTimeoutSec} must be a positive integer`);
+  if (!i.root.startsWith("/") || !safe.test(i.root))
+    problem("root", `"${i.root}" must be an absolute path of plain characters`);
+  if (!safe.test(i.restartCommand))
+    problem("restartCommand", `"${i.restartCommand}" may hold only letters, digits, spaces and _ . / : @ % + = , -`);
+  if (!/^http:\/\/[A-Za-z0-9.-]+:\d+\/[A-Za-z0-9/_-]*$/.test(i.readyUrl))
+    problem("readyUrl", `"${i.readyUrl}" must be http://host:port/path`);
+  if (!Number.isInteger(i.readyTimeoutSec) || i.readyTimeoutSec < 1)
+    problem("readyTimeoutSec", `${i.readyTimeoutSec} must be a positive integer`);
   if (!Number.isInteger(i.keepReleases) || i.keepReleases < 2)
     problem("keepReleases", `${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
   if (!regionPattern.test(i.region)) problem("region", `"${i.region}" is not an AWS region name`);
@@ -64,12 +71,14 @@ const regionPattern = /^([a-z]{2}(-[a-z]+)+-\d)?$/;
 export function renderDeployScript(options: DeployScriptOptions = {}): string {
   const i = withDeployDefaults(options);
   const problems = checkDeployScript(i);
-  if (problems.length > 0) throw new Error(`invalid deploy script settings:\n  - ${problems.map(formatProblem).join("\n  - ")}`);
+  if (problems.length > 0)
+    throw new Error(`invalid deploy script settings:\n  - ${problems.map(formatProblem).join("\n  - ")}`);
   const name = i.service.name;
   const p = hostPaths(name);
   // `current` and `previous` sit side by side and link relatively into `releases/`.
   const home = posix.dirname(p.current);
-  if (posix.dirname(p.previous) !== home) throw new Error("contract/layout.ts: `current` and `previous` must share a folder");
+  if (posix.dirname(p.previous) !== home)
+    throw new Error("contract/layout.ts: `current` and `previous` must share a folder");
   const linkTo = posix.relative(home, p.releases);
   return `#!/usr/bin/env bash
 # ${p.deployScript}: the one way a release of ${name} is installed, switched or rolled back on this

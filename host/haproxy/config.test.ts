@@ -9,7 +9,13 @@ import { freePort } from "../../test/support/net";
 import { tool } from "../../test/support/tools";
 import { renderDeployScript } from "../deploy/script";
 import {
-  HaproxyConfigOptions, checkDetectionMs, checkHaproxyConfig, deriveHealthCheck, renderHaproxyConfig, statColumns, withHaproxyDefaults,
+  HaproxyConfigOptions,
+  checkDetectionMs,
+  checkHaproxyConfig,
+  deriveHealthCheck,
+  renderHaproxyConfig,
+  statColumns,
+  withHaproxyDefaults,
 } from "./config";
 
 let dir: string;
@@ -59,7 +65,16 @@ describe("renderHaproxyConfig", () => {
 
   it("renders DNS discovery with server-template and resolvers that haproxy -c accepts", () => {
     const text = renderHaproxyConfig(
-      opts({ log: "stdout", serverTemplate: { prefix: "app", count: 10, dnsName: "app.service.internal", port: 3000, nameserver: "169.254.169.253:53" } }),
+      opts({
+        log: "stdout",
+        serverTemplate: {
+          prefix: "app",
+          count: 10,
+          dnsName: "app.service.internal",
+          port: 3000,
+          nameserver: "169.254.169.253:53",
+        },
+      }),
     );
     const r = check(text);
     expect(r.ok, r.output).toBe(true);
@@ -86,21 +101,27 @@ describe("renderHaproxyConfig", () => {
     for (const drain of [500, 1500, 3000, 10_000, 30_000, 120_000]) {
       const c = deriveHealthCheck(drain);
       expect(checkDetectionMs(c)).toBeLessThan(drain);
-      expect(() => renderHaproxyConfig(opts({ ...fixed, service: { drainDelayMs: drain, shutdownTimeoutMs: drain + 30_000 } }))).not.toThrow();
+      expect(() =>
+        renderHaproxyConfig(opts({ ...fixed, service: { drainDelayMs: drain, shutdownTimeoutMs: drain + 30_000 } })),
+      ).not.toThrow();
     }
     const i = withHaproxyDefaults({ ...fixed, service: { drainDelayMs: 10_000 } });
     expect(i.check).toEqual({ intervalMs: 2000, fall: 2, rise: 2, timeoutMs: 1000 });
   });
 
   it("refuses a drain delay shorter than HAProxy's detection time", () => {
-    expect(() => renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 300 } })).toThrow(/drainDelayMs: 300 ms is too short.*400 ms/);
-    expect(() => renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 1500 }, check: { intervalMs: 1000, fall: 3 } })).toThrow(
-      /fall\*\(inter\+timeout\) = 3\*\(1000\+150\) = 3450 ms/,
+    expect(() => renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 300 } })).toThrow(
+      /drainDelayMs: 300 ms is too short.*400 ms/,
     );
+    expect(() =>
+      renderHaproxyConfig({ ...fixed, service: { drainDelayMs: 1500 }, check: { intervalMs: 1000, fall: 3 } }),
+    ).toThrow(/fall\*\(inter\+timeout\) = 3\*\(1000\+150\) = 3450 ms/);
   });
 
   it("refuses idle timeouts at or above the service's keep-alive timeout", () => {
-    expect(() => renderHaproxyConfig({ ...fixed, timeouts: { httpKeepAliveMs: 65_000 } })).toThrow(/httpKeepAliveMs: 65000 must be below service.keepAliveTimeoutMs \(65000\)/);
+    expect(() => renderHaproxyConfig({ ...fixed, timeouts: { httpKeepAliveMs: 65_000 } })).toThrow(
+      /httpKeepAliveMs: 65000 must be below service.keepAliveTimeoutMs \(65000\)/,
+    );
     expect(() => renderHaproxyConfig({ ...fixed, poolPurgeDelayMs: 70_000 })).toThrow(/poolPurgeDelayMs/);
     const short = withHaproxyDefaults({ ...fixed, service: { keepAliveTimeoutMs: 5000, headersTimeoutMs: 6000 } });
     expect(short.timeouts.httpKeepAliveMs).toBeLessThan(5000);
@@ -111,24 +132,47 @@ describe("renderHaproxyConfig", () => {
     const fields = (o: HaproxyConfigOptions) => checkHaproxyConfig(withHaproxyDefaults(o)).map((p) => p.field);
     expect(fields({ ...fixed, service: { port: 0 } })).toEqual(["service.port"]);
     expect(fields({})).toEqual(["servers"]);
-    expect(fields({ ...fixed, check: { intervalMs: 0 }, timeouts: { queueMs: -1 }, maxconn: 0 })).toEqual(["check.intervalMs", "timeouts.queueMs", "maxconn"]);
+    expect(fields({ ...fixed, check: { intervalMs: 0 }, timeouts: { queueMs: -1 }, maxconn: 0 })).toEqual([
+      "check.intervalMs",
+      "timeouts.queueMs",
+      "maxconn",
+    ]);
     expect(fields({ ...fixed, service: { drainDelayMs: 300 } })).toEqual(["service.drainDelayMs"]);
-    for (const p of checkHaproxyConfig(withHaproxyDefaults({ servers: [], user: "x y", timeouts: { httpKeepAliveMs: 70_000 } })))
+    for (const p of checkHaproxyConfig(
+      withHaproxyDefaults({ servers: [], user: "x y", timeouts: { httpKeepAliveMs: 70_000 } }),
+    ))
       expect(p.message.startsWith(p.field.split(".").at(-1)!)).toBe(false);
   });
 
   it("refuses bad inputs with one message naming each field", () => {
     const bad = (o: HaproxyConfigOptions, re: RegExp) => expect(() => renderHaproxyConfig(o)).toThrow(re);
     bad({}, /exactly one of servers .* and serverTemplate/);
-    bad({ ...fixed, serverTemplate: { prefix: "a", count: 2, dnsName: "a.b", port: 1, nameserver: "10.0.0.2:53" } }, /exactly one/);
+    bad(
+      { ...fixed, serverTemplate: { prefix: "a", count: 2, dnsName: "a.b", port: 1, nameserver: "10.0.0.2:53" } },
+      /exactly one/,
+    );
     bad({ servers: [] }, /servers: the list is empty/);
-    bad({ servers: [{ name: "h1", address: "127.0.1.1", port: 1 }, { name: "h1", address: "127.0.1.2", port: 1 }] }, /"h1" is used twice/);
-    bad({ servers: [{ name: "h 1", address: "127.0.1.1", port: 70000 }] }, /servers\[0\]\.name[\s\S]*servers\[0\]\.port: 70000/);
+    bad(
+      {
+        servers: [
+          { name: "h1", address: "127.0.1.1", port: 1 },
+          { name: "h1", address: "127.0.1.2", port: 1 },
+        ],
+      },
+      /"h1" is used twice/,
+    );
+    bad(
+      { servers: [{ name: "h 1", address: "127.0.1.1", port: 70000 }] },
+      /servers\[0\]\.name[\s\S]*servers\[0\]\.port: 70000/,
+    );
     bad({ ...fixed, stats: { address: "0.0.0.0", port: 8404 } }, /stats.address: "0.0.0.0" must be a loopback address/);
     bad({ ...fixed, adminSocket: "run/admin.sock" }, /adminSocket: "run\/admin.sock" must be an absolute path/);
     bad({ ...fixed, hardStopAfterMs: 3_600_000 }, /hardStopAfterMs/);
     bad({ ...fixed, user: "haproxy" }, /group: is missing: give both user and group, or neither/);
-    bad({ serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } }, /count: 0[\s\S]*dnsName[\s\S]*nameserver/);
+    bad(
+      { serverTemplate: { prefix: "app", count: 0, dnsName: "nodots", port: 3000, nameserver: "dns:53" } },
+      /count: 0[\s\S]*dnsName[\s\S]*nameserver/,
+    );
   });
 });
 
@@ -138,7 +182,9 @@ describe("renderHaproxyConfig", () => {
 // #7.3.2-nbsrv). A node that can reach no service host must fail the check, not pass it as a TCP check does.
 describe("health frontend", () => {
   it("answers the health URI itself and fails it when the backend has no usable server; haproxy -c accepts it", () => {
-    const text = renderHaproxyConfig(opts({ ...fixed, health: { address: "0.0.0.0", port: 8405, uri: "/haproxy-health" } }));
+    const text = renderHaproxyConfig(
+      opts({ ...fixed, health: { address: "0.0.0.0", port: 8405, uri: "/haproxy-health" } }),
+    );
     const r = check(text);
     expect(r.ok, r.output).toBe(true);
     expect(r.output).not.toMatch(/WARNING|ALERT/);
@@ -157,15 +203,28 @@ describe("health frontend", () => {
   });
 
   it("real HAProxy on loopback: 200 while one server is UP, 503 once every server is DOWN, 200 again when one is back", async () => {
-    const ports = { frontend: await freePort(), stats: await freePort(), health: await freePort(), a: await freePort(), b: await freePort() };
+    const ports = {
+      frontend: await freePort(),
+      stats: await freePort(),
+      health: await freePort(),
+      a: await freePort(),
+      b: await freePort(),
+    };
     const serve = (port: number) =>
       new Promise<http.Server>((resolve) => {
         const s = http.createServer((_req, res) => res.end("ready\n"));
         s.listen(port, "127.0.0.1", () => resolve(s));
       });
-    const close = (s: http.Server) => new Promise<void>((resolve) => { s.closeAllConnections(); s.close(() => resolve()); });
+    const close = (s: http.Server) =>
+      new Promise<void>((resolve) => {
+        s.closeAllConnections();
+        s.close(() => resolve());
+      });
     const o = opts({
-      servers: [{ name: "a", address: "127.0.0.1", port: ports.a }, { name: "b", address: "127.0.0.1", port: ports.b }],
+      servers: [
+        { name: "a", address: "127.0.0.1", port: ports.a },
+        { name: "b", address: "127.0.0.1", port: ports.b },
+      ],
       log: "stdout",
       frontend: { address: "127.0.0.1", port: ports.frontend },
       stats: { address: "127.0.0.1", port: ports.stats },
@@ -217,13 +276,21 @@ describe("health frontend", () => {
 describe("statColumns", () => {
   it("names the show stat columns as HAProxy's own header does; the deploy step reads them by these numbers", async () => {
     const [frontend, stats] = [await freePort(), await freePort()];
-    const o = opts({ ...fixed, log: "stdout", frontend: { address: "127.0.0.1", port: frontend }, stats: { address: "127.0.0.1", port: stats } });
+    const o = opts({
+      ...fixed,
+      log: "stdout",
+      frontend: { address: "127.0.0.1", port: frontend },
+      stats: { address: "127.0.0.1", port: stats },
+    });
     const cfg = path.join(dir, "stat-columns.cfg");
     fs.writeFileSync(cfg, renderHaproxyConfig(o));
     const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: "ignore" });
     try {
       const csv = await showStat(o.adminSocket!, () => proc.exitCode !== null);
-      const [header, ...rows] = csv.split("\n").filter(Boolean).map((l) => l.replace(/^# /, "").split(","));
+      const [header, ...rows] = csv
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.replace(/^# /, "").split(","));
       for (const [name, column] of Object.entries(statColumns)) expect(header![column], name).toBe(name);
       const h1 = rows.find((f) => f[statColumns.pxname] === "app" && f[statColumns.svname] === "h1");
       expect(h1?.[statColumns.addr]).toBe("127.0.1.1:3000");
@@ -257,7 +324,10 @@ async function showStat(socket: string, exited: () => boolean): Promise<string> 
  * Runs the rendered config on loopback (frontend, stats and one server: a node server answering 200),
  * sends `paths` in order and returns the answers and what HAProxy logged to stdout.
  */
-async function serve(o: HaproxyConfigOptions, paths: string[]): Promise<{ answers: http.IncomingMessage[]; log: string }> {
+async function serve(
+  o: HaproxyConfigOptions,
+  paths: string[],
+): Promise<{ answers: http.IncomingMessage[]; log: string }> {
   const app = http.createServer((_req, res) => res.end("ok"));
   await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
   const appPort = (app.address() as { port: number }).port;
@@ -265,28 +335,41 @@ async function serve(o: HaproxyConfigOptions, paths: string[]): Promise<{ answer
   const cfg = path.join(dir, `run-${front}.cfg`);
   fs.writeFileSync(
     cfg,
-    renderHaproxyConfig(opts({ ...o, log: "stdout", frontend: { address: "127.0.0.1", port: front }, stats: { address: "127.0.0.1", port: stats },
-      servers: [{ name: "a1", address: "127.0.0.1", port: appPort }] })),
+    renderHaproxyConfig(
+      opts({
+        ...o,
+        log: "stdout",
+        frontend: { address: "127.0.0.1", port: front },
+        stats: { address: "127.0.0.1", port: stats },
+        servers: [{ name: "a1", address: "127.0.0.1", port: appPort }],
+      }),
+    ),
   );
   const proc = spawn(haproxy, ["-db", "-f", cfg], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   proc.stdout!.on("data", (d) => (log += d));
   proc.stderr!.on("data", (d) => (log += d));
   const get = (p: string) =>
-    new Promise<http.IncomingMessage>((res, rej) => http.get({ host: "127.0.0.1", port: front, path: p, agent: false }, (r) => (r.resume(), r.on("end", () => res(r)))).on("error", rej));
+    new Promise<http.IncomingMessage>((res, rej) =>
+      http
+        .get({ host: "127.0.0.1", port: front, path: p, agent: false }, (r) => (r.resume(), r.on("end", () => res(r))))
+        .on("error", rej),
+    );
   try {
     for (let i = 0; ; i++) {
       try {
         await get("/healthz-wait");
         break;
       } catch (e) {
-        if (i > 50 || proc.exitCode !== null) throw new Error(`haproxy did not start: ${String(e)}\n${log}`, { cause: e });
+        if (i > 50 || proc.exitCode !== null)
+          throw new Error(`haproxy did not start: ${String(e)}\n${log}`, { cause: e });
         await new Promise((r) => setTimeout(r, 100));
       }
     }
     const answers: http.IncomingMessage[] = [];
     for (const p of paths) answers.push(await get(p));
-    for (let i = 0; i < 50 && !paths.every((p) => log.includes(`${p.split("?")[0]}`)); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && !paths.every((p) => log.includes(`${p.split("?")[0]}`)); i++)
+      await new Promise((r) => setTimeout(r, 100));
     return { answers, log };
   } finally {
     proc.kill("SIGTERM");

@@ -55,7 +55,14 @@ export interface HaproxyConfigInput {
   backendName: string;
   /** Health check timing; derived from service.drainDelayMs when not given. */
   check: HealthCheckTiming;
-  timeouts: { connectMs: number; clientMs: number; serverMs: number; httpRequestMs: number; httpKeepAliveMs: number; queueMs: number };
+  timeouts: {
+    connectMs: number;
+    clientMs: number;
+    serverMs: number;
+    httpRequestMs: number;
+    httpKeepAliveMs: number;
+    queueMs: number;
+  };
   /** Server-side idle connections: half of them are closed every period. */
   poolPurgeDelayMs: number;
   /** Bound on how long an old process may keep serving after a reload. */
@@ -105,16 +112,19 @@ export function deriveHealthCheck(drainDelayMs: number): HealthCheckTiming {
 export function withHaproxyDefaults(o: HaproxyConfigOptions = {}): HaproxyConfigInput {
   const service = withServiceDefaults(o.service);
   const check = withDefaults(deriveHealthCheck(service.drainDelayMs), o.check);
-  const timeouts = withDefaults({
-    connectMs: 3000,
-    clientMs: 60_000,
-    // The slowest request the service answers (its shutdown deadline bounds in-flight work).
-    serverMs: Math.max(60_000, service.shutdownTimeoutMs),
-    httpRequestMs: 10_000,
-    // Client-side idle and server-side idle both stay below the service's keep-alive timeout.
-    httpKeepAliveMs: Math.min(10_000, service.keepAliveTimeoutMs - 1000),
-    queueMs: 10_000,
-  }, o.timeouts);
+  const timeouts = withDefaults(
+    {
+      connectMs: 3000,
+      clientMs: 60_000,
+      // The slowest request the service answers (its shutdown deadline bounds in-flight work).
+      serverMs: Math.max(60_000, service.shutdownTimeoutMs),
+      httpRequestMs: 10_000,
+      // Client-side idle and server-side idle both stay below the service's keep-alive timeout.
+      httpKeepAliveMs: Math.min(10_000, service.keepAliveTimeoutMs - 1000),
+      queueMs: 10_000,
+    },
+    o.timeouts,
+  );
   const base: HaproxyConfigInput = {
     service,
     // Unprivileged: HAProxy binds it with no capability (host/haproxy/unit.ts).
@@ -200,8 +210,12 @@ ${i.user !== undefined ? `    user ${i.user}\n    group ${i.group}\n` : ""}
 defaults
     mode http
     log global
-${i.logFullUrl ? "    option httplog" : `    # httplog, but the query's keys only (no values)
-    log-format "${keysOnlyLogFormat}"`}
+${
+  i.logFullUrl
+    ? "    option httplog"
+    : `    # httplog, but the query's keys only (no values)
+    log-format "${keysOnlyLogFormat}"`
+}
     option dontlognull
     option log-health-checks
     option forwardfor
@@ -229,12 +243,20 @@ frontend stats
 
 ${i.health !== undefined ? healthFrontend(i.health, i.backendName) : ""}frontend http
     bind ${i.frontend.address}:${i.frontend.port}
-${i.logFullUrl ? "" : `    http-request set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]" if { query -m found }
+${
+  i.logFullUrl
+    ? ""
+    : `    http-request set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]" if { query -m found }
     http-request set-var(txn.log_url) path unless { query -m found }
-`}    # after-response: HAProxy's own answers (e.g. 503) too
+`
+}    # after-response: HAProxy's own answers (e.g. 503) too
     http-after-response set-header X-Content-Type-Options nosniff
-${i.https ? `    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
-` : ""}    default_backend ${i.backendName}
+${
+  i.https
+    ? `    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
+`
+    : ""
+}    default_backend ${i.backendName}
 
 backend ${i.backendName}
     balance leastconn

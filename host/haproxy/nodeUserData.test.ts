@@ -18,7 +18,11 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const options: NodeUserDataOptions = { env: "prod", fleetDnsName: fleetDnsNames("sample-api", "prod").fleet, serverSlots: 6 };
+const options: NodeUserDataOptions = {
+  env: "prod",
+  fleetDnsName: fleetDnsNames("sample-api", "prod").fleet,
+  serverSlots: 6,
+};
 const userData = renderNodeUserData(options);
 const files = new Map<string, string>(
   (parse(userData).write_files as { path: string; content: string }[]).map((f) => [f.path, f.content]),
@@ -40,7 +44,11 @@ describe("HAProxy node user-data", () => {
   it("cloud-init schema accepts it; a misspelt key is rejected", () => {
     const ok = run("cloud-init", ["schema", "--config-file", write("user-data", userData)]);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-    const bad = run("cloud-init", ["schema", "--config-file", write("user-data", userData.replace("permissions:", "permisions:"))]);
+    const bad = run("cloud-init", [
+      "schema",
+      "--config-file",
+      write("user-data", userData.replace("permissions:", "permisions:")),
+    ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/permisions/);
   });
@@ -83,7 +91,10 @@ describe("HAProxy node user-data", () => {
     expect(unit).toMatch(/^ExecStart=\/usr\/sbin\/haproxy -Ws -f \/etc\/haproxy\/haproxy.cfg$/m);
     const verify = (text: string) => {
       const r = run("systemd-analyze", ["verify", write("haproxy.service", text)]);
-      return { ok: r.status === 0 && !/Unknown key|Failed|is not executable/i.test(r.stderr), output: r.stdout + r.stderr };
+      return {
+        ok: r.status === 0 && !/Unknown key|Failed|is not executable/i.test(r.stderr),
+        output: r.stdout + r.stderr,
+      };
     };
     const ok = verify(unit);
     expect(ok.ok, ok.output).toBe(true);
@@ -102,7 +113,11 @@ describe("HAProxy node user-data", () => {
     const base = withHostBaseDefaults(options);
     const action = renderPapertrailAction(base, { host: "logs1.papertrailapp.com", port: 12345 });
     const check = (actionText: string) =>
-      run("rsyslogd", ["-N1", "-f", write("rsyslog.conf", rules.replace(include, write("papertrail.conf", actionText)))]);
+      run("rsyslogd", [
+        "-N1",
+        "-f",
+        write("rsyslog.conf", rules.replace(include, write("papertrail.conf", actionText))),
+      ]);
     const ok = check(action);
     expect(ok.status, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout + ok.stderr).not.toMatch(/error/i);
@@ -117,7 +132,9 @@ describe("HAProxy node user-data", () => {
     const state = path.join(dir, "logrotate.state");
     const ok = run("logrotate", ["-d", "-s", state, write("haproxy", conf)]);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(run("logrotate", ["-d", "-s", state, write("haproxy", conf.replace(/rotate \d+/, "rotate many"))]).status).not.toBe(0);
+    expect(
+      run("logrotate", ["-d", "-s", state, write("haproxy", conf.replace(/rotate \d+/, "rotate many"))]).status,
+    ).not.toBe(0);
   });
 
   it("shellcheck passes the boot script: HAProxy and socat, the same SSM secret handling, haproxy.service last", () => {
@@ -126,18 +143,31 @@ describe("HAProxy node user-data", () => {
     expect(script).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
     expect(script).toContain(`write_secret ${hostPaths("sample-api").datadogEnvFile} "DD_API_KEY=$dd_api_key"`);
     expect(script).not.toMatch(/node|bundle/i);
-    expect(script.trimEnd().split("\n").slice(-3)).toEqual(["systemctl enable 'haproxy.service'", "systemctl restart 'haproxy.service'", 'log "haproxy.service started"']);
+    expect(script.trimEnd().split("\n").slice(-3)).toEqual([
+      "systemctl enable 'haproxy.service'",
+      "systemctl restart 'haproxy.service'",
+      'log "haproxy.service started"',
+    ]);
     const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
-    const bad = run("shellcheck", ["-s", "bash", write("boot.sh", script.replace('missing_debs curl gnupg)', "missing_debs $debs)"))]);
+    const bad = run("shellcheck", [
+      "-s",
+      "bash",
+      write("boot.sh", script.replace("missing_debs curl gnupg)", "missing_debs $debs)")),
+    ]);
     expect(bad.status).not.toBe(0);
   });
 
   it("points the Datadog HAProxy check at the stats frontend, which real HAProxy serves as CSV there", async () => {
     const check = parse(file(haproxyCheckPath));
     const instance = check.instances[0];
-    expect(instance).toMatchObject({ url: "http://127.0.0.1:8404/stats", use_openmetrics: false, use_prometheus: false, tags: ["env:prod", "service:sample-api"] });
+    expect(instance).toMatchObject({
+      url: "http://127.0.0.1:8404/stats",
+      use_openmetrics: false,
+      use_prometheus: false,
+      tags: ["env:prod", "service:sample-api"],
+    });
     const agent = parse(file("/etc/datadog-agent/conf.d/journald.d/conf.yaml"));
     expect(agent.logs[0]).toMatchObject({ type: "journald", include_units: ["haproxy.service"], source: "haproxy" });
     expect(parse(file("/etc/datadog-agent/datadog.yaml"))).not.toHaveProperty("api_key");
@@ -163,7 +193,11 @@ describe("HAProxy node user-data", () => {
     haproxy.stderr!.on("data", (d) => (output += d));
     // The check appends `;csv;norefresh` to its url.
     const csvUrl = `http://127.0.0.1:${statsPort}${url.pathname};csv;norefresh`;
-    const body = await poll(csvUrl, () => haproxy.exitCode !== null, () => output);
+    const body = await poll(
+      csvUrl,
+      () => haproxy.exitCode !== null,
+      () => output,
+    );
     expect(body).toMatch(/^# pxname,svname,/);
     expect(body).toMatch(/^app,app1,/m);
     haproxy.kill("SIGTERM");
@@ -182,23 +216,39 @@ describe("HAProxy node user-data", () => {
       return ud.find((f) => f.path === "/etc/haproxy/haproxy.cfg")!.content;
     };
     expect(file("/etc/haproxy/haproxy.cfg")).not.toMatch(/Strict-Transport-Security/);
-    expect(cfg({ https: true })).toMatch(/http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"/);
-    expect(file("/etc/haproxy/haproxy.cfg")).toContain(`set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]"`);
+    expect(cfg({ https: true })).toMatch(
+      /http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"/,
+    );
+    expect(file("/etc/haproxy/haproxy.cfg")).toContain(
+      `set-var-fmt(txn.log_url) "%[path]?%[query,regsub('=[^&]*','',g)]"`,
+    );
     expect(cfg({ logFullUrl: true })).toMatch(/^\s*option httplog$/m);
   });
 
   it("refuses bad input with one error naming each field", () => {
-    const bad = () => renderNodeUserData({ ...options, env: "Prod!", region: "mars", serverSlots: 0, service: { port: 0 } });
+    const bad = () =>
+      renderNodeUserData({ ...options, env: "Prod!", region: "mars", serverSlots: 0, service: { port: 0 } });
     expect(bad).toThrow(HostInputError);
-    expect(bad).toThrow(/invalid HAProxy node input:\n {2}service\.port:.*\n {2}env:.*\n {2}region:.*\n(.|\n)*serverTemplate\.count: 0/);
+    expect(bad).toThrow(
+      /invalid HAProxy node input:\n {2}service\.port:.*\n {2}env:.*\n {2}region:.*\n(.|\n)*serverTemplate\.count: 0/,
+    );
     // The host part and haproxy.cfg both check the service settings; the user reads each problem once.
-    expect(() => bad()).toThrow(expect.objectContaining({ message: expect.not.stringMatching(/service\.port:[\s\S]*service\.port:/) }));
+    expect(() => bad()).toThrow(
+      expect.objectContaining({ message: expect.not.stringMatching(/service\.port:[\s\S]*service\.port:/) }),
+    );
   });
 });
 
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => { const s = net.createServer(); s.listen(0, "127.0.0.1", () => resolve(s)); })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

@@ -4,8 +4,21 @@
 // HAProxy check on the loopback stats endpoint. Pure: typed input with defaults in, text out.
 import { stringify } from "yaml";
 import {
-  BootProgram, DatadogProgram, HostBase, HostBaseOptions, HostFile, HostInputError, checkHostBase, productionLogrotateSite,
-  productionSite, renderCloudConfig, renderDatadogFor, renderHostBootScript, renderLogrotate, renderLogrotateTimer, renderRsyslog,
+  BootProgram,
+  DatadogProgram,
+  HostBase,
+  HostBaseOptions,
+  HostFile,
+  HostInputError,
+  checkHostBase,
+  productionLogrotateSite,
+  productionSite,
+  renderCloudConfig,
+  renderDatadogFor,
+  renderHostBootScript,
+  renderLogrotate,
+  renderLogrotateTimer,
+  renderRsyslog,
   withHostBaseDefaults,
 } from "..";
 import { hostPaths } from "../../contract/layout";
@@ -53,7 +66,13 @@ function tierHaproxyOptions(i: TierConfigInput): HaproxyConfigOptions {
     logFullUrl: i.logFullUrl,
     frontend: { address: "0.0.0.0", port: i.listenPort },
     health: { address: "0.0.0.0", port: i.healthPort ?? nodeHealthCheck.port, uri: nodeHealthCheck.path },
-    serverTemplate: { prefix: "app", count: i.serverSlots, dnsName: i.fleetDnsName, port: i.service.port, nameserver: VPC_RESOLVER },
+    serverTemplate: {
+      prefix: "app",
+      count: i.serverSlots,
+      dnsName: i.fleetDnsName,
+      port: i.service.port,
+      nameserver: VPC_RESOLVER,
+    },
     log: "journal",
   };
 }
@@ -70,7 +89,8 @@ export function renderTierHaproxyConfig(i: TierConfigInput): string {
 export const haproxyProgram = "haproxy";
 
 /** Service settings, env, region, Datadog site and logs as on a service host, plus the tier's config. */
-export type NodeUserDataOptions = HostBaseOptions & Omit<TierConfigInput, "service" | "listenPort"> & { listenPort?: number };
+export type NodeUserDataOptions = HostBaseOptions &
+  Omit<TierConfigInput, "service" | "listenPort"> & { listenPort?: number };
 
 /** The URL Datadog's HAProxy check polls (it appends `;csv`): the loopback stats frontend of render.ts. */
 export function statsUrl(stats: { address: string; port: number }): string {
@@ -80,13 +100,21 @@ export function statsUrl(stats: { address: string; port: number }): string {
 export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   const i = withHostBaseDefaults(o);
   const tier: TierConfigInput = {
-    service: i.service, fleetDnsName: o.fleetDnsName, serverSlots: o.serverSlots, listenPort: o.listenPort ?? defaultListenPort, https: o.https, logFullUrl: o.logFullUrl, healthPort: o.healthPort,
+    service: i.service,
+    fleetDnsName: o.fleetDnsName,
+    serverSlots: o.serverSlots,
+    listenPort: o.listenPort ?? defaultListenPort,
+    https: o.https,
+    logFullUrl: o.logFullUrl,
+    healthPort: o.healthPort,
   };
   const haproxy = withHaproxyDefaults(tierHaproxyOptions(tier));
   // Both check the service settings: each of their problems is said once.
   const problems = [...new Set([...checkHostBase(i), ...checkHaproxyConfig(haproxy)].map(formatProblem))];
   if (!Number.isInteger(tier.listenPort) || tier.listenPort < 1024 || tier.listenPort > 65535)
-    problems.push(`listenPort: ${tier.listenPort} must be 1024-65535: haproxy.service grants HAProxy no capability to bind a lower port`);
+    problems.push(
+      `listenPort: ${tier.listenPort} must be 1024-65535: haproxy.service grants HAProxy no capability to bind a lower port`,
+    );
   if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
 
   const p = hostPaths(haproxyProgram);

@@ -19,7 +19,10 @@ function analyze(text: string, ...args: string[]) {
   fs.writeFileSync(file, text);
   const r = spawnSync("systemd-analyze", [...args, file], { encoding: "utf8" });
   if (r.error) throw new Error("systemd-analyze is not installed: run `apt-get install -y systemd`");
-  return { ok: r.status === 0 && !/Unknown key|Failed|is not executable/i.test(r.stderr), output: `${r.stdout}${r.stderr}` };
+  return {
+    ok: r.status === 0 && !/Unknown key|Failed|is not executable/i.test(r.stderr),
+    output: `${r.stdout}${r.stderr}`,
+  };
 }
 
 /** The overall exposure `systemd-analyze security --offline=yes` prints, as a number. */
@@ -57,7 +60,9 @@ describe("renderHaproxyUnit", () => {
     expect(text).toMatch(/^ExecStart=\/usr\/sbin\/haproxy -Ws /m);
     expect(text).toMatch(/show servers state.*> \/var\/lib\/haproxy\/server-state\.new/);
     expect(text).toMatch(/^ExecReload=\/bin\/kill -USR2 \$MAINPID$/m);
-    expect(() => renderHaproxyUnit({ adminSocket: "/tmp/admin.sock" })).toThrow(/adminSocket must be under \/run\/haproxy\//);
+    expect(() => renderHaproxyUnit({ adminSocket: "/tmp/admin.sock" })).toThrow(
+      /adminSocket must be under \/run\/haproxy\//,
+    );
   });
 });
 
@@ -65,7 +70,9 @@ describe("renderHaproxyUnit", () => {
 // with HAProxy's real binary and the rendered haproxy.cfg. Paths under /run/haproxy and /var/lib/haproxy
 // become the user manager's RuntimeDirectory= and StateDirectory=. ProtectHome, ProtectKernelTunables
 // and ProtectKernelLogs fail with 226/NAMESPACE on this test machine and are left out here.
-const unavailable = systemdUserUnavailable() ?? (spawnSync("id", ["haproxy"]).status !== 0 ? "no haproxy user: apt-get install -y haproxy" : undefined);
+const unavailable =
+  systemdUserUnavailable() ??
+  (spawnSync("id", ["haproxy"]).status !== 0 ? "no haproxy user: apt-get install -y haproxy" : undefined);
 if (unavailable) console.warn(`HAProxy unit run test skipped: ${unavailable}`);
 let sd: SystemdUser | undefined;
 afterEach(async () => {
@@ -84,11 +91,21 @@ describe.skipIf(unavailable !== undefined)("haproxy.service under systemd", () =
     const config = path.join(sd.dir, "haproxy.cfg");
     fs.writeFileSync(
       config,
-      renderHaproxyConfig({ log: "stdout", servers: [{ name: "a1", address: "127.0.0.1", port: 3000 }], adminSocket: `${run}/admin.sock`, serverStateFile: `${state}/server-state` }),
+      renderHaproxyConfig({
+        log: "stdout",
+        servers: [{ name: "a1", address: "127.0.0.1", port: 3000 }],
+        adminSocket: `${run}/admin.sock`,
+        serverStateFile: `${state}/server-state`,
+      }),
     );
-    const app = sd.startUnit("app.service", ["Type=simple", `ExecStart=${node} -e "require('http').createServer((q,s)=>s.end('app')).listen(3000,'127.0.0.1')"`]);
+    const app = sd.startUnit("app.service", [
+      "Type=simple",
+      `ExecStart=${node} -e "require('http').createServer((q,s)=>s.end('app')).listen(3000,'127.0.0.1')"`,
+    ]);
     expect(app.ok, app.status).toBe(true);
-    const unit = renderHaproxyUnit({ config }).replaceAll("/run/haproxy/", `${run}/`).replaceAll("/var/lib/haproxy/", `${state}/`);
+    const unit = renderHaproxyUnit({ config })
+      .replaceAll("/run/haproxy/", `${run}/`)
+      .replaceAll("/var/lib/haproxy/", `${state}/`);
     const lines = unit
       .slice(unit.indexOf("[Service]"), unit.indexOf("[Install]"))
       .split("\n")
@@ -97,7 +114,12 @@ describe.skipIf(unavailable !== undefined)("haproxy.service under systemd", () =
     expect(started.ok, `${started.status}\n${started.stderr}`).toBe(true);
 
     const get = (url: string) =>
-      sd!.exec(node, ["-e", `fetch('${url}').then(async (r) => console.log(r.status, (await r.text()).split('\\n')[0])).catch((e) => console.log('ERR', e.cause?.code ?? e.message))`]).stdout.trim();
+      sd!
+        .exec(node, [
+          "-e",
+          `fetch('${url}').then(async (r) => console.log(r.status, (await r.text()).split('\\n')[0])).catch((e) => console.log('ERR', e.cause?.code ?? e.message))`,
+        ])
+        .stdout.trim();
     expect(get("http://127.0.0.1:8080/a")).toBe("200 app");
     expect(get("http://127.0.0.1:8404/stats;csv")).toMatch(/^200 # pxname,svname,/);
     const pid = sd.systemctl("show", "-p", "MainPID", "--value", "haproxy.service").stdout.trim();
@@ -108,8 +130,15 @@ describe.skipIf(unavailable !== undefined)("haproxy.service under systemd", () =
     expect(status).toMatch(/^Seccomp:\s+2$/m);
     // PrivateUsers=yes: a user namespace that maps root and the haproxy user, and no other user.
     const uid = /^Uid:\s+(\d+)/m.exec(status)![1];
-    const map = fs.readFileSync(`/proc/${pid}/uid_map`, "utf8").trim().split("\n").map((l) => l.trim().split(/\s+/));
-    expect(map).toEqual([["0", "0", "1"], [uid, uid, "1"]]);
+    const map = fs
+      .readFileSync(`/proc/${pid}/uid_map`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/));
+    expect(map).toEqual([
+      ["0", "0", "1"],
+      [uid, uid, "1"],
+    ]);
 
     const reload = sd.systemctl("reload", "haproxy.service");
     expect(reload.status, reload.stderr).toBe(0);

@@ -30,9 +30,12 @@ export const haproxyUnitDefaults: HaproxyUnitInput = {
 export function renderHaproxyUnit(options: Partial<HaproxyUnitInput> = {}): string {
   const i = withDefaults(haproxyUnitDefaults, options);
   for (const [k, v] of Object.entries(i))
-    if (!/^\/[A-Za-z0-9_./-]+$/.test(v)) throw new Error(`invalid HAProxy unit settings: ${k}: "${v}" must be an absolute path of plain characters`);
+    if (!/^\/[A-Za-z0-9_./-]+$/.test(v))
+      throw new Error(`invalid HAProxy unit settings: ${k}: "${v}" must be an absolute path of plain characters`);
   if (!i.adminSocket.startsWith("/run/haproxy/") || !i.serverStateFile.startsWith("/var/lib/haproxy/"))
-    throw new Error("invalid HAProxy unit settings: adminSocket must be under /run/haproxy/ and serverStateFile under /var/lib/haproxy/ (the unit's own writable folders)");
+    throw new Error(
+      "invalid HAProxy unit settings: adminSocket must be under /run/haproxy/ and serverStateFile under /var/lib/haproxy/ (the unit's own writable folders)",
+    );
   return `# haproxy.service: rendered by host/haproxy/unit.ts, do not edit on the host.
 [Unit]
 Description=HAProxy load balancer

@@ -59,9 +59,16 @@ function runDeployScript(state: FleetState, h: HostState, args: string[], o: Run
     DEPLOY_READY_URL: `http://${h.address}:${state.service.port}/readyz`,
     DEPLOY_READY_TIMEOUT_SEC: String(o.readyTimeoutSec ?? state.readyTimeoutSec),
   };
-  if (o.haproxy && !o.naive) Object.assign(env, { DEPLOY_HAPROXY_SOCKET: state.haproxy.socket, DEPLOY_HAPROXY_SERVER: `${state.backend}/${h.name}` });
+  if (o.haproxy && !o.naive)
+    Object.assign(env, {
+      DEPLOY_HAPROXY_SOCKET: state.haproxy.socket,
+      DEPLOY_HAPROXY_SERVER: `${state.backend}/${h.name}`,
+    });
   return new Promise((resolve) => {
-    const p = spawn("bash", [hostLayout(h.root, state.service.name).deployScript, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn("bash", [hostLayout(h.root, state.service.name).deployScript, ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     const take = (d: Buffer) => {
       output += d;
@@ -69,7 +76,9 @@ function runDeployScript(state: FleetState, h: HostState, args: string[], o: Run
     };
     p.stdout.on("data", take);
     p.stderr.on("data", take);
-    p.on("close", (code) => resolve({ host: h.name, ok: code === 0, durationMs: Math.round(performance.now() - t0), output }));
+    p.on("close", (code) =>
+      resolve({ host: h.name, ok: code === 0, durationMs: Math.round(performance.now() - t0), output }),
+    );
   });
 }
 
@@ -79,7 +88,12 @@ function installArgs(bundle: string, version: string, sha: string): string[] {
 }
 
 /** What the boot script does last on every host at once: release 1 through the deploy script. */
-export async function installFirstRelease(state: FleetState, bundle: string, version: string, onLog?: (line: string) => void): Promise<DeployResult> {
+export async function installFirstRelease(
+  state: FleetState,
+  bundle: string,
+  version: string,
+  onLog?: (line: string) => void,
+): Promise<DeployResult> {
   const args = installArgs(bundle, version, sha256File(bundle));
   const t0 = performance.now();
   const hosts = await Promise.all(state.hosts.map((h) => runDeployScript(state, h, args, { haproxy: false, onLog })));
@@ -87,7 +101,11 @@ export async function installFirstRelease(state: FleetState, bundle: string, ver
 }
 
 /** Runs the deploy script host by host (or batch by batch), stopping at the first failure. */
-async function rollout(state: FleetState, args: string[], o: RolloutOptions & { naive?: boolean }): Promise<RolloutResult> {
+async function rollout(
+  state: FleetState,
+  args: string[],
+  o: RolloutOptions & { naive?: boolean },
+): Promise<RolloutResult> {
   const batch = o.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) throw new FleetError(`--batch ${batch}: must be a positive integer`);
   const t0 = performance.now();
@@ -98,7 +116,11 @@ async function rollout(state: FleetState, args: string[], o: RolloutOptions & { 
     results.push(...done);
     if (done.some((d) => !d.ok)) break;
   }
-  return { ok: results.length === state.hosts.length && results.every((r) => r.ok), durationMs: Math.round(performance.now() - t0), hosts: results };
+  return {
+    ok: results.length === state.hosts.length && results.every((r) => r.ok),
+    durationMs: Math.round(performance.now() - t0),
+    hosts: results,
+  };
 }
 
 /** A rolling deploy of a bundle as a new release. */

@@ -11,7 +11,11 @@ export function haproxyCommand(socket: string, command: string, timeoutMs = 5000
   return socketCommand(socket, command, timeoutMs);
 }
 
-export function renderFleetHaproxy(state: FleetState, check: Partial<HealthCheckTiming>, extra: { maxconn?: number } = {}): string {
+export function renderFleetHaproxy(
+  state: FleetState,
+  check: Partial<HealthCheckTiming>,
+  extra: { maxconn?: number } = {},
+): string {
   return renderHaproxyConfig({
     service: state.service,
     servers: state.hosts.map((h) => ({ name: h.name, address: h.address, port: state.service.port })),
@@ -86,7 +90,10 @@ async function workerPid(state: FleetState): Promise<string> {
 export function healthLog(state: FleetState, last = 20): string {
   try {
     const lines = fs.readFileSync(state.haproxy.logFile, "utf8").split("\n");
-    return lines.filter((l) => /Health check|is DOWN|is UP|no server available/.test(l)).slice(-last).join("\n");
+    return lines
+      .filter((l) => /Health check|is DOWN|is UP|no server available/.test(l))
+      .slice(-last)
+      .join("\n");
   } catch {
     return "";
   }

@@ -5,12 +5,40 @@
 //   deploy.ts        first install, rolling deploys and rollbacks through each host's deploy script
 //   haproxyAdmin.ts  HAProxy's config, admin socket, health states and reload
 export {
-  FleetError, FleetOptions, FleetState, HostState, findHaproxy, hostLayout, localCheckDefaults, localServiceDefaults, readState, releaseId,
-  sha256File, withFleetDefaults,
+  FleetError,
+  FleetOptions,
+  FleetState,
+  HostState,
+  findHaproxy,
+  hostLayout,
+  localCheckDefaults,
+  localServiceDefaults,
+  readState,
+  releaseId,
+  sha256File,
+  withFleetDefaults,
 } from "./state";
 export { down, up } from "./lifecycle";
 export {
-  DeployOptions, DeployResult, HostDeploy, RolloutOptions, RolloutResult, currentRelease, deploy, installFirstRelease, previousRelease, rollback,
-  runningRelease, superviseHost,
+  DeployOptions,
+  DeployResult,
+  HostDeploy,
+  RolloutOptions,
+  RolloutResult,
+  currentRelease,
+  deploy,
+  installFirstRelease,
+  previousRelease,
+  rollback,
+  runningRelease,
+  superviseHost,
 } from "./deploy";
-export { ServerStatus, haproxyCommand, healthLog, reloadHaproxy, renderFleetHaproxy, serverStatuses, waitAllUp } from "./haproxyAdmin";
+export {
+  ServerStatus,
+  haproxyCommand,
+  healthLog,
+  reloadHaproxy,
+  renderFleetHaproxy,
+  serverStatuses,
+  waitAllUp,
+} from "./haproxyAdmin";

@@ -14,13 +14,30 @@ import { SupervisorConfig, control } from "../../test/support/supervisor";
 import { installFirstRelease } from "./deploy";
 import { renderFleetHaproxy, waitAllUp } from "./haproxyAdmin";
 import {
-  FleetError, FleetOptions, FleetState, HostState, findHaproxy, forgetState, hostLayout, readPid, readState, releaseId, saveState,
-  sha256File, waitFor, withFleetDefaults,
+  FleetError,
+  FleetOptions,
+  FleetState,
+  HostState,
+  findHaproxy,
+  forgetState,
+  hostLayout,
+  readPid,
+  readState,
+  releaseId,
+  saveState,
+  sha256File,
+  waitFor,
+  withFleetDefaults,
 } from "./state";
 
 /** The host input a simulated host is rendered from. Its bundle URL is a placeholder: the fleet installs from a file. */
 function fleetHostInput(service: ServiceSettings, bundle: string, version: string): HostInput {
-  return withHostDefaults({ env: "local", service, version, bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) } });
+  return withHostDefaults({
+    env: "local",
+    service,
+    version,
+    bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) },
+  });
 }
 
 /**
@@ -29,7 +46,8 @@ function fleetHostInput(service: ServiceSettings, bundle: string, version: strin
  */
 function writeHostFiles(h: HostState, input: HostInput, logLevel: string): void {
   const l = hostLayout(h.root, input.service.name);
-  for (const d of [path.dirname(l.envFile), path.dirname(l.deployScript), l.logDir, path.dirname(h.socket)]) fs.mkdirSync(d, { recursive: true });
+  for (const d of [path.dirname(l.envFile), path.dirname(l.deployScript), l.logDir, path.dirname(h.socket)])
+    fs.mkdirSync(d, { recursive: true });
   const simulated = `# local fleet: simulated host ${h.name}\nHOST=${h.address}\nLOG_LEVEL=${logLevel}\nDISK_PATH=${l.root}\n`;
   fs.writeFileSync(l.envFile, renderEnvFile(input) + simulated);
   const deployScript = renderHostFiles(input).find((f) => f.path === hostPaths(input.service.name).deployScript)!;
@@ -38,12 +56,15 @@ function writeHostFiles(h: HostState, input: HostInput, logLevel: string): void 
 
 export async function up(options: Partial<FleetOptions> & { dir: string; bundle: string }): Promise<FleetState> {
   const o = withFleetDefaults(options);
-  if (!Number.isInteger(o.instances) || o.instances < 1 || o.instances > 20) throw new FleetError(`--instances ${o.instances}: must be 1-20`);
-  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 16) throw new FleetError(`--workers ${o.workers}: must be 1-16`);
+  if (!Number.isInteger(o.instances) || o.instances < 1 || o.instances > 20)
+    throw new FleetError(`--instances ${o.instances}: must be 1-20`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 16)
+    throw new FleetError(`--workers ${o.workers}: must be 1-16`);
   if (!fs.existsSync(o.bundle)) throw new FleetError(`${o.bundle} does not exist: run \`npm run build\` first`);
   const haproxyBin = findHaproxy();
   const existing = readState(o.dir);
-  if (existing && alive(existing).length > 0) throw new FleetError(`a local fleet is already running from ${o.dir}: run \`npm run local -- down\` first`);
+  if (existing && alive(existing).length > 0)
+    throw new FleetError(`a local fleet is already running from ${o.dir}: run \`npm run local -- down\` first`);
 
   const addresses = Array.from({ length: o.instances }, (_, n) => `127.0.1.${n + 1}`);
   const port = await freePort(addresses);
@@ -60,7 +81,16 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
     const root = path.join(o.dir, "hosts", name);
     const l = hostLayout(root, service.name);
     const run = path.join(root, "run");
-    const h: HostState = { name, address, root, socket: path.join(run, "supervisor.sock"), supervisorConfig: path.join(run, "supervisor.json"), supervisorPid: 0, pidFile: path.join(run, `${service.name}.pid`), logFile: l.logFile };
+    const h: HostState = {
+      name,
+      address,
+      root,
+      socket: path.join(run, "supervisor.sock"),
+      supervisorConfig: path.join(run, "supervisor.json"),
+      supervisorPid: 0,
+      pidFile: path.join(run, `${service.name}.pid`),
+      logFile: l.logFile,
+    };
     writeHostFiles(h, input, o.logLevel);
     const cfg: SupervisorConfig = {
       root,
@@ -107,7 +137,12 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
       h.supervisorPid = p.pid!;
       saveState(state);
     }
-    for (const h of hosts) await waitFor(`the supervisor of ${h.name} did not answer`, 10_000, async () => (await control(h.socket, "status", 1000)) !== "");
+    for (const h of hosts)
+      await waitFor(
+        `the supervisor of ${h.name} did not answer`,
+        10_000,
+        async () => (await control(h.socket, "status", 1000)) !== "",
+      );
     const boot = await installFirstRelease(state, o.bundle, version);
     const failed = boot.hosts.find((h) => !h.ok);
     if (failed) throw new FleetError(`the first install on ${failed.host} failed:\n${failed.output.trimEnd()}`);
@@ -119,7 +154,9 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
     saveState(state);
     await waitAllUp(state, o.readyTimeoutSec * 1000);
   } catch (e) {
-    const tail = fs.existsSync(state.haproxy.logFile) ? fs.readFileSync(state.haproxy.logFile, "utf8").split("\n").slice(-5).join("\n") : "";
+    const tail = fs.existsSync(state.haproxy.logFile)
+      ? fs.readFileSync(state.haproxy.logFile, "utf8").split("\n").slice(-5).join("\n")
+      : "";
     await down(o.dir);
     throw new FleetError(`the fleet did not come up: ${(e as Error).message}${tail ? `\nhaproxy log:\n${tail}` : ""}`);
   }
@@ -130,7 +167,11 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
 function alive(state: FleetState): { pid: number; marker: string; what: string }[] {
   const procs = [
     ...state.hosts.map((h) => ({ pid: h.supervisorPid, marker: h.supervisorConfig, what: `supervisor ${h.name}` })),
-    ...state.hosts.map((h) => ({ pid: readPid(h.pidFile), marker: hostLayout(h.root, state.service.name).root, what: `service ${h.name}` })),
+    ...state.hosts.map((h) => ({
+      pid: readPid(h.pidFile),
+      marker: hostLayout(h.root, state.service.name).root,
+      what: `service ${h.name}`,
+    })),
     { pid: state.haproxy.pid, marker: state.haproxy.config, what: "haproxy" },
   ];
   return procs.filter((p) => p.pid > 0 && isOurs(p.pid, p.marker));

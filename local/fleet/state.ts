@@ -48,7 +48,16 @@ export interface FleetState {
   statsUrl: string;
   backend: string;
   readyTimeoutSec: number;
-  haproxy: { pid: number; config: string; socket: string; stateFile: string; logFile: string; port: number; statsPort: number; bin: string };
+  haproxy: {
+    pid: number;
+    config: string;
+    socket: string;
+    stateFile: string;
+    logFile: string;
+    port: number;
+    statsPort: number;
+    bin: string;
+  };
   hosts: HostState[];
 }
 

@@ -8,11 +8,16 @@ import * as zlib from "node:zlib";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** A syslog line the sender's rules pick up (programname = service). */
-export const line = (service: string, seq: number, tag: string) => `<14>Nov 25 10:00:00 testhost ${service}: seq=${seq} run=${tag}\n`;
+export const line = (service: string, seq: number, tag: string) =>
+  `<14>Nov 25 10:00:00 testhost ${service}: seq=${seq} run=${tag}\n`;
 
 /** Writes lines [from, to) over one TCP connection at full speed (bounded by the socket's backpressure). */
 export async function writeLines(
-  port: number, service: string, tag: string, from: number, to: number,
+  port: number,
+  service: string,
+  tag: string,
+  from: number,
+  to: number,
   every?: { n: number; fn: (sent: number) => void },
 ): Promise<void> {
   const sock = net.connect(port, "127.0.0.1");
@@ -22,7 +27,8 @@ export async function writeLines(
     let chunk = "";
     for (let k = s; k < Math.min(s + batch, to); k++) chunk += line(service, k, tag);
     if (!sock.write(chunk)) await new Promise((r) => sock.once("drain", r));
-    if (every && Math.floor((s + batch - from) / every.n) > Math.floor((s - from) / every.n)) every.fn(s + batch - from);
+    if (every && Math.floor((s + batch - from) / every.n) > Math.floor((s - from) / every.n))
+      every.fn(s + batch - from);
   }
   await new Promise<void>((res) => sock.end(res));
 }
@@ -44,7 +50,10 @@ export function countSeqs(files: string[], tag: string): Map<number, number> {
 }
 
 export function logFiles(dir: string): string[] {
-  return fs.readdirSync(dir).filter((n) => n.includes(".log")).map((n) => path.join(dir, n));
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.includes(".log"))
+    .map((n) => path.join(dir, n));
 }
 
 export interface Tally {
@@ -68,7 +77,13 @@ export function tally(counts: Map<number, number>, from: number, to: number): Ta
  * Waits until every seq in [from, to) is present in the files, or until nothing new arrived for 15 s (longer than rsyslog's retry interval)
  * (bounded by timeoutMs), and returns the tally.
  */
-export async function waitForAll(files: () => string[], tag: string, from: number, to: number, timeoutMs: number): Promise<Tally> {
+export async function waitForAll(
+  files: () => string[],
+  tag: string,
+  from: number,
+  to: number,
+  timeoutMs: number,
+): Promise<Tally> {
   const end = Date.now() + timeoutMs;
   let t = tally(new Map(), from, to);
   let lastProgress = Date.now();
@@ -80,7 +95,6 @@ export async function waitForAll(files: () => string[], tag: string, from: numbe
     await sleep(1000); // reading every file is not free: once a second
   }
 }
-
 
 /** What TCP holds of the connections to one port, from one `ss` call (see inFlight). */
 export interface Flight {
@@ -108,7 +122,9 @@ export const flightBytes = (f: Flight) => f.recvQ + f.sendQ;
  * pending connections rather than bytes, are not "connected" and not listed.)
  */
 export function inFlight(port: number): Flight {
-  const r = spawnSync("ss", ["-tnH", "state", "connected", `( sport = :${port} or dport = :${port} )`], { encoding: "utf8" });
+  const r = spawnSync("ss", ["-tnH", "state", "connected", `( sport = :${port} or dport = :${port} )`], {
+    encoding: "utf8",
+  });
   if (r.error) throw new Error("ss not found: apt-get install -y iproute2");
   if (r.status !== 0) throw new Error(`ss failed: ${r.stderr}`);
   const f: Flight = { recvQ: 0, sendQ: 0, sendQClosed: 0, connections: 0 };
@@ -133,7 +149,7 @@ export function inFlight(port: number): Flight {
 /** Missing seqs as ranges, e.g. "1024..2047 (1024), 5000 (1)". */
 export function ranges(seqs: number[]): string {
   const out: string[] = [];
-  for (let k = 0; k < seqs.length; ) {
+  for (let k = 0; k < seqs.length;) {
     let j = k;
     while (j + 1 < seqs.length && seqs[j + 1] === seqs[j]! + 1) j++;
     out.push(j === k ? `${seqs[k]} (1)` : `${seqs[k]}..${seqs[j]} (${j - k + 1})`);

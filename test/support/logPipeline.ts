@@ -12,8 +12,12 @@ import { gtlsDriverPresent, tempDir, tool } from "./tools";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./net";
 
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
+async function waitFor(
+  what: string,
+  ok: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -38,12 +42,27 @@ export function makePki(dir: string, name = receiverCertName): { ca: string; cer
   const f = (n: string) => path.join(dir, n);
   const certtool = tool("certtool");
   fs.writeFileSync(f("ca.tmpl"), 'cn = "pipeline test CA"\nca\ncert_signing_key\nexpiration_days = 2\n');
-  fs.writeFileSync(f("srv.tmpl"), `cn = "${name}"\ndns_name = "${name}"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n`);
+  fs.writeFileSync(
+    f("srv.tmpl"),
+    `cn = "${name}"\ndns_name = "${name}"\ntls_www_server\nsigning_key\nencryption_key\nexpiration_days = 2\n`,
+  );
   const steps = [
     ["--generate-privkey", "--key-type=ecdsa", "--outfile", f("ca.key")],
     ["--generate-self-signed", "--load-privkey", f("ca.key"), "--template", f("ca.tmpl"), "--outfile", f("ca.pem")],
     ["--generate-privkey", "--key-type=ecdsa", "--outfile", f("srv.key")],
-    ["--generate-certificate", "--load-privkey", f("srv.key"), "--load-ca-certificate", f("ca.pem"), "--load-ca-privkey", f("ca.key"), "--template", f("srv.tmpl"), "--outfile", f("srv.pem")],
+    [
+      "--generate-certificate",
+      "--load-privkey",
+      f("srv.key"),
+      "--load-ca-certificate",
+      f("ca.pem"),
+      "--load-ca-privkey",
+      f("ca.key"),
+      "--template",
+      f("srv.tmpl"),
+      "--outfile",
+      f("srv.pem"),
+    ],
   ];
   for (const args of steps) {
     const r = spawnSync(certtool, args, { encoding: "utf8" });
@@ -56,19 +75,30 @@ export function makePki(dir: string, name = receiverCertName): { ca: string; cer
 export class Rsyslogd {
   proc: ChildProcess | undefined;
   stderr = "";
-  constructor(readonly name: string, readonly conf: string, readonly pidFile: string, readonly port: number) {}
+  constructor(
+    readonly name: string,
+    readonly conf: string,
+    readonly pidFile: string,
+    readonly port: number,
+  ) {}
 
   async start(): Promise<void> {
     const check = spawnSync(tool("rsyslogd"), ["-N1", "-f", this.conf], { encoding: "utf8" });
     if (check.status !== 0) throw new Error(`${this.name}: rsyslogd -N1 rejected ${this.conf}: ${check.stderr}`);
     fs.rmSync(this.pidFile, { force: true });
-    const p = spawn(tool("rsyslogd"), ["-n", "-f", this.conf, "-i", this.pidFile], { stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(tool("rsyslogd"), ["-n", "-f", this.conf, "-i", this.pidFile], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     this.proc = p;
     p.stderr!.on("data", (d) => (this.stderr += d));
-    await waitFor(`${this.name} listening on ${this.port}`, async () => {
-      if (p.exitCode !== null) throw new Error(`${this.name} exited ${p.exitCode}: ${this.stderr}`);
-      return fs.existsSync(this.pidFile) && (await canConnect(this.port));
-    }, 20_000);
+    await waitFor(
+      `${this.name} listening on ${this.port}`,
+      async () => {
+        if (p.exitCode !== null) throw new Error(`${this.name} exited ${p.exitCode}: ${this.stderr}`);
+        return fs.existsSync(this.pidFile) && (await canConnect(this.port));
+      },
+      20_000,
+    );
   }
 
   /** SIGSTOP / SIGCONT: a hung process that keeps its sockets open but reads nothing. */
@@ -136,7 +166,10 @@ export class Pipeline {
       const recvPort = await freePort();
       // Rendered for the receiver's name; no name resolves to loopback here, so the sender connects to
       // 127.0.0.1 and checks the certificate against what the rendering permits for that name.
-      const action = renderPapertrailAction(i, { host: receiverHost, port: recvPort }).replace(`target="${receiverHost}"`, 'target="127.0.0.1"');
+      const action = renderPapertrailAction(i, { host: receiverHost, port: recvPort }).replace(
+        `target="${receiverHost}"`,
+        'target="127.0.0.1"',
+      );
       fs.writeFileSync(include, this.opts.editAction ? this.opts.editAction(action) : action);
       const rconf = path.join(rdir, "rsyslog.conf");
       // What the receiver accepted it keeps: on SIGTERM rsyslog stops reading, then its main queue
@@ -161,7 +194,10 @@ action(type="omfile" file="${this.received}" template="msgOnly" flushOnTXEnd="on
     fs.writeFileSync(
       rules,
       renderRsyslog(i, {
-        input: { statements: `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${inputPort}")`, name: "imtcp" },
+        input: {
+          statements: `module(load="imtcp")\ninput(type="imtcp" address="127.0.0.1" port="${inputPort}")`,
+          name: "imtcp",
+        },
         logFile: this.logFile,
         fileOwner: "root",
         fileGroup: "root",
@@ -173,7 +209,12 @@ action(type="omfile" file="${this.received}" template="msgOnly" flushOnTXEnd="on
     this.sender = new Rsyslogd("sender", sconf, path.join(sdir, "rsyslogd.pid"), inputPort);
     fs.writeFileSync(
       this.logrotateConf,
-      renderLogrotate(i, { logDir: this.logDir, owner: "root", group: "root", reopen: `kill -HUP "$(cat ${this.sender.pidFile})"` }),
+      renderLogrotate(i, {
+        logDir: this.logDir,
+        owner: "root",
+        group: "root",
+        reopen: `kill -HUP "$(cat ${this.sender.pidFile})"`,
+      }),
     );
     if (this.receiver) await this.receiver.start();
     await this.sender.start();
@@ -182,7 +223,9 @@ action(type="omfile" file="${this.received}" template="msgOnly" flushOnTXEnd="on
   /** `logrotate -f`: a forced rotation with the rendered config. */
   rotate(): Promise<void> {
     return new Promise((res, rej) => {
-      const p = spawn(tool("logrotate"), ["-f", "-s", this.logrotateState, this.logrotateConf], { stdio: ["ignore", "ignore", "pipe"] });
+      const p = spawn(tool("logrotate"), ["-f", "-s", this.logrotateState, this.logrotateConf], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let err = "";
       p.stderr.on("data", (d) => (err += d));
       p.once("exit", (code) => (code === 0 ? res() : rej(new Error(`logrotate exited ${code}: ${err}`))));

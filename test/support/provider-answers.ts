@@ -11,7 +11,10 @@ export const lookups: Record<string, (inputs: Record<string, any>) => Record<str
   "aws:ec2/getAmi:getAmi": (i) => ({
     id: MOCK_AMI_ID,
     imageId: MOCK_AMI_ID,
-    name: String(i.filters?.find((f: any) => f.name === "name")?.values?.[0] ?? "debian-12-amd64-mock").replace("*", "20251006-2257"),
+    name: String(i.filters?.find((f: any) => f.name === "name")?.values?.[0] ?? "debian-12-amd64-mock").replace(
+      "*",
+      "20251006-2257",
+    ),
     ownerId: i.owners?.[0],
     architecture: "x86_64",
     rootDeviceName: "/dev/xvda",
@@ -27,13 +30,23 @@ export const lookups: Record<string, (inputs: Record<string, any>) => Record<str
     arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`,
     userId: "AIDATEST",
   }),
-  "aws:index/getRegion:getRegion": () => ({ id: REGION, name: REGION, region: REGION, endpoint: `ec2.${REGION}.amazonaws.com` }),
+  "aws:index/getRegion:getRegion": () => ({
+    id: REGION,
+    name: REGION,
+    region: REGION,
+    endpoint: `ec2.${REGION}.amazonaws.com`,
+  }),
   // The IAM actions Datadog's AWS integration documents (a few of them: enough for the role policy).
   "datadog:aws/getIntegrationIamPermissionsStandard:getIntegrationIamPermissionsStandard": () => ({
     id: "standard",
     iamPermissions: ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics", "ec2:DescribeInstances", "tag:GetResources"],
   }),
-  "aws:index/getPartition:getPartition": () => ({ id: "aws", partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws" }),
+  "aws:index/getPartition:getPartition": () => ({
+    id: "aws",
+    partition: "aws",
+    dnsSuffix: "amazonaws.com",
+    reverseDnsPrefix: "com.amazonaws",
+  }),
 };
 
 /** Plausible provider-computed outputs per resource type. */
@@ -42,14 +55,29 @@ export function outputsFor(type: string, name: string, inputs: Record<string, an
   const base: Record<string, unknown> = { arn: `arn:aws:${svc}:${REGION}:${ACCOUNT_ID}:${name}` };
   switch (type) {
     case "aws:lb/loadBalancer:LoadBalancer":
-      return { ...base, arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:loadbalancer/app/${name}/50dc6c495c0c9188`, arnSuffix: `app/${name}/50dc6c495c0c9188`, dnsName: `${name}-1234567890.${REGION}.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K" };
+      return {
+        ...base,
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:loadbalancer/app/${name}/50dc6c495c0c9188`,
+        arnSuffix: `app/${name}/50dc6c495c0c9188`,
+        dnsName: `${name}-1234567890.${REGION}.elb.amazonaws.com`,
+        zoneId: "Z35SXDOTRQ7X7K",
+      };
     case "aws:lb/targetGroup:TargetGroup":
-      return { ...base, arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${name}/73e2d6bc24d8a067`, arnSuffix: `targetgroup/${name}/73e2d6bc24d8a067` };
+      return {
+        ...base,
+        arn: `arn:aws:elasticloadbalancing:${REGION}:${ACCOUNT_ID}:targetgroup/${name}/73e2d6bc24d8a067`,
+        arnSuffix: `targetgroup/${name}/73e2d6bc24d8a067`,
+      };
     case "aws:ec2/launchTemplate:LaunchTemplate":
       return { ...base, latestVersion: 1, defaultVersion: 1 };
     case "aws:s3/bucket:Bucket": {
       const bucket = inputs.bucket ?? `${name}-a1b2c3`;
-      return { ...base, bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com` };
+      return {
+        ...base,
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        bucketRegionalDomainName: `${bucket}.s3.${REGION}.amazonaws.com`,
+      };
     }
     case "aws:ssm/parameter:Parameter":
       return { ...base, arn: `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${inputs.name}` };
@@ -57,7 +85,11 @@ export function outputsFor(type: string, name: string, inputs: Record<string, an
       return { ...base, arn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${name}-0000`, keyId: `${name}-0000` };
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
-      return { ...base, arn: `arn:aws:iam::${ACCOUNT_ID}:${type.endsWith("Role") ? "role" : "instance-profile"}/${name}-x1`, name: inputs.name ?? `${name}-x1` };
+      return {
+        ...base,
+        arn: `arn:aws:iam::${ACCOUNT_ID}:${type.endsWith("Role") ? "role" : "instance-profile"}/${name}-x1`,
+        name: inputs.name ?? `${name}-x1`,
+      };
     case "aws:autoscaling/group:Group":
       return { ...base, name: inputs.name ?? `${name}-x1` };
     case "aws:ec2/vpc:Vpc":

@@ -50,7 +50,10 @@ export async function setupMocks(opts: MockOptions = {}): Promise<MockRecorder> 
     call(args) {
       calls.push({ token: args.token, inputs: args.inputs });
       const answer = lookups[args.token];
-      if (!answer) throw new Error(`unmocked call ${args.token}: add it to test/support/provider-answers.ts only if the component truly needs it`);
+      if (!answer)
+        throw new Error(
+          `unmocked call ${args.token}: add it to test/support/provider-answers.ts only if the component truly needs it`,
+        );
       return answer(args.inputs);
     },
   };
@@ -93,7 +96,9 @@ export interface ProgramRun<T> {
 }
 
 /** Runs `program` as the CLI would: inside a root stack, its result as the stack outputs. */
-export async function runProgram<T extends Record<string, unknown>>(program: () => T): Promise<ProgramRun<Record<string, unknown>>> {
+export async function runProgram<T extends Record<string, unknown>>(
+  program: () => T,
+): Promise<ProgramRun<Record<string, unknown>>> {
   const options = new Map<string, pulumi.ResourceOptions>();
   const outputs = await pulumi.runtime.runInPulumiStack(async () => {
     pulumi.runtime.registerStackTransformation((a) => {
@@ -114,5 +119,10 @@ export async function settle(): Promise<void> {
 
 /** Resolves an Output in a test (mocks run applies, also of unknown-free values). */
 export function valueOf<T>(o: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
-  return new Promise((resolve) => pulumi.output(o as pulumi.Input<T>).apply((v) => { resolve(v as T); return v; }));
+  return new Promise((resolve) =>
+    pulumi.output(o as pulumi.Input<T>).apply((v) => {
+      resolve(v as T);
+      return v;
+    }),
+  );
 }

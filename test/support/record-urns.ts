@@ -12,7 +12,11 @@ import { recordUrns } from "./urns";
   for (const stack of ["dev", "prod"]) {
     for (const loadBalancer of ["alb", "haproxy"]) {
       const { config, secretKeys } = stackFileConfig(stack, { loadBalancer });
-      const records = await recordUrns(() => ({ ...createStack({ bundlePath: bundle.file }) }), { config, secretKeys, stack });
+      const records = await recordUrns(() => ({ ...createStack({ bundlePath: bundle.file }) }), {
+        config,
+        secretKeys,
+        stack,
+      });
       out[`${stack}/${loadBalancer}`] = records.map((r) => r.urn);
     }
   }

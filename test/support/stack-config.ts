@@ -41,15 +41,22 @@ export interface StackConfig {
  * The config of `stack`. `overrides` are project keys (no namespace) set as if with `pulumi config set`;
  * undefined removes a key.
  */
-export function stackFileConfig(stack: string, overrides: Record<string, unknown> = {}, root = projectRoot): StackConfig {
+export function stackFileConfig(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+  root = projectRoot,
+): StackConfig {
   const project = readProject(root);
   const qualify = (k: string) => (k.includes(":") ? k : `${project.name}:${k}`);
   const merged = new Map<string, unknown>();
   for (const [k, decl] of Object.entries(project.config ?? {})) {
-    if (decl && typeof decl === "object" && "default" in decl) merged.set(qualify(k), (decl as { default: unknown }).default);
+    if (decl && typeof decl === "object" && "default" in decl)
+      merged.set(qualify(k), (decl as { default: unknown }).default);
     else if (!(decl && typeof decl === "object")) merged.set(qualify(k), decl);
   }
-  const doc = parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> } | null;
+  const doc = parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config?: Record<string, unknown>;
+  } | null;
   for (const [k, v] of Object.entries(doc?.config ?? {})) merged.set(qualify(k), v);
   for (const [k, v] of Object.entries(overrides)) merged.set(qualify(k), v);
 

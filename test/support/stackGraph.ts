@@ -8,10 +8,19 @@ import { runProgram, setupMocks } from "./pulumi-mocks";
 
 export type StackName = "dev" | "prod";
 export type Flavor = "alb" | "haproxy";
-export const stackVariants: readonly [StackName, Flavor][] = [["dev", "alb"], ["dev", "haproxy"], ["prod", "alb"], ["prod", "haproxy"]];
+export const stackVariants: readonly [StackName, Flavor][] = [
+  ["dev", "alb"],
+  ["dev", "haproxy"],
+  ["prod", "alb"],
+  ["prod", "haproxy"],
+];
 
 /** Every resource `pulumi up` of that stack file and flavor would register; `overrides` change config keys. */
-export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrides: Record<string, unknown> = {}): Promise<{ type: string; name: string; inputs: Record<string, any>; id: string }[]> {
+export async function stackGraph(
+  stack: StackName,
+  loadBalancer: Flavor,
+  overrides: Record<string, unknown> = {},
+): Promise<{ type: string; name: string; inputs: Record<string, any>; id: string }[]> {
   const { config, secretKeys } = stackFileConfig(stack, { loadBalancer, ...overrides });
   const rec = await setupMocks({ config, secretKeys, stack });
   const bundle = tempBundle("console.log('graph')\n");
@@ -20,7 +29,12 @@ export async function stackGraph(stack: StackName, loadBalancer: Flavor, overrid
   } finally {
     bundle.dispose();
   }
-  return rec.resources.map(({ type, name, inputs }) => ({ type, name, inputs: unwrapSecrets(inputs), id: `${name}-id` }));
+  return rec.resources.map(({ type, name, inputs }) => ({
+    type,
+    name,
+    inputs: unwrapSecrets(inputs),
+    id: `${name}-id`,
+  }));
 }
 
 /** Pulumi's wire signature of a secret value (runtime/rpc.ts specialSigKey / specialSecretSig). */

@@ -52,7 +52,12 @@ function run(c: SupervisorConfig): void {
     const out = fs.openSync(c.logFile, "a");
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...parseEnvFile(c.envFile) };
     // Own process group, like a unit's cgroup: a stop reaches stragglers too.
-    const p = spawn(process.execPath, [path.join(current, "server.js")], { cwd: current, env, stdio: ["ignore", out, out], detached: true });
+    const p = spawn(process.execPath, [path.join(current, "server.js")], {
+      cwd: current,
+      env,
+      stdio: ["ignore", out, out],
+      detached: true,
+    });
     fs.closeSync(out);
     child = p;
     fs.writeFileSync(c.pidFile, `${p.pid}\n`);
@@ -182,7 +187,9 @@ if (require.main === module) {
       },
     );
   else {
-    console.error("usage: supervisor.js run <config.json> | supervisor.js ctl <socket> <restart|stop|start|kill|crash|status>");
+    console.error(
+      "usage: supervisor.js run <config.json> | supervisor.js ctl <socket> <restart|stop|start|kill|crash|status>",
+    );
     process.exit(2);
   }
 }

@@ -15,7 +15,9 @@ const systemdBin = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"].find((p)
 /** The cgroup hierarchies a manager must own a folder in: the unified one, plus name=systemd on a hybrid layout. */
 function cgroupRoots(): string[] {
   if (fs.existsSync("/sys/fs/cgroup/cgroup.controllers")) return ["/sys/fs/cgroup"];
-  return ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"].filter((d) => fs.existsSync(path.join(d, "cgroup.procs")));
+  return ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"].filter((d) =>
+    fs.existsSync(path.join(d, "cgroup.procs")),
+  );
 }
 
 /** Why this machine cannot run the manager, or undefined when it can. */
@@ -29,7 +31,8 @@ export function systemdUserUnavailable(): string | undefined {
       return (e as Error).message;
     }
   }
-  if (!cgroupRoots().some((d) => d.endsWith("unified") || d === "/sys/fs/cgroup")) return "no cgroup2 hierarchy (BPF IP filters need it)";
+  if (!cgroupRoots().some((d) => d.endsWith("unified") || d === "/sys/fs/cgroup"))
+    return "no cgroup2 hierarchy (BPF IP filters need it)";
   return undefined;
 }
 
@@ -86,12 +89,17 @@ export class SystemdUser {
     fs.chmodSync(this.dir, 0o755);
     for (const d of [this.runtime, this.units, this.home]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
     // The default target: nothing, so the manager starts none of the distro's user units.
-    fs.writeFileSync(path.join(this.units, "test-idle.target"), "[Unit]\nDescription=nothing\nDefaultDependencies=no\n");
+    fs.writeFileSync(
+      path.join(this.units, "test-idle.target"),
+      "[Unit]\nDescription=nothing\nDefaultDependencies=no\n",
+    );
     // A cgroup of its own, entered before systemd starts: a manager moves every process of the cgroup it
     // starts in into its init.scope, so started in the machine's root cgroup it would move every process.
     const cgroups = cgroupRoots().map((r) => path.join(r, this.cgroup));
     const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-    const addrs = (this.o.addresses ?? []).map((a) => `ip ${a.includes(":") ? "-6 " : ""}addr add ${q(a)} dev lo${a.includes(":") ? " nodad" : ""}`);
+    const addrs = (this.o.addresses ?? []).map(
+      (a) => `ip ${a.includes(":") ? "-6 " : ""}addr add ${q(a)} dev lo${a.includes(":") ? " nodad" : ""}`,
+    );
     const trace = this.o.trace?.length
       ? `${q(tool("strace"))} -f -qq -e trace=${this.o.trace.join(",")} -e signal=none -o ${q(this.traceFile)} `
       : "";
@@ -114,7 +122,8 @@ export class SystemdUser {
     p.stderr!.on("data", (d) => (this.output += d));
     const sock = path.join(this.runtime, "systemd", "private");
     for (let i = 0; !fs.existsSync(sock); i++) {
-      if (p.exitCode !== null || i > 200) throw new Error(`systemd --user did not start (exit ${p.exitCode}): ${this.output}`);
+      if (p.exitCode !== null || i > 200)
+        throw new Error(`systemd --user did not start (exit ${p.exitCode}): ${this.output}`);
       await sleep(50);
     }
     // With strace in front, the manager is strace's child; nsenter needs the manager's namespaces (the same).
@@ -128,11 +137,15 @@ export class SystemdUser {
 
   /** A command inside the namespaces, as root and outside every unit. */
   exec(cmd: string, args: string[], timeoutMs = 30_000): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(tool("nsenter"), ["--target", String(this.managerPid), "--mount", "--net", "--", cmd, ...args], {
-      encoding: "utf8",
-      env: this.env(),
-      timeout: timeoutMs,
-    });
+    const r = spawnSync(
+      tool("nsenter"),
+      ["--target", String(this.managerPid), "--mount", "--net", "--", cmd, ...args],
+      {
+        encoding: "utf8",
+        env: this.env(),
+        timeout: timeoutMs,
+      },
+    );
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
@@ -150,7 +163,15 @@ export class SystemdUser {
     const err = path.join(this.dir, `${name}.err`);
     fs.writeFileSync(
       path.join(this.units, name),
-      ["[Unit]", `Description=test unit ${name}`, "[Service]", ...service, `StandardOutput=file:${out}`, `StandardError=file:${err}`, ""].join("\n"),
+      [
+        "[Unit]",
+        `Description=test unit ${name}`,
+        "[Service]",
+        ...service,
+        `StandardOutput=file:${out}`,
+        `StandardError=file:${err}`,
+        "",
+      ].join("\n"),
     );
     this.systemctl("daemon-reload");
     const r = this.systemctl("start", name);

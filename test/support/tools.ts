@@ -37,7 +37,10 @@ export function missingTools(commands: string[]): string | undefined {
 
 export function gtlsDriverPresent(): void {
   const driver = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so";
-  if (!fs.existsSync(driver)) throw new Error(`rsyslog TLS driver missing: apt-get install -y ${(packages.files as Record<string, string>)[driver]}`);
+  if (!fs.existsSync(driver))
+    throw new Error(
+      `rsyslog TLS driver missing: apt-get install -y ${(packages.files as Record<string, string>)[driver]}`,
+    );
 }
 
 export interface RunResult {

@@ -17,7 +17,10 @@ export function engineUrn(urn: string): string {
 
 const project = "node-service-aws";
 
-export async function recordUrns(program: () => Record<string, unknown>, opts: { config: Record<string, string>; secretKeys: string[]; stack: string }): Promise<UrnRecord[]> {
+export async function recordUrns(
+  program: () => Record<string, unknown>,
+  opts: { config: Record<string, string>; secretKeys: string[]; stack: string },
+): Promise<UrnRecord[]> {
   await setupMocks(opts);
   const settings = require("@pulumi/pulumi/runtime/settings");
   const monitor = settings.getMonitor();
@@ -30,7 +33,10 @@ export async function recordUrns(program: () => Record<string, unknown>, opts: {
       if (!err) {
         const parent = records.get(req.getParent());
         const urn = makeUrn(opts.stack, project, req.getType(), req.getName(), parent?.urn ?? "");
-        records.set(res.getUrn(), { urn, aliases: aliasesOf(req, parent?.urn ?? "", parent?.aliases ?? [], opts.stack, project) });
+        records.set(res.getUrn(), {
+          urn,
+          aliases: aliasesOf(req, parent?.urn ?? "", parent?.aliases ?? [], opts.stack, project),
+        });
       }
       cb(err, res);
     });

@@ -15,14 +15,26 @@ export function makeUrn(stack: string, project: string, type: string, name: stri
 }
 
 /** Every URN a registration answers to besides its own. `req` is a RegisterResourceRequest. */
-export function aliasesOf(req: any, parentUrn: string, parentAliases: string[], stack: string, project: string): string[] {
+export function aliasesOf(
+  req: any,
+  parentUrn: string,
+  parentAliases: string[],
+  stack: string,
+  project: string,
+): string[] {
   const type: string = req.getType();
   const name: string = req.getName();
   const own: string[] = req.getAliasesList().map((a: any) => {
     if (!a.hasSpec()) return a.getUrn();
     const spec = a.getSpec();
     const aliasParent = spec.getNoparent() ? "" : spec.getParenturn() || parentUrn;
-    return makeUrn(spec.getStack() || stack, spec.getProject() || project, spec.getType() || type, spec.getName() || name, aliasParent);
+    return makeUrn(
+      spec.getStack() || stack,
+      spec.getProject() || project,
+      spec.getType() || type,
+      spec.getName() || name,
+      aliasParent,
+    );
   });
   const inherited = parentAliases.flatMap((parentAlias) =>
     [{ t: type, n: name }, ...own.map((u) => ({ t: typeOf(u), n: nameOf(u) }))].map(({ t, n }) => {

@@ -53,7 +53,9 @@ export { makeUrn };
 
 /** Values compared by content: an asset by its hash, not by where the program found it. */
 function comparable(v: unknown): string {
-  return JSON.stringify(mapWire(v, (sig, o) => (sig === ASSET_SIG ? { [SIG_KEY]: ASSET_SIG, hash: o.hash } : undefined)));
+  return JSON.stringify(
+    mapWire(v, (sig, o) => (sig === ASSET_SIG ? { [SIG_KEY]: ASSET_SIG, hash: o.hash } : undefined)),
+  );
 }
 
 /** Top-level input names whose values differ (ignoreChanges names left out). */
@@ -63,7 +65,9 @@ export function changedInputs(before: Node, after: Node): string[] {
   const nested = after.options.ignoreChanges.find((k) => /[.[]/.test(k));
   if (nested) throw new Error(`${after.urn}: ignoreChanges path ${nested} is not supported by the stand-in diff`);
   const ignored = new Set(after.options.ignoreChanges);
-  return [...keys].filter((k) => !ignored.has(k) && comparable(before.inputs[k]) !== comparable(after.inputs[k])).sort();
+  return [...keys]
+    .filter((k) => !ignored.has(k) && comparable(before.inputs[k]) !== comparable(after.inputs[k]))
+    .sort();
 }
 
 /** The value at a dotted path (through arrays, element by element). */
@@ -76,7 +80,11 @@ function pick(v: unknown, path: string[]): unknown {
 /** The forcing inputs (table, provider rules, the resource's own replaceOnChanges) whose values differ. */
 function forcingChanges(old: Node, node: Node): string[] {
   const rule = replacementFor(node.type);
-  const forcing = [...rule.inputs, ...(rule.when?.(plain(node.inputs) as Record<string, any>) ?? []), ...node.options.replaceOnChanges];
+  const forcing = [
+    ...rule.inputs,
+    ...(rule.when?.(plain(node.inputs) as Record<string, any>) ?? []),
+    ...node.options.replaceOnChanges,
+  ];
   const ignored = new Set(node.options.ignoreChanges);
   if (forcing.includes("*")) return changedInputs(old, node);
   return [...new Set(forcing)].filter((p) => {
@@ -85,11 +93,23 @@ function forcingChanges(old: Node, node: Node): string[] {
   });
 }
 
-const OPTION_KEYS = ["protect", "retainOnDelete", "deleteBeforeReplace", "ignoreChanges", "replaceOnChanges", "provider", "deletedWith"] as const;
+const OPTION_KEYS = [
+  "protect",
+  "retainOnDelete",
+  "deleteBeforeReplace",
+  "ignoreChanges",
+  "replaceOnChanges",
+  "provider",
+  "deletedWith",
+] as const;
 
 function changedOptions(old: Node, node: Node): string[] {
   const o = OPTION_KEYS.filter((k) => JSON.stringify(old.options[k]) !== JSON.stringify(node.options[k]));
-  return [...o, ...(old.parent !== node.parent ? ["parent"] : []), ...(old.protect !== node.protect ? ["protect (effective)"] : [])];
+  return [
+    ...o,
+    ...(old.parent !== node.parent ? ["parent"] : []),
+    ...(old.protect !== node.protect ? ["protect (effective)"] : []),
+  ];
 }
 
 export type Step = "same" | "update" | "replace" | "create" | "delete";
@@ -116,7 +136,16 @@ export function diffGraphs(before: Graph, after: Graph): Change[] {
     const oldUrn = [node.urn, ...node.options.aliases].find((u) => before.nodes.has(u));
     const old = oldUrn ? before.nodes.get(oldUrn)! : undefined;
     if (!old) {
-      changes.push({ urn: node.urn, type: node.type, step: "create", inputs: [], forcedBy: [], options: [], deletes: false, protectedReplace: false });
+      changes.push({
+        urn: node.urn,
+        type: node.type,
+        step: "create",
+        inputs: [],
+        forcedBy: [],
+        options: [],
+        deletes: false,
+        protectedReplace: false,
+      });
       continue;
     }
     matched.add(old.urn);
@@ -124,14 +153,28 @@ export function diffGraphs(before: Graph, after: Graph): Change[] {
     const forcedBy = node.custom && inputs.length ? forcingChanges(old, node) : [];
     const step: Step = forcedBy.length ? "replace" : inputs.length ? "update" : "same";
     changes.push({
-      urn: node.urn, type: node.type, step, inputs, forcedBy, options: changedOptions(old, node),
+      urn: node.urn,
+      type: node.type,
+      step,
+      inputs,
+      forcedBy,
+      options: changedOptions(old, node),
       deletes: step === "replace" && !old.retainOnDelete,
       protectedReplace: step === "replace" && old.protect && node.protect,
     });
   }
   for (const old of before.nodes.values()) {
     if (!matched.has(old.urn))
-      changes.push({ urn: old.urn, type: old.type, step: "delete", inputs: [], forcedBy: [], options: [], deletes: !old.retainOnDelete, protectedReplace: false });
+      changes.push({
+        urn: old.urn,
+        type: old.type,
+        step: "delete",
+        inputs: [],
+        forcedBy: [],
+        options: [],
+        deletes: !old.retainOnDelete,
+        protectedReplace: false,
+      });
   }
   return changes;
 }
@@ -163,11 +206,15 @@ export function checkRelease(before: Graph, after: Graph, policy: ReleasePolicy)
       if (c.options.length || !rule || !rule.steps.includes(c.step)) return true;
       return rule.inputs !== undefined && c.inputs.some((k) => !rule.inputs!.includes(k));
     })
-    .map((c) => `${c.step} ${c.urn}${c.inputs.length ? ` (${c.inputs.join(", ")})` : ""}${c.options.length ? ` options: ${c.options.join(", ")}` : ""}`);
+    .map(
+      (c) =>
+        `${c.step} ${c.urn}${c.inputs.length ? ` (${c.inputs.join(", ")})` : ""}${c.options.length ? ` options: ${c.options.join(", ")}` : ""}`,
+    );
   for (const [urn, outs] of after.outputs) {
     const prev = before.outputs.get(urn) ?? {};
     for (const k of new Set([...Object.keys(prev), ...Object.keys(outs)]))
-      if (comparable(prev[k]) !== comparable(outs[k]) && !policy.allowedOutputs.includes(k)) unexpected.push(`output ${k} of ${urn}`);
+      if (comparable(prev[k]) !== comparable(outs[k]) && !policy.allowedOutputs.includes(k))
+        unexpected.push(`output ${k} of ${urn}`);
   }
   return {
     protectedReplacements: moved.filter((c) => c.protectedReplace).map((c) => c.urn),

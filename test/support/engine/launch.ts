@@ -75,15 +75,26 @@ export interface RunResult {
 export function pwdMain(root: string, main: string | undefined): { pwd: string; entry: string } {
   if (!main) return { pwd: root, entry: "." };
   const abs = path.resolve(root, main);
-  return fs.statSync(abs).isDirectory() ? { pwd: abs, entry: "." } : { pwd: path.dirname(abs), entry: path.basename(abs) };
+  return fs.statSync(abs).isDirectory()
+    ? { pwd: abs, entry: "." }
+    : { pwd: path.dirname(abs), entry: path.basename(abs) };
 }
 
 /** The host's runtime options: typescript (default true), tsconfig, nodeargs. */
-function runtimeOptions(runtime: ReturnType<typeof readProject>["runtime"]): { typescript: boolean; tsconfig?: string; nodeargs: string[] } {
-  const o = (typeof runtime === "string" ? {} : runtime.options ?? {}) as Record<string, unknown>;
+function runtimeOptions(runtime: ReturnType<typeof readProject>["runtime"]): {
+  typescript: boolean;
+  tsconfig?: string;
+  nodeargs: string[];
+} {
+  const o = (typeof runtime === "string" ? {} : (runtime.options ?? {})) as Record<string, unknown>;
   const nodeargs = typeof o.nodeargs === "string" ? o.nodeargs : "";
-  if (/["'\\]/.test(nodeargs)) throw new Error("nodeargs with quotes: the launcher splits on spaces only (the host uses shlex)");
-  return { typescript: o.typescript !== false, tsconfig: typeof o.tsconfig === "string" ? o.tsconfig : undefined, nodeargs: nodeargs.split(/\s+/).filter(Boolean) };
+  if (/["'\\]/.test(nodeargs))
+    throw new Error("nodeargs with quotes: the launcher splits on spaces only (the host uses shlex)");
+  return {
+    typescript: o.typescript !== false,
+    tsconfig: typeof o.tsconfig === "string" ? o.tsconfig : undefined,
+    nodeargs: nodeargs.split(/\s+/).filter(Boolean),
+  };
 }
 
 /** PULUMI_CONFIG as constructConfig writes it: keys `namespace:config:name`. */
@@ -104,19 +115,41 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
   const config = stackFileConfig(spec.stack, spec.overrides ?? {}, root);
   // locateModule: require.resolve("@pulumi/pulumi/cmd/run") from the program directory.
   const runPath = createRequire(path.join(pwd, "index.js")).resolve("@pulumi/pulumi/cmd/run");
-  const engine = await StandInEngine.start({ stack: spec.stack, project: project.name, dryRun: spec.dryRun, programDir: pwd, prior: spec.prior });
+  const engine = await StandInEngine.start({
+    stack: spec.stack,
+    project: project.name,
+    dryRun: spec.dryRun,
+    programDir: pwd,
+    prior: spec.prior,
+  });
   const argv = [
-    ...opts.nodeargs, runPath,
-    "--monitor", engine.address, "--engine", engine.address,
-    "--organization", "organization", "--project", project.name, "--root-directory", root,
-    "--stack", spec.stack, "--pwd", pwd,
+    ...opts.nodeargs,
+    runPath,
+    "--monitor",
+    engine.address,
+    "--engine",
+    engine.address,
+    "--organization",
+    "organization",
+    "--project",
+    project.name,
+    "--root-directory",
+    root,
+    "--stack",
+    spec.stack,
+    "--pwd",
+    pwd,
     ...(spec.dryRun ? ["--dry-run"] : []),
     // The CLI's default --parallel: 4 x GOMAXPROCS.
-    "--parallel", String(4 * os.availableParallelism()),
+    "--parallel",
+    String(4 * os.availableParallelism()),
     entry,
   ];
   // The test process's own PULUMI_* settings must not leak in: the program sees only what the host sets.
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_"))) as Record<string, string>;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_"))) as Record<
+    string,
+    string
+  >;
   const env: Record<string, string> = {
     ...inherited,
     PULUMI_CONFIG: configJson(config.config),
@@ -148,7 +181,20 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
       child.once("close", (c, s) => resolve([c, s]));
     }).finally(() => clearTimeout(timer));
     const ms = performance.now() - started;
-    return { code, signal, stdout, stderr, ms, cpuSeconds, engine, argv, env, config, markers: markersOf(config), programDir: pwd };
+    return {
+      code,
+      signal,
+      stdout,
+      stderr,
+      ms,
+      cpuSeconds,
+      engine,
+      argv,
+      env,
+      config,
+      markers: markersOf(config),
+      programDir: pwd,
+    };
   } finally {
     await engine.stop();
   }
@@ -157,5 +203,7 @@ export async function runProgram(spec: RunSpec): Promise<RunResult> {
 /** The run's error messages (Engine.Log severity ERROR) and stderr, for assertion messages. */
 export function explain(r: RunResult): string {
   const errors = r.engine.logs.filter((l) => l.severity === 3).map((l) => l.message);
-  return [`exit ${r.code}${r.signal ? ` (${r.signal})` : ""}`, ...errors, ...r.engine.errors, r.stderr.trim()].filter(Boolean).join("\n");
+  return [`exit ${r.code}${r.signal ? ` (${r.signal})` : ""}`, ...errors, ...r.engine.errors, r.stderr.trim()]
+    .filter(Boolean)
+    .join("\n");
 }

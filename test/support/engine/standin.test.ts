@@ -30,9 +30,16 @@ async function start(dryRun = false) {
 }
 
 const call = <T>(method: string, req: unknown) =>
-  new Promise<T>((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+  new Promise<T>((resolve, reject) =>
+    client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),
+  );
 
-function register(type: string, name: string, object: Record<string, unknown>, opts: { parent?: string; custom?: boolean; protect?: boolean; retainOnDelete?: boolean } = {}) {
+function register(
+  type: string,
+  name: string,
+  object: Record<string, unknown>,
+  opts: { parent?: string; custom?: boolean; protect?: boolean; retainOnDelete?: boolean } = {},
+) {
   const req = new resourcePb.RegisterResourceRequest();
   req.setType(type);
   req.setName(name);
@@ -56,12 +63,17 @@ describe("stand-in engine", () => {
     unknown.setTok("aws:rds/getInstance:getInstance");
     unknown.setArgs(Struct.fromJavaScript({}));
     const res = await call<any>("invoke", unknown);
-    expect(res.getFailuresList().map((f: any) => f.getReason())).toEqual([expect.stringMatching(/no answer for aws:rds\/getInstance:getInstance/)]);
+    expect(res.getFailuresList().map((f: any) => f.getReason())).toEqual([
+      expect.stringMatching(/no answer for aws:rds\/getInstance:getInstance/),
+    ]);
     const known = new resourcePb.ResourceInvokeRequest();
     known.setTok("aws:index/getRegion:getRegion");
     known.setArgs(Struct.fromJavaScript({}));
     expect((await call<any>("invoke", known)).getReturn().toJavaScript()).toMatchObject({ region: "us-east-1" });
-    expect(engine.invokes.map((i) => [i.tok, i.answered])).toEqual([["aws:rds/getInstance:getInstance", false], ["aws:index/getRegion:getRegion", true]]);
+    expect(engine.invokes.map((i) => [i.tok, i.answered])).toEqual([
+      ["aws:rds/getInstance:getInstance", false],
+      ["aws:index/getRegion:getRegion", true],
+    ]);
   });
 
   it("supports only the features it implements", async () => {
@@ -80,12 +92,20 @@ describe("stand-in engine", () => {
 
   it("hashes a file asset from the program directory and refuses one it cannot read, as the engine does", async () => {
     await start();
-    const res = await register("aws:s3/bucketObjectv2:BucketObjectv2", "obj", { key: "k", source: { [SIG_KEY]: ASSET_SIG, path: "bundle.js" } });
+    const res = await register("aws:s3/bucketObjectv2:BucketObjectv2", "obj", {
+      key: "k",
+      source: { [SIG_KEY]: ASSET_SIG, path: "bundle.js" },
+    });
     expect(res.getUrn()).toBe("urn:pulumi:dev::proj::aws:s3/bucketObjectv2:BucketObjectv2::obj");
     const node = engine.graph.nodes.get(res.getUrn())!;
-    expect((node.inputs.source as Record<string, unknown>).hash).toBe(createHash("sha256").update("release\n").digest("hex"));
-    await expect(register("aws:s3/bucketObjectv2:BucketObjectv2", "gone", { source: { [SIG_KEY]: ASSET_SIG, path: "dist/app/server.js" } }))
-      .rejects.toThrow(/failed to open asset file '.*dist\/app\/server\.js'/);
+    expect((node.inputs.source as Record<string, unknown>).hash).toBe(
+      createHash("sha256").update("release\n").digest("hex"),
+    );
+    await expect(
+      register("aws:s3/bucketObjectv2:BucketObjectv2", "gone", {
+        source: { [SIG_KEY]: ASSET_SIG, path: "dist/app/server.js" },
+      }),
+    ).rejects.toThrow(/failed to open asset file '.*dist\/app\/server\.js'/);
     expect(engine.errors).toHaveLength(1);
   });
 
@@ -97,25 +117,46 @@ describe("stand-in engine", () => {
     await start(false);
     const update = await register("aws:s3/bucket:Bucket", "b", { forceDestroy: false });
     expect(update.getId()).toBe("b-id");
-    expect(update.getObject().toJavaScript()).toMatchObject({ forceDestroy: false, bucket: "b-a1b2c3", arn: "arn:aws:s3:::b-a1b2c3" });
+    expect(update.getObject().toJavaScript()).toMatchObject({
+      forceDestroy: false,
+      bucket: "b-a1b2c3",
+      arn: "arn:aws:s3:::b-a1b2c3",
+    });
   });
 
   it("gives a child its parent's protect and retainOnDelete unless the child sets its own", async () => {
     await start();
-    const parent = (await register("node-service:bundle:Bundle", "svc", {}, { custom: false, protect: true, retainOnDelete: true })).getUrn();
+    const parent = (
+      await register("node-service:bundle:Bundle", "svc", {}, { custom: false, protect: true, retainOnDelete: true })
+    ).getUrn();
     const inherits = (await register("aws:s3/bucket:Bucket", "svc-bucket", {}, { parent })).getUrn();
-    const own = (await register("aws:s3/bucketObjectv2:BucketObjectv2", "svc-release", {}, { parent, protect: false, retainOnDelete: false })).getUrn();
+    const own = (
+      await register(
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+        "svc-release",
+        {},
+        { parent, protect: false, retainOnDelete: false },
+      )
+    ).getUrn();
     expect(inherits).toBe("urn:pulumi:dev::proj::node-service:bundle:Bundle$aws:s3/bucket:Bucket::svc-bucket");
     const n = (urn: string) => engine.graph.nodes.get(urn)!;
-    expect([n(inherits).protect, n(inherits).retainOnDelete, n(inherits).options.protect]).toEqual([true, true, undefined]);
+    expect([n(inherits).protect, n(inherits).retainOnDelete, n(inherits).options.protect]).toEqual([
+      true,
+      true,
+      undefined,
+    ]);
     expect([n(own).protect, n(own).retainOnDelete]).toEqual([false, false]);
   });
 
   it("records and refuses what it does not implement, and is gone after stop()", async () => {
     await start();
-    await expect(call("readResource", new resourcePb.ReadResourceRequest())).rejects.toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+    await expect(call("readResource", new resourcePb.ReadResourceRequest())).rejects.toMatchObject({
+      code: grpc.status.UNIMPLEMENTED,
+    });
     expect(engine.unimplemented).toEqual(["readResource"]);
     await engine.stop();
-    await expect(call("signalAndWaitForShutdown", new Empty())).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    await expect(call("signalAndWaitForShutdown", new Empty())).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
   });
 });

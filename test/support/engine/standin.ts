@@ -34,7 +34,9 @@ export const protocol = { grpc, resourceGrpc, engineGrpc, resourcePb, enginePb, 
 export const SUPPORTED_FEATURES = ["secrets", "resourceReferences", "outputValues", "aliasSpecs"];
 
 /** Outputs a provider moves on when the inputs change (a new launch template version per update). */
-const VERSIONED: Record<string, string[]> = { "aws:ec2/launchTemplate:LaunchTemplate": ["latestVersion", "defaultVersion"] };
+const VERSIONED: Record<string, string[]> = {
+  "aws:ec2/launchTemplate:LaunchTemplate": ["latestVersion", "defaultVersion"],
+};
 
 export interface StandInOptions {
   stack: string;
@@ -72,10 +74,16 @@ export class StandInEngine {
     const engine = new StandInEngine(opts);
     // Same cap as the CLI's gRPC servers (rpcutil.MaxRPCMessageSize, 400 MiB).
     const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
-    server.addService(resourceGrpc.ResourceMonitorService, engine.service(resourceGrpc.ResourceMonitorService, engine.monitorHandlers()));
+    server.addService(
+      resourceGrpc.ResourceMonitorService,
+      engine.service(resourceGrpc.ResourceMonitorService, engine.monitorHandlers()),
+    );
     server.addService(engineGrpc.EngineService, engine.service(engineGrpc.EngineService, engine.engineHandlers()));
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err: Error | null, p: number) => (err ? reject(err) : resolve(p))));
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err: Error | null, p: number) =>
+        err ? reject(err) : resolve(p),
+      ),
+    );
     engine.server = server;
     engine.address = `127.0.0.1:${port}`;
     return engine;
@@ -86,13 +94,22 @@ export class StandInEngine {
     if (!server) return;
     this.server = undefined;
     await new Promise<void>((resolve) => {
-      const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);
-      server.tryShutdown(() => { clearTimeout(force); resolve(); });
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
     });
   }
 
   /** Every method of `def`: ours where implemented, else recorded and UNIMPLEMENTED; a throw becomes INTERNAL. */
-  private service(def: Record<string, unknown>, impl: Record<string, Handler>): Record<string, (call: any, cb: Callback) => void> {
+  private service(
+    def: Record<string, unknown>,
+    impl: Record<string, Handler>,
+  ): Record<string, (call: any, cb: Callback) => void> {
     const out: Record<string, (call: any, cb: Callback) => void> = {};
     for (const method of Object.keys(def)) {
       out[method] = (call, cb) => {
@@ -165,7 +182,10 @@ export class StandInEngine {
     const wire = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
     this.received.push({ what: `RegisterResource ${type}::${name}`, payload: wire });
     const urn = makeUrn(stack, project, type, name, parent);
-    const options = optionsOf(req, aliasesOf(req, parent, this.graph.nodes.get(parent)?.options.aliases ?? [], stack, project));
+    const options = optionsOf(
+      req,
+      aliasesOf(req, parent, this.graph.nodes.get(parent)?.options.aliases ?? [], stack, project),
+    );
     const parentNode = this.graph.nodes.get(parent);
     // The engine gives a child its parent's protect and retainOnDelete when the child sets none.
     const protect = options.protect ?? parentNode?.protect ?? false;
@@ -179,10 +199,11 @@ export class StandInEngine {
     }
     const node: Node = { urn, type, name, parent, custom, id, inputs, outputs, options, protect, retainOnDelete };
     const before = prior?.nodes.get(urn);
-    if (!dryRun && before) for (const k of VERSIONED[type] ?? []) {
-      const was = Number(before.outputs[k] ?? 1);
-      outputs[k] = changedInputs(before, node).length ? was + 1 : was;
-    }
+    if (!dryRun && before)
+      for (const k of VERSIONED[type] ?? []) {
+        const was = Number(before.outputs[k] ?? 1);
+        outputs[k] = changedInputs(before, node).length ? was + 1 : was;
+      }
     if (this.graph.nodes.has(urn)) throw new Error(`duplicate URN ${urn}`);
     this.graph.nodes.set(urn, node);
     const res = new resourcePb.RegisterResourceResponse();
@@ -219,7 +240,9 @@ export class StandInEngine {
     if (!answer) {
       const failure = new providerPb.CheckFailure();
       failure.setProperty("");
-      failure.setReason(`the stand-in engine has no answer for ${tok}: add one to test/provider-answers.ts only if the program truly needs it`);
+      failure.setReason(
+        `the stand-in engine has no answer for ${tok}: add one to test/provider-answers.ts only if the program truly needs it`,
+      );
       res.setFailuresList([failure]);
     } else res.setReturn(Struct.fromJavaScript(JSON.parse(JSON.stringify(answer(plain(args) as Record<string, any>)))));
     return res;
@@ -243,7 +266,9 @@ function echo(wire: Record<string, unknown>): Record<string, unknown> {
 function optionsOf(req: any, aliases: string[]): Options {
   const map = (m: any, f: (v: any) => any) => {
     const o: Record<string, any> = {};
-    m.forEach((v: any, k: string) => { o[k] = f(v); });
+    m.forEach((v: any, k: string) => {
+      o[k] = f(v);
+    });
     return o;
   };
   return {
@@ -261,4 +286,3 @@ function optionsOf(req: any, aliases: string[]): Options {
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
   };
 }
-

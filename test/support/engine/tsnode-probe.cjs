@@ -14,7 +14,10 @@ process.on("exit", () => {
     let strictProbe = "accepted";
     try {
       // An element of a number[] is `number | undefined` under noUncheckedIndexedAccess: TS2322.
-      service.compile("const xs: number[] = [];\nexport const first: number = xs[0];\n", path.join(process.cwd(), "__tsconfig_probe__.ts"));
+      service.compile(
+        "const xs: number[] = [];\nexport const first: number = xs[0];\n",
+        path.join(process.cwd(), "__tsconfig_probe__.ts"),
+      );
     } catch (e) {
       strictProbe = String(e && e.diagnosticCodes ? e.diagnosticCodes.join(",") : e);
     }
@@ -23,9 +26,16 @@ process.on("exit", () => {
       configFilePath: service.configFilePath ?? null,
       transpileOnly: !!service.options.transpileOnly,
       options: {
-        strict: o.strict, noUncheckedIndexedAccess: o.noUncheckedIndexedAccess, noImplicitOverride: o.noImplicitOverride,
-        skipLibCheck: o.skipLibCheck, esModuleInterop: o.esModuleInterop, target: o.target, module: o.module,
-        moduleResolution: o.moduleResolution, lib: o.lib, types: o.types,
+        strict: o.strict,
+        noUncheckedIndexedAccess: o.noUncheckedIndexedAccess,
+        noImplicitOverride: o.noImplicitOverride,
+        skipLibCheck: o.skipLibCheck,
+        esModuleInterop: o.esModuleInterop,
+        target: o.target,
+        module: o.module,
+        moduleResolution: o.moduleResolution,
+        lib: o.lib,
+        types: o.types,
       },
       strictProbe,
     };

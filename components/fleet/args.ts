@@ -1,0 +1,92 @@
+// The Fleet component's args: every one with its default.
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceSettings } from "../../contract/service";
+
+export interface FleetArgs {
+  /** VPC of the instances' security group. */
+  vpcId: pulumi.Input<string>;
+  /** Private subnets in at least 2 AZs. */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** cloud-init user-data in clear text (it holds no secret); base64-encoded here. */
+  userData: pulumi.Input<string>;
+  /** Service settings (contract/service.ts): the port the load balancer reaches. Default serviceDefaults. */
+  service?: ServiceSettings;
+  /** Explicit AMI id; wins over amiName. Default none. */
+  amiId?: pulumi.Input<string>;
+  /** Name (or pattern) of an official Debian AMI. Default debian-12-amd64-* (the most recent). */
+  amiName?: pulumi.Input<string>;
+  /** EC2 instance type. Default t3.small. */
+  instanceType?: pulumi.Input<string>;
+  /** Size of the encrypted gp3 root volume, GB. Default 8. */
+  rootVolumeGb?: pulumi.Input<number>;
+  /** Fewest instances. Default 2. */
+  minSize?: pulumi.Input<number>;
+  /** Most instances. Default 4. */
+  maxSize?: pulumi.Input<number>;
+  /** Initial size only: later changes (scaling) are kept across deploys. Default minSize. */
+  desiredCapacity?: pulumi.Input<number>;
+  /** Target group the instances register with. */
+  targetGroupArn: pulumi.Input<string>;
+  /** The load balancer's security group: the only source of the service port. */
+  loadBalancerSecurityGroupId: pulumi.Input<string>;
+  /** For the ALBRequestCountPerTarget resource label. */
+  loadBalancerArnSuffix: pulumi.Input<string>;
+  /** For the ALBRequestCountPerTarget resource label. */
+  targetGroupArnSuffix: pulumi.Input<string>;
+  /** Target of the tracking policy, requests per target per minute. Default 1000. */
+  requestsPerTarget?: pulumi.Input<number>;
+  /** Time a new instance has to boot before ELB health counts, seconds. Default 300. */
+  healthCheckGracePeriodSec?: pulumi.Input<number>;
+  /** Warm-up of a new instance for refresh and scaling, seconds. Default 120. */
+  instanceWarmupSec?: pulumi.Input<number>;
+  /** Percentages of the refresh after which it pauses; the last must be 100. Default [50, 100]. */
+  checkpointPercentages?: pulumi.Input<number>[];
+  /** Pause at each checkpoint, seconds. Default 300. */
+  checkpointDelaySec?: pulumi.Input<number>;
+  /** Max healthy percentage during a refresh, above 100 so new instances start first. Default 200. */
+  maxHealthyPercentage?: pulumi.Input<number>;
+  /**
+   * Seconds `pulumi up` waits for the instance refresh a release starts (and, before changing the group, for one an
+   * earlier update left running) before it fails; the refresh keeps going. Default 3600.
+   */
+  refreshTimeoutSec?: pulumi.Input<number>;
+  /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
+  rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
+  warmPool?: boolean;
+  /** Instances kept in the warm pool. Default 1. */
+  warmPoolMinSize?: pulumi.Input<number>;
+  /**
+   * Most instances in service and in the warm pool together (maxGroupPreparedCapacity): the pool holds this minus
+   * the desired capacity, at least warmPoolMinSize. Unset, AWS keeps maxSize minus desired warm. Default minSize + warmPoolMinSize.
+   */
+  warmPoolMaxPreparedCapacity?: pulumi.Input<number>;
+  /**
+   * Seconds a launching instance has to answer /readyz and complete the launch lifecycle hook (host/lifecycle.ts)
+   * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default 600.
+   */
+  lifecycleHookTimeoutSec?: pulumi.Input<number>;
+  /** Bucket of the service bundle; the role may read only releases/* in it. */
+  bundleBucketArn: pulumi.Input<string>;
+  /** The service's own SSM parameters. */
+  parameterArns: pulumi.Input<pulumi.Input<string>[]>;
+  /** The key that encrypts the parameters; decryption only through SSM. */
+  kmsKeyArn: pulumi.Input<string>;
+  /**
+   * ARNs of the listeners forwarding to targetGroupArn (Alb.listenerArns): the group and its request-count policy
+   * are created after them, when the target group is attached to the load balancer. Default none.
+   */
+  listenerArns?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Ids of what gives the private subnets their egress (Network.privateEgressEstablished: NAT gateways, routes):
+   * the group launches no instance before them. Default none (an existing VPC's routes are there already).
+   */
+  privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * TCP port of the Papertrail destination the hosts send syslog over TLS to (Papertrail's ports are per account,
+   * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
+   */
+  papertrailPort?: pulumi.Input<number>;
+  /** Tags of every resource, propagated to the instances and volumes. Default none. */
+  tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
