@@ -1,7 +1,7 @@
 // The service unit's sandbox run by a real systemd (a user manager in private namespaces, see
 // test/support/systemdUser.ts): what its IP filter lets the service reach, and what its system call
 // filter lets Node do. Only loopback: the instance metadata addresses live on the namespace's own lo.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { renderUnit } from "./unit";
 import { sampleInput } from "../test/support/hostInput";
 import { SystemdUser, systemdUserUnavailable } from "../test/support/systemdUser";
@@ -46,9 +46,12 @@ afterEach(async () => {
 });
 
 const unavailable = systemdUserUnavailable();
-if (unavailable) console.warn(`service unit sandbox tests need systemd --user: ${unavailable}`);
 
-describe.skipIf(unavailable !== undefined)("service unit sandbox under systemd", () => {
+describe("service unit sandbox under systemd", () => {
+  // A missing capability fails the tests with what to install or enable; it never skips them.
+  beforeAll(() => {
+    if (unavailable) throw new Error(`the service unit sandbox tests need systemd --user: ${unavailable}`);
+  });
   async function reach(unit: string): Promise<{ root: Record<string, string>; service: Record<string, string> }> {
     const all = [...imds, vpcHost, elsewhere, "127.0.0.1"];
     sd = new SystemdUser({

@@ -16,7 +16,7 @@ mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/
 mounted=()
 cleanup() {
   local m
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do m=${mounted[i]}; umount -l "$m" 2>/dev/null || true; done
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do m=${mounted[i]}; umount -R -l "$m" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -48,8 +48,10 @@ cp -a /etc/apt/sources.list.d/. "$root/etc/apt/sources.list.d/" 2>/dev/null || t
 
 rm -rf "$root/project"
 git clone -q "$repo" "$root/project"
-for m in proc sys dev dev/pts; do
-  mount --bind "/$m" "$root/$m"
+# rbind: the cgroup hierarchies under /sys/fs/cgroup are mounts of their own, and the systemd tests need them
+for m in proc sys dev; do
+  mount --rbind "/$m" "$root/$m"
+  mount --make-rslave "$root/$m"
   mounted+=("$root/$m")
 done
 

@@ -179,13 +179,13 @@ describe("graceful shutdown", () => {
     const svc = await startService({ WORKERS: "2" });
     const workers = svc.workerPids();
     expect(workers).toHaveLength(2);
-    for (let i = 0; i < 10; i++) await request(svc, { path: `/api/status?before-kill=${i}` });
+    for (let i = 0; i < 10; i++) await request(svc, { path: `/api/status?before-kill-${i}` });
     process.kill(svc.pid, "SIGKILL");
     await svc.exited;
     for (let i = 0; i < 100 && workers.some(alive); i++) await sleep(20);
     expect(workers.filter(alive)).toEqual([]);
     // workers that exit because the primary died still write their buffered request lines
     await sleep(100);
-    expect(svc.requestLines().filter((l) => String(l.url).startsWith("/api/status?before-kill="))).toHaveLength(10);
+    expect(svc.requestLines().filter((l) => String(l.url).startsWith("/api/status?before-kill-"))).toHaveLength(10);
   });
 });
