@@ -1,5 +1,6 @@
 // Pure rules of the Bundle component (no Pulumi import).
 
+import { accountAdministersTheKey } from "../_shared/keyPolicy";
 export const defaultBundlePath = "dist/app/server.js";
 
 /** The object key of a release: its content hash, so new content is a new key and a new launch template. */
@@ -20,15 +21,7 @@ export function releaseKeyPolicy(a: {
   region: string;
   readerRoleArns: string[];
 }): string {
-  const statements: object[] = [
-    {
-      Sid: "AccountAdministersTheKey",
-      Effect: "Allow",
-      Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
-      Action: "kms:*",
-      Resource: "*",
-    },
-  ];
+  const statements: object[] = [accountAdministersTheKey(a.partition, a.accountId)];
   if (a.readerRoleArns.length > 0)
     statements.push({
       Sid: "HostsDecryptReleasesViaS3",

@@ -20,6 +20,7 @@
 // kms:ReEncryptFrom is denied with Decrypt: re-encrypting a parameter's ciphertext under another key is a way to
 // decrypt it. Encrypt (PutParameter) stays with the account's IAM policies.
 
+import { accountAdministersTheKey } from "../_shared/keyPolicy";
 import type { Problem } from "../../contract/problem";
 
 /** A key policy statement. */
@@ -66,15 +67,7 @@ export function principalArnPatterns(callerArn: string): string[] {
 /** The key policy document (JSON text). */
 export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
   const viaSsm = `ssm.${a.region}.amazonaws.com`;
-  const statements: KeyPolicyStatement[] = [
-    {
-      Sid: "AccountAdministersTheKey",
-      Effect: "Allow",
-      Principal: { AWS: `arn:${a.partition}:iam::${a.accountId}:root` },
-      Action: "kms:*",
-      Resource: "*",
-    },
-  ];
+  const statements: KeyPolicyStatement[] = [accountAdministersTheKey(a.partition, a.accountId)];
   if (a.readerRoleArns.length > 0)
     statements.push({
       Sid: "HostsDecryptOwnParametersViaSsm",
