@@ -4,7 +4,8 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { control } from "../../test/support/supervisor";
-import { FleetError, FleetState, HostState, hostLayout, readPid, releaseId, sha256File } from "./state";
+import { sha256File } from "../../contract/digest";
+import { FleetError, FleetState, HostState, hostLayout, readPid, releaseId } from "./state";
 
 export interface HostDeploy {
   host: string;

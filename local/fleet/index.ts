@@ -15,7 +15,6 @@ export {
   localServiceDefaults,
   readState,
   releaseId,
-  sha256File,
   withFleetDefaults,
 } from "./state";
 export { down, up } from "./lifecycle";

@@ -1,6 +1,7 @@
 // The local fleet's life: `up` boots N simulated hosts (the bundled service in cluster mode on
 // 127.0.1.<i>, each with its own root dir in the host layout and a supervisor standing in for
 // systemd) and puts the real HAProxy with the rendered config in front; `down` stops what it started.
+import { sha256File } from "../../contract/digest";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -25,7 +26,6 @@ import {
   readState,
   releaseId,
   saveState,
-  sha256File,
   waitFor,
   withFleetDefaults,
 } from "./state";

@@ -1,6 +1,6 @@
 // The local fleet's options, its recorded state (state.json) and the host layout of each simulated
 // host: contract/layout.ts's paths, rooted under the host's own folder.
-import { createHash } from "node:crypto";
+import { sha256File } from "../../contract/digest";
 import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -93,10 +93,6 @@ export function findHaproxy(): string {
   } catch (e) {
     throw new FleetError(`${(e as Error).message} (as root) and try again`);
   }
-}
-
-export function sha256File(file: string): string {
-  return createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 }
 
 export function releaseId(bundle: string): string {
