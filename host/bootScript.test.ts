@@ -124,3 +124,34 @@ describe("boot script release 1", () => {
     expect(script.indexOf("# --- release 1")).toBeGreaterThan(script.indexOf("systemctl restart rsyslog.service"));
   });
 });
+
+describe("boot script apt sources", () => {
+  it("moves Debian's mirrors to https (egress is HTTPS only) and leaves other sources alone", () => {
+    const dir = tempDir("apt");
+    const script = renderBootScript(sampleInput());
+    const loop = script.slice(
+      script.indexOf("for f in /etc/apt/"),
+      script.indexOf("done\n", script.indexOf("for f in /etc/apt/")) + 5,
+    );
+    const list = path.join(dir, "sources.list");
+    const deb822 = path.join(dir, "debian.sources");
+    fs.writeFileSync(
+      list,
+      "deb http://cdn-aws.deb.debian.org/debian bookworm main\ndeb http://security.debian.org/debian-security bookworm-security main\ndeb http://example.org/x bookworm main\n",
+    );
+    fs.writeFileSync(deb822, "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm\n");
+    const r = spawnSync(
+      "bash",
+      ["-euo", "pipefail", "-c", loop.replace(/for f in [^;]+;/, `for f in ${list} ${deb822} ${dir}/absent.list;`)],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(list, "utf8")).toBe(
+      "deb https://cdn-aws.deb.debian.org/debian bookworm main\ndeb https://security.debian.org/debian-security bookworm-security main\ndeb http://example.org/x bookworm main\n",
+    );
+    expect(fs.readFileSync(deb822, "utf8")).toContain("URIs: https://deb.debian.org/debian\n");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -96,6 +96,10 @@ ${vars}
 log() { echo "${me}: $*" >&2; }
 
 # --- packages: each installed only when missing (images may ship them) ---
+# The hosts' egress is HTTPS only: apt reads Debian's mirrors over https (Debian's cloud images ship ca-certificates).
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources /etc/apt/mirrors/*.list; do
+  if [ -f "$f" ]; then sed -i -E 's#http://((cdn-aws\\.)?deb\\.debian\\.org|security\\.debian\\.org)#https://\\1#g' "$f"; fi
+done
 apt_updated=no
 apt_install() {
   if [ "$apt_updated" = no ]; then apt-get update -q; apt_updated=yes; fi
