@@ -5,4 +5,5 @@ export * from "./digest";
 export * from "./env";
 export * from "./layout";
 export * from "./problem";
+export * from "./runtime";
 export * from "./service";
