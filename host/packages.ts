@@ -146,7 +146,8 @@ export function renderDatadogInstall(): string {
       # exactly one primary key, the pinned one
       primary=$(GNUPGHOME="$dir" gpg --batch --show-keys --with-colons "$dir/$fpr.asc" | awk -F: '$1 == "pub" { n++; getline; print $10 } END { if (n != 1) print "" }')
       if [ "$primary" != "$fpr" ]; then log "DATADOG_APT_KEY_\${fpr: -8}: not the pinned key $fpr"; return 1; fi
-      GNUPGHOME="$dir" gpg --batch --dearmor < "$dir/$fpr.asc" >> "$dir/keyring"
+      GNUPGHOME="$dir" gpg --batch --yes --dearmor --output "$dir/$fpr.gpg" "$dir/$fpr.asc"
+      cat "$dir/$fpr.gpg" >> "$dir/keyring"
     done
     install -m 0644 "$dir/keyring" ${keyrings.datadog}
     rm -rf "$dir"
