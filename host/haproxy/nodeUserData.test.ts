@@ -152,6 +152,9 @@ describe("HAProxy node user-data", () => {
       'log "boot ok: $unit started, ${SECONDS}s after the script started"',
     ]);
     expect(script).toContain("unit='haproxy.service'");
+    expect(parse(userData).final_message).toBe(
+      "sample-api HAProxy node: cloud-init finished $UPTIME s after boot (boot script result: journalctl -t haproxy-boot)",
+    );
     const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
