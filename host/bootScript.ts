@@ -127,7 +127,7 @@ step packages install_packages
 
 ${program.install}
 # --- users and folders ---
-current_step=folders
+section folders
 ${program.folders}install -d -m 0700 -o root -g root ${p.secrets}
 
 # --- secrets: SSM SecureString -> root-only 0600 files, each value in exactly one file ---
@@ -140,8 +140,7 @@ write_secret() { # path content: created 0600 under a temporary name, then renam
   printf '%s\\n' "$2" > "$tmp"
   mv -f "$tmp" "$1"
 }
-current_step=secrets
-step_started=$SECONDS
+section secrets
 
 dd_api_key=$(ssm_get "$ssm_datadog_api_key")
 [[ "$dd_api_key" =~ ^[A-Za-z0-9]{16,64}$ ]] || { log "SSM $ssm_datadog_api_key: not a Datadog API key"; exit 1; }
@@ -166,8 +165,8 @@ log "step=secrets ok duration=$((SECONDS - step_started))s"
 ${renderDatadogInstall()}# the agent reads the program's journal entries
 usermod -a -G systemd-journal dd-agent
 
-${program.activate && `current_step=activate\n${program.activate}\n`}# --- units ---
-current_step=units
+${program.activate && `section activate\n${program.activate}\n`}# --- units ---
+section units
 rsyslogd -N1 >/dev/null
 systemctl daemon-reload
 systemctl restart rsyslog.service
@@ -175,7 +174,7 @@ systemctl enable logrotate.timer
 systemctl restart logrotate.timer
 systemctl enable datadog-agent.service
 systemctl restart datadog-agent.service
-current_step=start
+section start
 ${program.start ?? `systemctl enable "$unit"\nsystemctl restart "$unit"\n`}log "boot ok: $unit started, ${program.vars.version !== undefined ? "release $version, " : ""}\${SECONDS}s after the script started"
 `;
 }
@@ -189,11 +188,10 @@ function renderBootHelpers(me: string): string {
 tag=${q(me)}
 log() { echo "$tag: $*" >&2; logger -t "$tag" -- "$*" || true; }
 
-current_step=start
-step_started=$SECONDS
+section() { current_step=$1; step_started=$SECONDS; } # a stretch of the script a failure is reported against
+section start
 step() { # name function: runs it (set -e applies inside), then one journal line; a failure ends in on_exit
-  current_step=$1
-  step_started=$SECONDS
+  section "$1"
   "$2"
   log "step=$1 ok duration=$((SECONDS - step_started))s"
 }

@@ -114,6 +114,7 @@ export function renderSsmAgentInstall(): string {
   return `install_ssm_agent() {
   local dir deb
   if [ "$(dpkg-query -W -f '\${Version}' amazon-ssm-agent 2>/dev/null)" != "$ssm_agent_version-1" ]; then
+    command -v curl >/dev/null 2>&1 || apt_install curl
     install -d -m 0755 /usr/share/keyrings
     printf '%s' "$ssm_agent_keyring" | base64 -d > ${keyrings.ssmAgent}
     dir=$(mktemp -d)
