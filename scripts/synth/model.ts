@@ -43,6 +43,8 @@ export interface SynthResource {
   retainOnDelete: boolean;
   options: ResourceOptions;
   inputs: Record<string, unknown>;
+  /** Input name to the URNs whose outputs it is computed from (only the inputs that have some). */
+  inputDependencies?: Record<string, string[]>;
 }
 
 export interface SynthMeta {

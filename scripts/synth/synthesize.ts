@@ -95,7 +95,11 @@ function resourceOf(n: Node, clean: (v: unknown) => unknown): SynthResource {
     deletedWith: o.deletedWith || undefined,
     version: o.version || undefined,
   };
+  const deps = Object.entries(o.propertyDependencies)
+    .filter(([, urns]) => urns.length)
+    .map(([k, urns]) => [k, [...new Set(urns)].sort()]);
   return {
+    ...(deps.length ? { inputDependencies: Object.fromEntries(deps) } : {}),
     urn: n.urn,
     type: n.type,
     name: n.name,
