@@ -47,12 +47,26 @@ function synthCli(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
+/** A second checkout of the project (as CI checks out the base beside the head): tracked and new files, the bundle. */
+function copyCheckout(to: string): void {
+  const files = execFileSync("git", ["ls-files", "-co", "--exclude-standard", "-z"], { cwd: root, encoding: "utf8" })
+    .split("\0")
+    .filter((f) => f && fs.existsSync(path.join(root, f)) && fs.statSync(path.join(root, f)).isFile());
+  for (const f of [...files, "dist/app/server.js"]) {
+    fs.mkdirSync(path.dirname(path.join(to, f)), { recursive: true });
+    fs.copyFileSync(path.join(root, f), path.join(to, f));
+  }
+  fs.symlinkSync(path.join(root, "node_modules"), path.join(to, "node_modules"));
+}
+
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
   if (!fs.existsSync(bundle)) execFileSync(process.execPath, [path.join(root, "scripts/build.mjs")], { cwd: root });
+  copyCheckout(path.join(tmp, "checkout"));
   const [one, two, changedFiles] = await Promise.all([
     synthCli(["--stack", "dev", "--out", path.join(tmp, "one")]),
-    synthCli(["--stack", "dev", "--out", path.join(tmp, "two")]),
+    // this checkout's tooling over the other checkout, as CI synthesizes the base
+    synthCli(["--stack", "dev", "--root", path.join(tmp, "checkout"), "--out", path.join(tmp, "two")]),
     synthesize({ stack: "dev", overrides: changed }),
   ]);
   cli = [one!, two!];
@@ -74,7 +88,7 @@ describe("npm run synth", () => {
     expect(pkg.scripts["synth:diff"]).toBe("ts-node --transpile-only scripts/synth-diff.ts");
   });
 
-  it("writes the same bytes on two runs, with no path of this machine in them", () => {
+  it("writes the same bytes on two runs in two checkouts, with no path of this machine in them", () => {
     for (const r of cli)
       expect([r.code, r.stderr.replace(/.*ExperimentalWarning.*\n|.*--trace-warnings.*\n/g, "")]).toEqual([0, ""]);
     expect(cli[0]!.stdout).toMatch(/^synthesized dev: \d+ resources, \d+ host files -> /);
