@@ -38,6 +38,7 @@ interface Workflow {
   name: string;
   on: Record<string, unknown>;
   permissions?: Record<string, string> | string;
+  concurrency?: unknown;
   jobs: Record<string, Job>;
 }
 const workflows = Object.fromEntries(
