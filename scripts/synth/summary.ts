@@ -23,10 +23,20 @@ const jsdiff = require("diff") as {
   ): { hunks: Hunk[] };
 };
 
-/** A unified diff of two texts (absent = empty), with a/ and b/ headers like git's. */
+/** A unified diff of two texts (undefined = the file is absent), with a/ and b/ headers like git's. */
 export function unifiedDiff(path: string, before: string | undefined, after: string | undefined): string {
-  const { hunks } = jsdiff.structuredPatch(path, path, before ?? "", after ?? "", "", "", { context: 3 });
   const head = `--- ${before === undefined ? "/dev/null" : `a/${path}`}\n+++ ${after === undefined ? "/dev/null" : `b/${path}`}\n`;
+  // A whole file added or removed: jsdiff 4 marks an empty side as lacking its final newline, so write it here.
+  const whole = before === undefined ? after : after === undefined ? before : undefined;
+  if (whole !== undefined) {
+    const lines = whole.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    const sign = before === undefined ? "+" : "-";
+    const range = before === undefined ? `-0,0 +1,${lines.length}` : `-1,${lines.length} +0,0`;
+    const tail = whole.endsWith("\n") || !whole ? "" : "\\ No newline at end of file\n";
+    return `${head}@@ ${range} @@\n${lines.map((l) => `${sign}${l}\n`).join("")}${tail}`;
+  }
+  const { hunks } = jsdiff.structuredPatch(path, path, before ?? "", after ?? "", "", "", { context: 3 });
   return (
     head +
     hunks
@@ -88,7 +98,11 @@ export function summarize(d: StateDiff, o: SummaryOptions = {}): string {
   ];
   const warned = d.resources.filter((c) => c.warnings.some((w) => /protected|no replacement rule/.test(w)));
   if (warned.length)
-    head.push("", ...warned.map((c) => `> ⚠️ ${VERB[c.step]} ${code(c.urn)}: ${c.warnings.join("; ")}`));
+    head.push(
+      "",
+      ...warned.slice(0, 10).map((c) => `> ⚠️ ${VERB[c.step]} ${code(c.urn)}: ${c.warnings.join("; ")}`),
+      ...(warned.length > 10 ? [`> ⚠️ and ${warned.length - 10} more, below`] : []),
+    );
   const body: string[] = [];
   if (d.resources.length) {
     body.push("#### Resources, by type");
