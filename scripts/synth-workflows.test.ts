@@ -216,3 +216,72 @@ describe("the deploy workflow", () => {
     expect(wf.concurrency).toEqual({ group: "deploy", "cancel-in-progress": false });
   });
 });
+
+describe("the comment step, run by bash against a stand-in gh", () => {
+  const script = workflows["synth-comment.yml"]!.jobs.comment!.steps![1]!.run!;
+  const gh = `#!/bin/bash
+echo "$*" >> "$GH_LOG"
+case "$*" in
+  *"--method"*) for a in "$@"; do case "$a" in body=@*) cp "\${a#body=@}" "$GH_BODY" ;; esac; done ;;
+  *"--paginate"*) printf '%s' "$STUB_IDS" ;;
+  *"/pulls/"*) echo "$STUB_HEAD_SHA" ;;
+esac
+`;
+  function post(prNumber: string, opts: { headSha?: string; ids?: string } = {}) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "comment-"));
+    try {
+      fs.mkdirSync(path.join(tmp, "bin"));
+      fs.mkdirSync(path.join(tmp, "artifact"));
+      fs.writeFileSync(path.join(tmp, "bin/gh"), gh, { mode: 0o755 });
+      fs.writeFileSync(path.join(tmp, "artifact/pr-number"), prNumber);
+      fs.writeFileSync(path.join(tmp, "artifact/summary.md"), "<!-- synth-diff -->\n## Desired-state review\n");
+      fs.writeFileSync(path.join(tmp, "step.sh"), script);
+      // as GitHub runs a step: bash --noprofile --norc -eo pipefail {0}
+      const r = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", path.join(tmp, "step.sh")], {
+        encoding: "utf8",
+        env: {
+          PATH: `${path.join(tmp, "bin")}:${process.env.PATH}`,
+          GH_TOKEN: "t",
+          REPO: "owner/repo",
+          TESTED_SHA: "a".repeat(40),
+          DIR: path.join(tmp, "artifact"),
+          RUNNER_TEMP: tmp,
+          GH_LOG: path.join(tmp, "gh.log"),
+          GH_BODY: path.join(tmp, "body.md"),
+          STUB_HEAD_SHA: opts.headSha ?? "a".repeat(40),
+          STUB_IDS: opts.ids ?? "",
+        },
+      });
+      const read = (f: string) => (fs.existsSync(path.join(tmp, f)) ? fs.readFileSync(path.join(tmp, f), "utf8") : "");
+      return { status: r.status, calls: read("gh.log").split("\n").filter(Boolean), body: read("body.md") };
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  it("posts a new comment, the marker first and once", () => {
+    const r = post("7\n");
+    expect(r.status).toBe(0);
+    expect(r.calls.map((c) => c.split(" -F ")[0])).toEqual([
+      "api repos/owner/repo/pulls/7 --jq .head.sha",
+      expect.stringMatching(/^api --paginate repos\/owner\/repo\/issues\/7\/comments --jq /),
+      "api --method POST repos/owner/repo/issues/7/comments",
+    ]);
+    expect(r.body).toBe("<!-- synth-diff -->\n## Desired-state review\n");
+  });
+
+  it("edits the comment it posted before", () => {
+    const r = post("7", { ids: "42\n43\n" });
+    expect(r.calls[2]!.split(" -F ")[0]).toBe("api --method PATCH repos/owner/repo/issues/comments/42");
+  });
+
+  it("refuses a pull request number that is not one, before any call", () => {
+    const r = post("7; echo pwned");
+    expect([r.status, r.calls]).toEqual([1, []]);
+  });
+
+  it("does not comment when the pull request has moved on from the tested commit", () => {
+    const r = post("7", { headSha: "b".repeat(40) });
+    expect([r.status, r.calls.length, r.body]).toEqual([0, 1, ""]);
+  });
+});
