@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Node } from "../../test/support/engine/graph";
 import { RunResult } from "../../test/support/engine/launch";
 import { ASSET_SIG, SECRET_SIG, SIG_KEY, UNKNOWN } from "../../test/support/wire";
+import { main as synth } from "../synth";
+import { main as diff } from "../synth-diff";
 import { readSynth, writeSynth } from "./files";
 import { decodeUserData, hostFiles } from "./hosts";
 import { SynthResource } from "./model";
@@ -203,5 +205,23 @@ describe("the synthesized folder", () => {
     expect(() => writeSynth(new Map([["synth.json", "{}"]]), dir)).toThrow("the folder has other content");
     expect(fs.readFileSync(path.join(dir, "notes.txt"), "utf8")).toBe("mine");
     expect(() => readSynth(dir)).toThrow(`${dir}: not a synthesized state (no synth.json)`);
+  });
+});
+
+describe("the command lines", () => {
+  it("name what is wrong in their arguments", async () => {
+    const root = path.resolve(__dirname, "..", "..");
+    await expect(synth(["--out", "/tmp/x"], root)).rejects.toThrow(
+      "--stack: missing; usage: npm run synth -- --stack <name> --out <dir> [--root <project dir>]",
+    );
+    await expect(synth(["--stack", "staging", "--out", "/tmp/x"], root)).rejects.toThrow(
+      `--stack staging: no Pulumi.staging.yaml in ${root}`,
+    );
+    await expect(synth(["--stack", "../etc", "--out", "/tmp/x"], root)).rejects.toThrow("--stack ../etc: no Pulumi");
+    expect(() => diff(["only-one"])).toThrow("two synthesized folders expected, got 1");
+    expect(() => diff(["a", "b", "--max-chars", "ten"])).toThrow(
+      "--max-chars ten: an integer of at least 1000 expected",
+    );
+    expect(() => diff(["a", "b", "--color"])).toThrow("unknown option --color");
   });
 });
