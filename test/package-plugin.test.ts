@@ -2,7 +2,8 @@
 // the Node language host run @pulumi/pulumi's cmd/run-plugin on this folder (pulumi-language-nodejs RunPlugin:
 // program directory as the argument, the TypeScript runtime on), then asks the plugin's GetSchema and generates
 // the Python or Go SDK from the answer. Here the plugin is started the same way and asked over gRPC; the
-// schema must hold every component with every arg of its Args interface and every public output.
+// schema must hold every component with every arg of its Args interface and every public output; then the
+// stand-in engine (test/support/engine) has the plugin construct components as a Python or Go stack would.
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -10,12 +11,13 @@ import * as path from "node:path";
 import ts from "typescript";
 import { parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { StandInEngine, protocol } from "./support/engine/standin";
 
 const root = path.resolve(__dirname, "..");
 const sdk = createRequire(require.resolve("@pulumi/pulumi/package.json"));
 const grpc = sdk("@grpc/grpc-js");
 const { ResourceProviderClient } = sdk("./proto/provider_grpc_pb.js");
-const { GetSchemaRequest } = sdk("./proto/provider_pb.js");
+const { ConstructRequest, GetSchemaRequest } = sdk("./proto/provider_pb.js");
 /** Component class -> the folder of its index.ts. */
 const components: Record<string, string> = {
   Alb: "alb",
@@ -45,6 +47,8 @@ interface Schema {
 let plugin: ChildProcess | undefined;
 let schema: Schema;
 let stderr = "";
+let engine: StandInEngine;
+let client: any;
 
 /** Declarations of components/, parsed (syntax only) from every non-test source file. */
 function declarations(): ts.SourceFile[] {
@@ -99,7 +103,9 @@ beforeAll(async () => {
   // As RunPlugin starts it: `node <run-plugin> <program directory>`, in the directory `pulumi` runs in.
   const runPlugin = createRequire(path.join(root, "index.js")).resolve("@pulumi/pulumi/cmd/run-plugin");
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PULUMI_")));
-  const child = spawn(process.execPath, [runPlugin, root], {
+  // The stand-in engine is the monitor and engine of the Construct calls below, as for a Python stack's `pulumi up`.
+  engine = await StandInEngine.start({ stack: "dev", project: "orders-py", dryRun: false, programDir: root });
+  const child = spawn(process.execPath, [runPlugin, root, engine.address], {
     cwd: root,
     env: { ...inherited, PULUMI_NODEJS_TYPESCRIPT: "true" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -122,20 +128,38 @@ beforeAll(async () => {
       reject(new Error(`the plugin exited (${code}) before serving:\n${stderr}`));
     });
   });
-  const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  try {
-    const text = await new Promise<string>((resolve, reject) =>
-      client.getSchema(new GetSchemaRequest(), (err: Error | null, res: { getSchema(): string }) =>
-        err ? reject(err) : resolve(res.getSchema()),
-      ),
-    );
-    schema = JSON.parse(text);
-  } finally {
-    client.close();
-  }
+  client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const text = await new Promise<string>((resolve, reject) =>
+    client.getSchema(new GetSchemaRequest(), (err: Error | null, res: { getSchema(): string }) =>
+      err ? reject(err) : resolve(res.getSchema()),
+    ),
+  );
+  schema = JSON.parse(text);
 }, 300_000);
 
+/** A Construct call as the engine makes it for another language's `new Component(name, inputs)`. */
+function construct(type: string, name: string, inputs: Record<string, unknown>): Promise<{ urn: string; state: any }> {
+  const req = new ConstructRequest();
+  req.setProject("orders-py");
+  req.setStack("dev");
+  req.setOrganization("organization");
+  req.setDryrun(false);
+  req.setParallel(8);
+  req.setMonitorendpoint(engine.address);
+  req.setType(type);
+  req.setName(name);
+  req.setInputs(protocol.Struct.fromJavaScript(inputs));
+  req.setAcceptsOutputValues(true);
+  return new Promise((resolve, reject) =>
+    client.construct(req, (err: Error | null, res: any) =>
+      err ? reject(err) : resolve({ urn: res.getUrn(), state: res.getState()?.toJavaScript() ?? {} }),
+    ),
+  );
+}
+
 afterAll(async () => {
+  client?.close();
+  await engine?.stop();
   const child = plugin;
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((r) => child.once("exit", r));
@@ -178,4 +202,36 @@ describe("the plugin package (PulumiPlugin.yaml + index.ts)", () => {
         expect(p.description, `${name}.${k}`).toMatch(/\w{3}/);
     },
   );
+});
+
+describe("a component constructed through the plugin, as a Python or Go stack constructs it", () => {
+  it("Network: registered under the schema's token with its children, its outputs in the answer", async () => {
+    const { urn, state } = await construct("node-service-aws:index:Network", "orders", {
+      cidrBlock: "10.42.0.0/16",
+      azCount: 2,
+    });
+    expect(urn).toBe("urn:pulumi:dev::orders-py::node-service-aws:index:Network::orders");
+    const children = [...engine.graph.nodes.values()].filter((n) => n.parent === urn);
+    expect(children.map((n) => n.type)).toContain("aws:ec2/vpc:Vpc");
+    const vpc = children.find((n) => n.type === "aws:ec2/vpc:Vpc")!;
+    expect(vpc.inputs.cidrBlock).toBe("10.42.0.0/16");
+    expect(Object.keys(state).sort()).toEqual(
+      Object.keys(schema.resources["node-service-aws:index:Network"]!.properties!).sort(),
+    );
+    expect(JSON.stringify(state.vpcId)).toContain(vpc.id);
+    expect(engine.errors).toEqual([]);
+  });
+
+  it("Bundle: an absolute bundlePath is read; a relative one resolves against the plugin process's working directory, not the stack's folder", async () => {
+    const file = path.join(root, "examples/internal-api/service/server.js");
+    const { urn } = await construct("node-service-aws:index:Bundle", "orders", { bundlePath: file });
+    const object = [...engine.graph.nodes.values()].find(
+      (n) => n.parent === urn && n.type === "aws:s3/bucketObjectv2:BucketObjectv2",
+    );
+    expect(object?.inputs.source).toMatchObject({ path: file });
+    // No project folder reaches a constructed component (ConstructRequest has none): the README says so.
+    await expect(
+      construct("node-service-aws:index:Bundle", "relative", { bundlePath: "service/server.js" }),
+    ).rejects.toThrow(path.join(root, "service/server.js"));
+  });
 });
