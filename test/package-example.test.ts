@@ -97,6 +97,15 @@ describe("examples/internal-api, installed from the packed tarball", () => {
     );
   });
 
+  it("type-checks too under the resolution of Pulumi's templates (node10: no exports map, paths in the tarball)", async () => {
+    const tsc = require.resolve("typescript/bin/tsc", { paths: [example] });
+    // The declarations themselves were checked above: skip them here.
+    const flags = ["-p", ".", "--module", "commonjs", "--moduleResolution", "node10", "--skipLibCheck"];
+    await timed("tsc --noEmit (node10)", () =>
+      execFileSync(process.execPath, [tsc, ...flags], { cwd: example, encoding: "utf8" }),
+    );
+  });
+
   it("imports the components by package name only, never by a path into this repository", () => {
     const text = fs.readFileSync(path.join(source, "index.ts"), "utf8");
     const specs = [...text.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]!);
