@@ -33,6 +33,7 @@ const components: Record<string, string> = {
 
 interface Schema {
   name: string;
+  types?: Record<string, unknown>;
   resources: Record<
     string,
     {
@@ -185,7 +186,14 @@ describe("the plugin package (PulumiPlugin.yaml + index.ts)", () => {
         .map((c) => `node-service-aws:index:${c}`)
         .sort(),
     );
-    for (const r of Object.values(schema.resources)) expect(r.isComponent).toBe(true);
+    for (const r of Object.values(schema.resources)) {
+      expect(r.isComponent).toBe(true);
+      expect(r.requiredInputs?.filter((k) => !(k in (r.inputProperties ?? {})))).toEqual([]);
+    }
+    // Every type an arg refers to (ServiceSettings, ...) is defined in the schema: the SDK generators bind each ref.
+    const refs = [...JSON.stringify(schema).matchAll(/"\$ref":"#\/types\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs).toContain("node-service-aws:index:ServiceSettings");
+    expect(refs.filter((r) => !(r in (schema.types ?? {})))).toEqual([]);
   });
 
   const sources = declarations();
