@@ -66,7 +66,8 @@ export class DockerHaproxy extends pulumi.ComponentResource {
       { name: args.image ?? haproxyImage, keepLocally: true },
       { parent: this },
     );
-    // The published port needs a network with a route out; the service containers' network has none.
+    // The published port needs a network with a route out; the service containers' network has none (and an
+    // internal network never gives the default route).
     const edge = new docker.Network(
       `${name}-edge`,
       { driver: "bridge", labels: [{ label: "service", value: service.name }] },
@@ -76,7 +77,7 @@ export class DockerHaproxy extends pulumi.ComponentResource {
       `${name}`,
       {
         image: image.imageId,
-        networksAdvanced: [{ name: edge.name, gwPriority: 1 }, { name: args.networkName }],
+        networksAdvanced: [{ name: edge.name }, { name: args.networkName }],
         ports: [{ internal: resolved.frontend.port, external: hostPort, ip: hostIp }],
         uploads: [
           { file: haproxyImagePaths.config, content: this.haproxyConfig },

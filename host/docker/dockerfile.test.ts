@@ -21,6 +21,7 @@ import {
   serviceHealthCheck,
   serviceUid,
 } from "./dockerfile";
+import { renderTierHaproxyConfig } from "../haproxy/nodeUserData";
 import { renderDogstatsdSink } from "./dogstatsdSink";
 import {
   DOCKER_DNS,
@@ -145,6 +146,31 @@ describe("HAProxy config of the docker target", () => {
     expect(cfg).toMatch(/^\s+log stdout format raw local0 info$/m);
     expect(cfg).toMatch(/^\s+stats socket \/var\/lib\/haproxy\/admin\.sock /m);
     expect(cfg).toMatch(/^\s+bind 0\.0\.0\.0:8080$/m);
+  });
+
+  it("differs from the HAProxy flavor's config only in the DNS server, the log target, paths and the health bind", () => {
+    const tier = renderTierHaproxyConfig({
+      service,
+      fleetDnsName: "fleet.sample-api.local.internal",
+      serverSlots: 6,
+      listenPort: 8080,
+    }).split("\n");
+    const lines = cfg.split("\n");
+    expect(lines).toHaveLength(tier.length);
+    expect(tier.filter((l) => !lines.includes(l)).map((l) => l.trim())).toEqual([
+      "log /dev/log len 4096 local0 info",
+      "stats socket /run/haproxy/admin.sock mode 660 level admin expose-fd listeners",
+      "server-state-file /var/lib/haproxy/server-state",
+      "nameserver dns1 169.254.169.253:53",
+      "bind 0.0.0.0:8405",
+    ]);
+    expect(lines.filter((l) => !tier.includes(l)).map((l) => l.trim())).toEqual([
+      "log stdout format raw local0 info",
+      "stats socket /var/lib/haproxy/admin.sock mode 660 level admin expose-fd listeners",
+      "server-state-file /usr/local/etc/haproxy/server-state",
+      "nameserver dns1 127.0.0.11:53",
+      "bind 127.0.0.1:8405",
+    ]);
   });
 
   it("haproxy -c accepts it", () => {
