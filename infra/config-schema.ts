@@ -198,9 +198,9 @@ export const stackConfigSchema = z.strictObject({
     .default(false)
     .describe("Create the account-wide Datadog AWS integration (one stack per account)"),
 
-  datadogApiKey: secret("datadogApiKey").describe("Secret, target aws: Datadog API key, stored as SSM SecureString"),
+  datadogApiKey: secret("datadogApiKey").describe("Secret: Datadog API key, stored as SSM SecureString"),
   papertrailDestination: secret("papertrailDestination").describe(
-    "Secret, target aws: Papertrail host:port, stored as SSM SecureString",
+    "Secret: Papertrail host:port, stored as SSM SecureString",
   ),
 });
 
