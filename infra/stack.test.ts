@@ -14,6 +14,7 @@ import {
 } from "../test/support/pulumi-mocks";
 import { debianOwnerId } from "../components/fleet";
 import { secretKeys } from "./config";
+import { defaultBootBudget } from "../contract/boot";
 import { createStack } from "./stack";
 import { secretMarker, stackFileConfig, tempBundle } from "../test/support/stack-config";
 
@@ -176,7 +177,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       minSize: e.min,
       maxSize: e.max,
       healthCheckType: "ELB",
-      healthCheckGracePeriod: 300,
+      healthCheckGracePeriod: defaultBootBudget.healthCheckGracePeriodSec,
     });
     expect(asg.inputs.vpcZoneIdentifiers).toHaveLength(e.azs);
     const privateIds = rec

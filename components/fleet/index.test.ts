@@ -10,6 +10,7 @@ import {
 } from "../../test/support/pulumi-mocks";
 import { explicitDependencies } from "../../test/support/dependencies";
 import { launchHookName } from "../../host/lifecycle";
+import { defaultBootBudget } from "../../contract/boot";
 import { Fleet, FleetArgs, debianOwnerId, fleetTagKey } from "./index";
 
 let mocks: MockRecorder;
@@ -68,7 +69,7 @@ describe("Fleet", () => {
       maxSize: 4,
       desiredCapacity: 2,
       healthCheckType: "ELB",
-      healthCheckGracePeriod: 300,
+      healthCheckGracePeriod: defaultBootBudget.healthCheckGracePeriodSec,
       vpcZoneIdentifiers: ["subnet-a", "subnet-b"],
       launchTemplate: { id: "svc-lt-id", version: "1" },
       instanceRefresh: {
@@ -93,6 +94,11 @@ describe("Fleet", () => {
       },
       targetValue: 1000,
     });
+
+    // Both boot timings come from the boot budget (contract/boot.ts) unless given.
+    expect(mocks.one("aws:autoscaling/lifecycleHook:LifecycleHook").inputs.heartbeatTimeout).toBe(
+      defaultBootBudget.lifecycleHookTimeoutSec,
+    );
 
     const policy = JSON.parse(named("aws:iam/rolePolicy:RolePolicy", "svc-service").inputs.policy);
     expect(policy.Statement).toEqual([
@@ -237,7 +243,7 @@ describe("Fleet", () => {
 
   it.each([
     [
-      { refreshTimeoutSec: 600, checkpointPercentages: [34, 67, 100] },
+      { refreshTimeoutSec: 600, checkpointPercentages: [34, 67, 100], lifecycleHookTimeoutSec: 600 },
       /refreshTimeoutSec: 600 is shorter than the refresh's own pauses and waits: 3 checkpoints × 300 s \+ 120 s warm-up \+ 600 s launch hook = 1620 s/,
     ],
     [{ lifecycleHookTimeoutSec: 20 }, /lifecycleHookTimeoutSec: 20 must be a whole number of seconds from 30 to 7200/],
