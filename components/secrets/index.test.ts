@@ -63,11 +63,14 @@ describe("Secrets", () => {
         StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern },
       },
     });
-    // The mocks' caller is an IAM user: the default operator is that user.
-    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual([
+    // The mocks' caller is an IAM user: the default operator is that user, the only one who may also put a value.
+    const principals = (sid: string) =>
+      statements.find((s: any) => s.Sid === sid).Condition.ArnNotLike["aws:PrincipalArn"];
+    expect(principals("DenyDecryptByOtherPrincipals")).toEqual([
       "arn:aws:iam::123456789012:role/hosts",
       "arn:aws:iam::123456789012:user/test",
     ]);
+    expect(principals("DenyEncryptByOtherPrincipals")).toEqual(["arn:aws:iam::123456789012:user/test"]);
     expect(mocks.calls.map((c) => c.token)).toEqual(
       expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]),
     );

@@ -37,9 +37,10 @@ export interface SecretsArgs {
    */
   readerRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
   /**
-   * Other IAM principals that may decrypt the same way (ARNs, or patterns as aws:PrincipalArn matches them): whoever
-   * runs `pulumi up` (the AWS provider reads a SecureString back decrypted after each change and on refresh) and
-   * break-glass admins. Everyone else is denied, whatever their IAM policies say. Default: the identity running the
+   * The IAM principals that may put the parameters' values and decrypt them through SSM (ARNs, or patterns as
+   * aws:PrincipalArn matches them): whoever runs `pulumi up` (it puts each value, and the AWS provider reads a
+   * SecureString back decrypted after each change and on refresh) and break-glass admins. Everyone else is denied
+   * both, whatever their IAM policies say; the hosts may only decrypt. Default: the identity running the
    * deployment (aws.getCallerIdentity; an assumed role as its role ARN, with or without a path).
    */
   operatorArns?: pulumi.Input<pulumi.Input<string>[]>;

@@ -66,13 +66,20 @@ describe("secretsKeyPolicy", () => {
         ["kms:Decrypt", "kms:ReEncryptFrom"],
         { ArnNotLike: { "aws:PrincipalArn": [...input.readerRoleArns, ...input.operatorArnPatterns] } },
       ],
+      [
+        "DenyEncryptByOtherPrincipals",
+        { AWS: "*" },
+        ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"],
+        { ArnNotLike: { "aws:PrincipalArn": input.operatorArnPatterns } },
+      ],
     ]);
   });
 
   it("without reader roles: no Allow with an empty principal (KMS refuses one), operators only", () => {
     const s = JSON.parse(secretsKeyPolicy({ ...input, readerRoleArns: [] })).Statement as any[];
     expect(s.map((x) => x.Sid)).not.toContain("HostsDecryptOwnParametersViaSsm");
-    expect(s.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(input.operatorArnPatterns);
+    const byOthers = s.find((x) => x.Sid === "DenyDecryptByOtherPrincipals");
+    expect(byOthers.Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(input.operatorArnPatterns);
   });
 });
 

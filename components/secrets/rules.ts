@@ -18,7 +18,7 @@
 //   (terraform-provider-aws internal/service/ssm/parameter.go resourceParameterRead), so without them a
 //   secret rotation or a refresh would fail with AccessDeniedException.
 // kms:ReEncryptFrom is denied with Decrypt: re-encrypting a parameter's ciphertext under another key is a way to
-// decrypt it. Encrypt (PutParameter) stays with the account's IAM policies.
+// decrypt it. Encrypt (PutParameter) is the operators' only: nobody else can put a value hosts would trust.
 
 import { accountAdministersTheKey } from "../_shared/keyPolicy";
 import type { Problem } from "../../contract/problem";
@@ -39,6 +39,7 @@ export interface SecretsKeyPolicyInput {
 }
 
 const decrypting = ["kms:Decrypt", "kms:ReEncryptFrom"];
+const encrypting = ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"];
 
 /** The ARN pattern of the parameters under the common path of `names` (`/svc/env/a`, `/svc/env/b` -> `.../parameter/svc/env/*`). */
 export function secretsParameterPattern(a: {
@@ -104,6 +105,16 @@ export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
       Action: decrypting,
       Resource: "*",
       Condition: { ArnNotLike: { "aws:PrincipalArn": [...a.readerRoleArns, ...a.operatorArnPatterns] } },
+    },
+    // Putting a value: PutParameter has KMS encrypt it with the caller's permissions (Encrypt for a standard
+    // parameter, GenerateDataKey for an advanced one), so only the operators may set or rotate a secret.
+    {
+      Sid: "DenyEncryptByOtherPrincipals",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: encrypting,
+      Resource: "*",
+      Condition: { ArnNotLike: { "aws:PrincipalArn": a.operatorArnPatterns } },
     },
   );
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
