@@ -312,7 +312,11 @@ describe("stack config schema", () => {
           `a host took at least ${measuredBootSec} s`,
       ),
     ],
-    ["a switch that is not a string", () => ({ ...dev(), vpcFlowLogs: "yes" }), /^vpcFlowLogs: must be "true" or "false"/],
+    [
+      "a switch that is not a string",
+      () => ({ ...dev(), vpcFlowLogs: "yes" }),
+      /^vpcFlowLogs: must be "true" or "false"/,
+    ],
     [
       "interface endpoints asked of an existing VPC",
       () => ({

@@ -150,11 +150,13 @@ export class Fleet extends pulumi.ComponentResource {
       name: launchHookName(service.name),
       lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
       defaultResult: "ABANDON",
-      heartbeatTimeout: pulumi.output(args.lifecycleHookTimeoutSec ?? defaultBootBudget.lifecycleHookTimeoutSec).apply((t) => {
-        const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
-        if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
-        return t;
-      }),
+      heartbeatTimeout: pulumi
+        .output(args.lifecycleHookTimeoutSec ?? defaultBootBudget.lifecycleHookTimeoutSec)
+        .apply((t) => {
+          const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
+          if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
+          return t;
+        }),
     };
     const minSize = args.minSize ?? 2;
     const warmPoolMinSize = args.warmPoolMinSize ?? 1;
