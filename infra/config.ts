@@ -53,7 +53,7 @@ const configKeyOf = namesFrom({ name: "serviceName", cidrBlock: "vpcCidr" });
 /** Cross-key rules; each message starts with the key to change. */
 function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] {
   const shared = [
-    ...checkServiceSettings(serviceSettingsOf(c), configKeyOf),
+    ...checkServiceSettings(serviceSettingsOf(envDefaults(c)), configKeyOf),
     // The schema already bounds idleTimeoutSec, with its own message.
     ...checkAlbTimings(c, configKeyOf).filter((p) => p.field !== "idleTimeoutSec"),
     ...checkNetworkArgs(

@@ -157,6 +157,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     });
     expect(lt.inputs.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false" });
     expect(lt.inputs.imageId).toBe(MOCK_AMI_ID);
+    // Secret rotation: the instances carry the parameters' versions (never a value), so a new value is a new
+    // launch template version the instance refresh rolls out (components/fleet FleetArgs.secretsRevision).
+    expect(lt.inputs.tagSpecifications[0]).toMatchObject({
+      resourceType: "instance",
+      tags: { "node-service-aws:secrets-revision": "datadog-api-key:1/papertrail-destination:1" },
+    });
     const ami = rec.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs.owners).toEqual([debianOwnerId]);
     // Dev follows the newest Debian 12; prod is pinned by id, and a pinned image stays found once deprecated.

@@ -197,6 +197,8 @@ function albFlavor(
     warmPool: c.warmPool,
     warmPoolMinSize: c.warmPoolMinSize,
     papertrailPort: secretParams.papertrailPort,
+    // A new secret value replaces the hosts through the instance refresh, as a release does.
+    secretsRevision: secretParams.revision,
     bundleBucketArn: bundle.bucketArn,
     parameterArns: secretParams.parameterArns,
     kmsKeyArn: secretParams.keyArn,

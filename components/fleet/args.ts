@@ -91,6 +91,13 @@ export interface FleetArgs {
    * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
    */
   papertrailPort?: pulumi.Input<number>;
+  /**
+   * Revision of the secrets the hosts read at boot (Secrets.revision: parameter versions, never a value), as the
+   * launch template's instance tag `node-service-aws:secrets-revision`: a new value in SSM is a new launch template
+   * version, which the instance refresh rolls out like a release, and every new host boots with the new value.
+   * Default none (hosts keep the values they booted with until replaced).
+   */
+  secretsRevision?: pulumi.Input<string>;
   /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

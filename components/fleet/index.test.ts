@@ -11,7 +11,7 @@ import {
 import { explicitDependencies } from "../../test/support/dependencies";
 import { launchHookName } from "../../host/lifecycle";
 import { defaultBootBudget } from "../../contract/boot";
-import { Fleet, FleetArgs, debianOwnerId, fleetTagKey } from "./index";
+import { Fleet, FleetArgs, debianOwnerId, fleetTagKey, secretsRevisionTagKey } from "./index";
 
 let mocks: MockRecorder;
 beforeAll(async () => {
@@ -161,6 +161,26 @@ describe("Fleet", () => {
       maxGroupPreparedCapacity: 3,
       instanceReusePolicy: { reuseOnScaleIn: true },
     });
+  });
+
+  it("tags each instance with the secrets revision through the launch template's data, so a new value is a new version", async () => {
+    const tags = { env: "dev" };
+    const specs = async (extra: Partial<FleetArgs>) => {
+      mocks.clear();
+      await runProgram(() => ({ asg: new Fleet("svc", { ...minimal, tags, ...extra }).autoScalingGroupName }));
+      return mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.tagSpecifications;
+    };
+    const revision = "datadog-api-key:2/papertrail-destination:1";
+    expect(await specs({ secretsRevision: revision })).toEqual([
+      { resourceType: "instance", tags: { env: "dev", [secretsRevisionTagKey]: revision } },
+      { resourceType: "volume", tags },
+    ]);
+    // The template's own tags are not its data (a change there makes no version): the revision is not there.
+    expect(mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.tags).toEqual(tags);
+    expect(await specs({})).toEqual([
+      { resourceType: "instance", tags },
+      { resourceType: "volume", tags },
+    ]);
   });
 
   it("holds every launch at a lifecycle hook the hosts complete, created before the first instance and kept after", async () => {

@@ -24,8 +24,10 @@ import {
   fleetTagKey,
   instancePolicy,
   launchHookPolicy,
+  secretsRevisionTagKey,
 } from "./rules";
 export {
+  secretsRevisionTagKey,
   checkFleetArgs,
   checkRefreshTimeout,
   debian12NamePattern,
@@ -129,7 +131,16 @@ export class Fleet extends pulumi.ComponentResource {
           securityGroupIds: [sg.id],
         }),
         tagSpecifications: [
-          { resourceType: "instance", tags: args.tags },
+          {
+            resourceType: "instance",
+            // Part of the template's data (the resource's own `tags` are not): a new revision is a new version.
+            tags:
+              args.secretsRevision === undefined
+                ? args.tags
+                : pulumi
+                    .all([args.tags ?? {}, args.secretsRevision])
+                    .apply(([t, r]) => ({ ...t, [secretsRevisionTagKey]: r })),
+          },
           { resourceType: "volume", tags: args.tags },
         ],
         updateDefaultVersion: true,

@@ -42,6 +42,9 @@ describe("Secrets", () => {
     // The destination's port, for the hosts' egress rule: a secret like the destination.
     expect(await valueOf(s.papertrailPort)).toBe(1);
     expect(await (s.papertrailPort as any).isSecret).toBe(true);
+    // The revision names the parameters' versions (the provider's answer: 1 for a first value), no value.
+    expect(await valueOf(s.revision)).toBe("datadog-api-key:1/papertrail-destination:1");
+    expect(await (s.revision as any).isSecret).toBe(false);
   });
 
   it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {

@@ -140,3 +140,19 @@ export function checkPapertrailDestination(destination: string): Problem[] {
 export function papertrailPortOf(destination: string): number {
   return Number(destination.slice(destination.lastIndexOf(":") + 1));
 }
+
+/**
+ * The revision of the secrets: each parameter's Parameter Store version, by name (`datadog-api-key:3/...`),
+ * never a value. Every put of a new value raises its parameter's version, so a new revision means a host that
+ * booted before it holds an old value: the Fleet puts it in the launch template (an instance tag), and the
+ * new launch template version is rolled out by the instance refresh like a release.
+ */
+export function secretsRevision(versions: Record<string, unknown>): string {
+  const entries = Object.entries(versions).sort(([a], [b]) => a.localeCompare(b));
+  const bad = entries.filter(([, v]) => !(typeof v === "number" && Number.isInteger(v) && v > 0));
+  if (entries.length === 0 || bad.length > 0)
+    throw new Error(
+      `secretsRevision: ${bad.map(([k, v]) => `${k}: ${String(v)}`).join(", ") || "no parameters"}: each needs its Parameter Store version, a whole number from 1`,
+    );
+  return entries.map(([k, v]) => `${k}:${v as number}`).join("/");
+}
