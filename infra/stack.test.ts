@@ -490,6 +490,49 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
   });
 });
 
+describe("the switches that default to env, and the secrets' operators", () => {
+  const made = (rec: MockRecorder) => ({
+    interfaceEndpoints: rec
+      .ofType("aws:ec2/vpcEndpoint:VpcEndpoint")
+      .filter((e) => e.inputs.vpcEndpointType === "Interface").length,
+    flowLogs: rec.ofType("aws:ec2/flowLog:FlowLog").length,
+    accessLogs: rec.ofType("aws:s3/bucketLogging:BucketLogging").length,
+  });
+
+  it("prod has interface endpoints, flow logs and S3 access logs by default, dev none; a set key wins either way", async () => {
+    const prod = made((await run("prod", bundleFile("switches prod\n"))).rec);
+    expect(prod.interfaceEndpoints).toBeGreaterThan(0);
+    expect(prod.flowLogs).toBeGreaterThan(0);
+    expect(prod.accessLogs).toBeGreaterThan(0);
+    expect(made((await run("dev", bundleFile("switches dev\n"))).rec)).toEqual({
+      interfaceEndpoints: 0,
+      flowLogs: 0,
+      accessLogs: 0,
+    });
+    const on = { vpcInterfaceEndpoints: "true", vpcFlowLogs: "true", s3AccessLogs: "true" };
+    const devOn = made((await run("dev", bundleFile("switches dev on\n"), on)).rec);
+    expect(devOn).toEqual(prod);
+    const off = { vpcInterfaceEndpoints: "false", vpcFlowLogs: "false", s3AccessLogs: "false" };
+    expect(made((await run("prod", bundleFile("switches prod off\n"), off)).rec)).toEqual({
+      interfaceEndpoints: 0,
+      flowLogs: 0,
+      accessLogs: 0,
+    });
+  });
+
+  it("secretsOperatorArns are the only principals the secrets' key lets put a value", async () => {
+    const ops = ["arn:aws:iam::123456789012:role/ops", "arn:aws:iam::123456789012:role/*/deployer"];
+    const { rec } = await run("dev", bundleFile("operators\n"), { secretsOperatorArns: ops });
+    const key = rec
+      .ofType("aws:kms/key:Key")
+      .find((k) => k.name.endsWith("-key") && k.inputs.description?.includes?.("SSM"));
+    const statements = JSON.parse((key ?? named(rec, "aws:kms/key:Key", "sample-api-key")).inputs.policy).Statement;
+    const sid = (s: string) => statements.find((x: any) => x.Sid === s).Condition.ArnNotLike["aws:PrincipalArn"];
+    expect(sid("DenyEncryptByOtherPrincipals")).toEqual(ops);
+    expect(sid("DenyDecryptByOtherPrincipals")).toEqual(expect.arrayContaining(ops));
+  });
+});
+
 describe("the service URL without a record of the stack's own", () => {
   it("dev with a certificate but no domain says HTTPS on the load balancer's AWS name matches no certificate", async () => {
     const certificateArn = "arn:aws:acm:us-east-1:111122223333:certificate/00000000-0000-0000-0000-000000000000";
