@@ -523,10 +523,7 @@ describe("the switches that default to env, and the secrets' operators", () => {
   it("secretsOperatorArns are the only principals the secrets' key lets put a value", async () => {
     const ops = ["arn:aws:iam::123456789012:role/ops", "arn:aws:iam::123456789012:role/*/deployer"];
     const { rec } = await run("dev", bundleFile("operators\n"), { secretsOperatorArns: ops });
-    const key = rec
-      .ofType("aws:kms/key:Key")
-      .find((k) => k.name.endsWith("-key") && k.inputs.description?.includes?.("SSM"));
-    const statements = JSON.parse((key ?? named(rec, "aws:kms/key:Key", "sample-api-key")).inputs.policy).Statement;
+    const statements = JSON.parse(named(rec, "aws:kms/key:Key", "sample-api-key").inputs.policy).Statement;
     const sid = (s: string) => statements.find((x: any) => x.Sid === s).Condition.ArnNotLike["aws:PrincipalArn"];
     expect(sid("DenyEncryptByOtherPrincipals")).toEqual(ops);
     expect(sid("DenyDecryptByOtherPrincipals")).toEqual(expect.arrayContaining(ops));
