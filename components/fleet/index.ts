@@ -133,7 +133,8 @@ export class Fleet extends pulumi.ComponentResource {
         tagSpecifications: [
           {
             resourceType: "instance",
-            // Part of the template's data (the resource's own `tags` are not): a new revision is a new version.
+            // Template data, unlike the resource's own `tags`: a change creates a new version
+            // (terraform-provider-aws launch_template.go resourceLaunchTemplateUpdate, updateKeys).
             tags:
               args.secretsRevision === undefined
                 ? args.tags
