@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { defaultBundlePath } from "../components/bundle/rules";
 import { debian12NamePattern } from "../components/fleet/rules";
+import { defaultBootBudget } from "../contract/boot";
 import { serviceDefaults } from "../contract/service";
 
 export const projectName = "node-service-aws";
@@ -42,6 +43,14 @@ const optionalString = (re: RegExp, hint: string) =>
     .string()
     .refine((s) => s === "" || re.test(s), hint)
     .default("");
+/**
+ * A switch whose default is the environment's (envDefaults): "true", "false", or "" for on in prod, off elsewhere.
+ * A string, not a boolean, since Pulumi.yaml needs a default for every optional key and a boolean has no "unset".
+ */
+const onInProd = z
+  .enum(["", "true", "false"], 'must be "true" or "false", or "" for the default (on in prod only)')
+  .default("")
+  .transform((v) => (v === "" ? undefined : v === "true"));
 const secret = (key: SecretKey) =>
   z.object(
     { secure: z.string().min(1) },
@@ -118,6 +127,10 @@ export const stackConfigSchema = z.strictObject({
     .describe("IPv4 network CIDR (/16 to /20) of the VPC to create; empty = 10.0.0.0/16"),
   azCount: int(2, 6).default(2).describe("AZs of the created VPC"),
   natGatewayPerAz: z.boolean().default(false).describe("One NAT gateway per AZ instead of one shared"),
+  vpcInterfaceEndpoints: onInProd.describe(
+    'SSM, SSM messages, EC2 messages, KMS and CloudWatch interface endpoints in the created VPC; "" = on in prod only',
+  ),
+  vpcFlowLogs: onInProd.describe('VPC flow logs; "" = on in prod only'),
 
   instanceType: z
     .string()
@@ -138,8 +151,15 @@ export const stackConfigSchema = z.strictObject({
   warmPool: z.boolean().default(false).describe("Keep stopped, pre-booted instances for fast scale-out"),
   warmPoolMinSize: int(0, 100).default(1).describe("Instances kept in the warm pool"),
   healthCheckGracePeriodSec: int(0, 7200)
-    .default(300)
-    .describe("Time a new instance has to boot before ELB health counts"),
+    .default(defaultBootBudget.healthCheckGracePeriodSec)
+    .describe(
+      "Time a new instance has to boot before ELB health counts; at least the boot budget's (contract/boot.ts)",
+    ),
+  lifecycleHookTimeoutSec: int(30, 7200)
+    .default(defaultBootBudget.lifecycleHookTimeoutSec)
+    .describe(
+      "Time a launching instance has to get ready before it is abandoned; at least the boot budget's (contract/boot.ts)",
+    ),
   instanceWarmupSec: int(0, 3600).default(120).describe("Warm-up of a new instance for refresh and scaling"),
   checkpointPercentages: z.array(int(1, 100)).default([50, 100]).describe("Instance refresh pauses after these shares"),
   checkpointDelaySec: int(0, 172_800).default(300).describe("Pause at each checkpoint"),
@@ -177,8 +197,23 @@ export const stackConfigSchema = z.strictObject({
     .min(1)
     .default(defaultBundlePath)
     .describe("Built bundle uploaded as the release (npm run build writes it)"),
+  s3AccessLogs: onInProd.describe('S3 server access logs of the bundle and ALB log buckets; "" = on in prod only'),
   accessLogRetentionDays: int(1, 3650).default(30).describe("Days ALB access logs are kept"),
   bundleRetentionDays: int(1, 3650).default(30).describe("Days old bundle versions are kept"),
+
+  secretsOperatorArns: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^arn:aws[a-z-]*:iam::\d{12}:(root|(user|role)\/[\w+=,.@/*-]+)$/,
+          "must be IAM user or role ARNs (a * matches like aws:PrincipalArn), like arn:aws:iam::111122223333:role/Ops",
+        ),
+    )
+    .default([])
+    .describe(
+      "IAM principals that may put and decrypt the secrets through SSM besides the hosts; list the identity running pulumi up too; empty = that identity",
+    ),
 
   datadogSite: z
     .string()
@@ -205,8 +240,20 @@ export const stackConfigSchema = z.strictObject({
 });
 
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
+/** Switches on in prod and off elsewhere unless set: the one place that says so is envDefaults. */
+export const prodDefaultKeys = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs"] as const;
+export type ProdDefaultKey = (typeof prodDefaultKeys)[number];
 /** The validated config: every key but the secrets, whose values the program reads with requireSecret. */
-export type StackConfig = Omit<ParsedStackConfig, SecretKey>;
+export type StackConfig = Omit<ParsedStackConfig, SecretKey | ProdDefaultKey> & Record<ProdDefaultKey, boolean>;
+
+/** A parsed config with each unset prodDefaultKeys switch resolved from env: on in prod, off elsewhere. */
+export function envDefaults<C extends Pick<ParsedStackConfig, "env" | ProdDefaultKey>>(
+  c: C,
+): Omit<C, ProdDefaultKey> & Record<ProdDefaultKey, boolean> {
+  const prod = c.env === "prod";
+  return { ...c, ...Object.fromEntries(prodDefaultKeys.map((k) => [k, c[k] ?? prod])) } as Omit<C, ProdDefaultKey> &
+    Record<ProdDefaultKey, boolean>;
+}
 
 /** Each key's type as Pulumi.yaml declares it: the schema's JSON Schema type (a test compares the two). */
 export const declaredTypes: Record<string, string | undefined> = Object.fromEntries(

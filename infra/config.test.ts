@@ -16,6 +16,7 @@ import {
   validateStackConfig,
 } from "./config";
 import { projectRoot as root, stackFileConfig } from "../test/support/stack-config";
+import { defaultBootBudget, measuredBootSec } from "../contract/boot";
 
 const stackDoc = (stack: string) =>
   parseYaml(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
@@ -298,6 +299,44 @@ describe("stack config schema", () => {
       () => ({ ...dev(), warmPool: true, warmPoolMinSize: 5 }),
       /^warmPoolMinSize: 5 is above maxSize \(2\)/,
     ],
+    [
+      "grace period below the boot budget",
+      () => ({ ...dev(), healthCheckGracePeriodSec: defaultBootBudget.healthCheckGracePeriodSec - 1 }),
+      new RegExp(
+        `^healthCheckGracePeriodSec: ${defaultBootBudget.healthCheckGracePeriodSec - 1} s is below the minimum ` +
+          `${defaultBootBudget.healthCheckGracePeriodSec} s: a host took at least ${measuredBootSec} s .*VM boot test`,
+      ),
+    ],
+    [
+      "launch hook timeout below the boot budget",
+      () => ({ ...dev(), lifecycleHookTimeoutSec: 300 }),
+      new RegExp(
+        `^lifecycleHookTimeoutSec: 300 s is below the minimum ${defaultBootBudget.lifecycleHookTimeoutSec} s: ` +
+          `a host took at least ${measuredBootSec} s`,
+      ),
+    ],
+    [
+      "a switch that is not a string",
+      () => ({ ...dev(), vpcFlowLogs: "yes" }),
+      /^vpcFlowLogs: must be "true" or "false"/,
+    ],
+    [
+      "interface endpoints asked of an existing VPC",
+      () => ({
+        ...dev(),
+        vpcId: "vpc-0123456789abcdef0",
+        vpcCidr: "",
+        publicSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        privateSubnetIds: ["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"],
+        vpcInterfaceEndpoints: "true",
+      }),
+      /^vpcInterfaceEndpoints: applies only to a created VPC/,
+    ],
+    [
+      "an operator that is not an IAM principal",
+      () => ({ ...dev(), secretsOperatorArns: ["arn:aws:s3:::bucket"] }),
+      /^secretsOperatorArns\.0: must be IAM user or role ARNs/,
+    ],
   ];
 
   it.each(table)("refuses %s with one message naming the key", (_label, make, message) => {
@@ -381,6 +420,29 @@ describe("stack config schema", () => {
     expect(() => readPulumiConfig()).toThrow(
       /^datadog:apiUrl: missing for datadogSite us5\.datadoghq\.com .*https:\/\/api\.us5\.datadoghq\.com\/$/,
     );
+  });
+
+  it("derives the switches' defaults from env: on in prod, off elsewhere, and a set value wins", () => {
+    const switches = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs"] as const;
+    const pick = (c: Record<string, unknown>) => switches.map((k) => c[k]);
+    expect(pick(validateStackConfig(dev(), scopeOf(dev())))).toEqual([false, false, false]);
+    expect(pick(validateStackConfig(prod(), scopeOf(prod())))).toEqual([true, true, true]);
+    const set = { vpcInterfaceEndpoints: "false", vpcFlowLogs: "true", s3AccessLogs: "false" };
+    expect(pick(validateStackConfig({ ...prod(), ...set }, scopeOf(prod())))).toEqual([false, true, false]);
+    expect(pick(validateStackConfig({ ...dev(), ...set }, scopeOf(dev())))).toEqual([false, true, false]);
+  });
+
+  it("gives the boot's timings the boot budget by default and takes longer ones", () => {
+    const c = validateStackConfig(dev(), scopeOf(dev()));
+    expect([c.healthCheckGracePeriodSec, c.lifecycleHookTimeoutSec]).toEqual([
+      defaultBootBudget.healthCheckGracePeriodSec,
+      defaultBootBudget.lifecycleHookTimeoutSec,
+    ]);
+    const longer = { ...dev(), healthCheckGracePeriodSec: 900, lifecycleHookTimeoutSec: 1200 };
+    expect(validateStackConfig(longer, scopeOf(longer))).toMatchObject({
+      healthCheckGracePeriodSec: 900,
+      lifecycleHookTimeoutSec: 1200,
+    });
   });
 
   it("has at least 15 invalid configs in its table", () => {

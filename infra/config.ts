@@ -13,6 +13,7 @@ import { checkAlbTimings } from "../components/alb/rules";
 import { debianOwnerId } from "../components/fleet/rules";
 import { checkServiceDnsArgs } from "../components/dns/rules";
 import { checkNetworkArgs } from "../components/network/rules";
+import { defaultBootBudget } from "../contract/boot";
 import { ssmParameterNames } from "../contract/layout";
 import { Problem, formatProblem, namesFrom, renameFields } from "../contract/problem";
 import { checkServiceSettings } from "../contract/service";
@@ -22,6 +23,7 @@ import {
   StackConfig,
   asDeclared,
   declaredTypes,
+  envDefaults,
   projectName,
   secretKeys,
   stackConfigSchema,
@@ -51,7 +53,7 @@ const configKeyOf = namesFrom({ name: "serviceName", cidrBlock: "vpcCidr" });
 /** Cross-key rules; each message starts with the key to change. */
 function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] {
   const shared = [
-    ...checkServiceSettings(serviceSettingsOf(c), configKeyOf),
+    ...checkServiceSettings(serviceSettingsOf(envDefaults(c)), configKeyOf),
     // The schema already bounds idleTimeoutSec, with its own message.
     ...checkAlbTimings(c, configKeyOf).filter((p) => p.field !== "idleTimeoutSec"),
     ...checkNetworkArgs(
@@ -105,6 +107,37 @@ function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] 
     errors.push(`checkpointPercentages: [${cp.join(", ")}] must rise strictly and end at 100, e.g. [50, 100]`);
   if (c.warmPool && c.warmPoolMinSize > c.maxSize)
     errors.push(`warmPoolMinSize: ${c.warmPoolMinSize} is above maxSize (${c.maxSize})`);
+  if (c.vpcId && c.vpcInterfaceEndpoints === true)
+    errors.push("vpcInterfaceEndpoints: applies only to a created VPC; add the endpoints to vpcId's VPC yourself");
+  errors.push(...bootBudgetErrors(c));
+  return errors;
+}
+
+/** The boot's timings may not be shorter than the boot budget (contract/boot.ts) gives a host. */
+function bootBudgetErrors(c: Pick<ParsedStackConfig, "healthCheckGracePeriodSec" | "lifecycleHookTimeoutSec">) {
+  const b = defaultBootBudget;
+  const why = (key: string, value: number, min: number, rule: string) =>
+    `${key}: ${value} s is below the minimum ${min} s: a host took at least ${b.measuredBootSec} s from cloud-init's start ` +
+    `to ready in the VM boot test (measuredBootSec in contract/boot.ts), and ${rule}: set ${min} or more, or remove the key for that default`;
+  const errors: string[] = [];
+  if (c.healthCheckGracePeriodSec < b.healthCheckGracePeriodSec)
+    errors.push(
+      why(
+        "healthCheckGracePeriodSec",
+        c.healthCheckGracePeriodSec,
+        b.healthCheckGracePeriodSec,
+        "the grace period is at least twice that and never below 300 s",
+      ),
+    );
+  if (c.lifecycleHookTimeoutSec < b.lifecycleHookTimeoutSec)
+    errors.push(
+      why(
+        "lifecycleHookTimeoutSec",
+        c.lifecycleHookTimeoutSec,
+        b.lifecycleHookTimeoutSec,
+        `the launch hook gets the grace period plus ${b.lifecycleHookTimeoutSec - b.healthCheckGracePeriodSec} s for EC2's own start before cloud-init`,
+      ),
+    );
   return errors;
 }
 
@@ -211,11 +244,12 @@ export function validateStackConfig(given: Record<string, unknown>, scope: Stack
   if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
   const errors = [...combinationErrors(r.data, regionOf(scope)), ...scopeProblems(r.data, scope).map(formatProblem)];
   if (errors.length) throw new ConfigError(errors);
-  // Rendered from a config that passed every other check, for the stack's region.
-  const tooLarge = r.data.target === "aws" ? checkUserDataSize(r.data, regionOf(scope)!) : [];
-  if (tooLarge.length) throw new ConfigError(tooLarge.map(formatProblem));
   const { datadogApiKey: _d, papertrailDestination: _p, ...rest } = r.data;
-  return rest;
+  const config = envDefaults(rest);
+  // Rendered from a config that passed every other check, for the stack's region.
+  const tooLarge = config.target === "aws" ? checkUserDataSize(config, regionOf(scope)!) : [];
+  if (tooLarge.length) throw new ConfigError(tooLarge.map(formatProblem));
+  return config;
 }
 
 /** Project keys of a stack file's `config:` map, with the project prefix removed; other namespaces (aws:...) skipped. */

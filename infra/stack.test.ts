@@ -14,6 +14,7 @@ import {
 } from "../test/support/pulumi-mocks";
 import { debianOwnerId } from "../components/fleet";
 import { secretKeys } from "./config";
+import { defaultBootBudget } from "../contract/boot";
 import { createStack } from "./stack";
 import { secretMarker, stackFileConfig, tempBundle } from "../test/support/stack-config";
 
@@ -156,6 +157,12 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     });
     expect(lt.inputs.networkInterfaces[0]).toMatchObject({ associatePublicIpAddress: "false" });
     expect(lt.inputs.imageId).toBe(MOCK_AMI_ID);
+    // Secret rotation: the instances carry the parameters' versions (never a value), so a new value is a new
+    // launch template version the instance refresh rolls out (components/fleet FleetArgs.secretsRevision).
+    expect(lt.inputs.tagSpecifications[0]).toMatchObject({
+      resourceType: "instance",
+      tags: { "node-service-aws:secrets-revision": "datadog-api-key:1/papertrail-destination:1" },
+    });
     const ami = rec.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs.owners).toEqual([debianOwnerId]);
     // Dev follows the newest Debian 12; prod is pinned by id, and a pinned image stays found once deprecated.
@@ -176,7 +183,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       minSize: e.min,
       maxSize: e.max,
       healthCheckType: "ELB",
-      healthCheckGracePeriod: 300,
+      healthCheckGracePeriod: defaultBootBudget.healthCheckGracePeriodSec,
     });
     expect(asg.inputs.vpcZoneIdentifiers).toHaveLength(e.azs);
     const privateIds = rec
@@ -480,6 +487,46 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
     expect(outputs.serviceUrl).toMatch(/^http:\/\/.+elb\.amazonaws\.com$/);
     expect(outputs.serviceUrlNote).toMatch(/^no domainName: serviceUrl is the load balancer's AWS name/);
     expect(outputs.autoScalingGroupName).toBeUndefined();
+  });
+});
+
+describe("the switches that default to env, and the secrets' operators", () => {
+  const made = (rec: MockRecorder) => ({
+    interfaceEndpoints: rec
+      .ofType("aws:ec2/vpcEndpoint:VpcEndpoint")
+      .filter((e) => e.inputs.vpcEndpointType === "Interface").length,
+    flowLogs: rec.ofType("aws:ec2/flowLog:FlowLog").length,
+    accessLogs: rec.ofType("aws:s3/bucketLogging:BucketLogging").length,
+  });
+
+  it("prod has interface endpoints, flow logs and S3 access logs by default, dev none; a set key wins either way", async () => {
+    const prod = made((await run("prod", bundleFile("switches prod\n"))).rec);
+    expect(prod.interfaceEndpoints).toBeGreaterThan(0);
+    expect(prod.flowLogs).toBeGreaterThan(0);
+    expect(prod.accessLogs).toBeGreaterThan(0);
+    expect(made((await run("dev", bundleFile("switches dev\n"))).rec)).toEqual({
+      interfaceEndpoints: 0,
+      flowLogs: 0,
+      accessLogs: 0,
+    });
+    const on = { vpcInterfaceEndpoints: "true", vpcFlowLogs: "true", s3AccessLogs: "true" };
+    const devOn = made((await run("dev", bundleFile("switches dev on\n"), on)).rec);
+    expect(devOn).toEqual(prod);
+    const off = { vpcInterfaceEndpoints: "false", vpcFlowLogs: "false", s3AccessLogs: "false" };
+    expect(made((await run("prod", bundleFile("switches prod off\n"), off)).rec)).toEqual({
+      interfaceEndpoints: 0,
+      flowLogs: 0,
+      accessLogs: 0,
+    });
+  });
+
+  it("secretsOperatorArns are the only principals the secrets' key lets put a value", async () => {
+    const ops = ["arn:aws:iam::123456789012:role/ops", "arn:aws:iam::123456789012:role/*/deployer"];
+    const { rec } = await run("dev", bundleFile("operators\n"), { secretsOperatorArns: ops });
+    const statements = JSON.parse(named(rec, "aws:kms/key:Key", "sample-api-key").inputs.policy).Statement;
+    const sid = (s: string) => statements.find((x: any) => x.Sid === s).Condition.ArnNotLike["aws:PrincipalArn"];
+    expect(sid("DenyEncryptByOtherPrincipals")).toEqual(ops);
+    expect(sid("DenyDecryptByOtherPrincipals")).toEqual(expect.arrayContaining(ops));
   });
 });
 

@@ -52,8 +52,8 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   const tags = { service: c.serviceName, env: c.env, "managed-by": "pulumi" };
   const stateful: pulumi.ComponentResourceOptions = { protect: c.protect };
 
-  // Prod keeps the hosts' AWS traffic in the VPC and records its flows (review F9; Security Hub EC2.6, EC2.10).
-  const prod = c.env === "prod";
+  // On in prod unless set (infra/config-schema.ts envDefaults): the hosts' AWS traffic stays in the VPC, its flows
+  // are recorded, the buckets log their access (review F9; Security Hub EC2.6, EC2.10, S3.9).
   const network = new Network(name, {
     ...(c.vpcId
       ? { vpcId: c.vpcId, publicSubnetIds: c.publicSubnetIds, privateSubnetIds: c.privateSubnetIds }
@@ -61,9 +61,9 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
           cidrBlock: c.vpcCidr || "10.0.0.0/16",
           azCount: c.azCount,
           natGatewayPerAz: c.natGatewayPerAz,
-          interfaceEndpoints: prod,
+          interfaceEndpoints: c.vpcInterfaceEndpoints,
         }),
-    flowLogs: prod,
+    flowLogs: c.vpcFlowLogs,
     tags,
   });
   // The instance roles that read the releases and the secrets come from the flavor, after the keys they decrypt
@@ -78,7 +78,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
       noncurrentVersionDays: c.bundleRetentionDays,
       forceDestroy: !c.protect,
       readerRoleArns: releaseReaders,
-      accessLogs: prod,
+      accessLogs: c.s3AccessLogs,
       tags,
     },
     stateful,
@@ -91,6 +91,7 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
       datadogApiKey: secrets.datadogApiKey,
       papertrailDestination: secrets.papertrailDestination,
       readerRoleArns: secretReaders,
+      operatorArns: c.secretsOperatorArns.length ? c.secretsOperatorArns : undefined,
       tags,
     },
     stateful,
@@ -149,7 +150,7 @@ function albFlavor(
       deletionProtection: c.deletionProtection,
       accessLogRetentionDays: c.accessLogRetentionDays,
       forceDestroyLogs: !c.protect,
-      serverAccessLogBucket: c.env === "prod" ? bundle.accessLogBucketName : undefined,
+      serverAccessLogBucket: c.s3AccessLogs ? bundle.accessLogBucketName : undefined,
       tags,
       internetConnectivity: network.internetConnectivityEstablished,
     },
@@ -192,6 +193,7 @@ function albFlavor(
     targetGroupArnSuffix: alb.targetGroupArnSuffix,
     requestsPerTarget: c.requestsPerTarget,
     healthCheckGracePeriodSec: c.healthCheckGracePeriodSec,
+    lifecycleHookTimeoutSec: c.lifecycleHookTimeoutSec,
     instanceWarmupSec: c.instanceWarmupSec,
     checkpointPercentages: c.checkpointPercentages,
     checkpointDelaySec: c.checkpointDelaySec,
@@ -200,6 +202,8 @@ function albFlavor(
     warmPool: c.warmPool,
     warmPoolMinSize: c.warmPoolMinSize,
     papertrailPort: secretParams.papertrailPort,
+    // A new secret value replaces the hosts through the instance refresh, as a release does.
+    secretsRevision: secretParams.revision,
     bundleBucketArn: bundle.bucketArn,
     parameterArns: secretParams.parameterArns,
     kmsKeyArn: secretParams.keyArn,

@@ -33,7 +33,11 @@ describe("Alb", () => {
       port: 80,
       protocol: "HTTP",
       defaultActions: [{ type: "forward" }],
+      routingHttpResponseXContentTypeOptionsHeaderValue: "nosniff",
     });
+    expect(mocks.one("aws:lb/listener:Listener").inputs).not.toHaveProperty(
+      "routingHttpResponseStrictTransportSecurityHeaderValue",
+    );
     expect(mocks.one("aws:lb/targetGroup:TargetGroup").inputs).toMatchObject({
       port: 3000,
       protocol: "HTTP",
@@ -67,6 +71,9 @@ describe("Alb", () => {
       protocol: "HTTPS",
       sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
       certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+      // The same headers as the HAProxy frontend behind a TLS NLB (host/haproxy/config.test.ts).
+      routingHttpResponseStrictTransportSecurityHeaderValue: "max-age=31536000; includeSubDomains",
+      routingHttpResponseXContentTypeOptionsHeaderValue: "nosniff",
     });
     expect(listeners.find((l) => l.inputs.port === 80)!.inputs.defaultActions).toEqual([
       { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },

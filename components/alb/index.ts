@@ -3,6 +3,7 @@
 // between LB and service (checkLoadBalancerTimings) are enforced here, not only documented.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { contentTypeOptions, strictTransportSecurity } from "../../contract/headers";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
 import { privateBucket } from "../_shared/privateBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
@@ -234,6 +235,11 @@ export class Alb extends pulumi.ComponentResource {
             sslPolicy: args.sslPolicy ?? defaultSslPolicy,
             certificateArn: args.certificateArn,
             defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+            // Listener attributes (ALB HTTP header modification): the ALB sets them on this listener's answers,
+            // the same values the HAProxy flavor's frontend sets. The HTTP listener only redirects here; browsers
+            // ignore HSTS on plain HTTP.
+            routingHttpResponseStrictTransportSecurityHeaderValue: strictTransportSecurity,
+            routingHttpResponseXContentTypeOptionsHeaderValue: contentTypeOptions,
             tags: args.tags,
           },
           { parent: this },
@@ -263,6 +269,8 @@ export class Alb extends pulumi.ComponentResource {
             port: 80,
             protocol: "HTTP",
             defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+            // Plain HTTP (dev without a certificate): no HSTS, which browsers ignore over HTTP.
+            routingHttpResponseXContentTypeOptionsHeaderValue: contentTypeOptions,
             tags: args.tags,
           },
           { parent: this },

@@ -35,7 +35,10 @@ export interface FleetArgs {
   targetGroupArnSuffix: pulumi.Input<string>;
   /** Target of the tracking policy, requests per target per minute. Default 1000. */
   requestsPerTarget?: pulumi.Input<number>;
-  /** Time a new instance has to boot before ELB health counts, seconds. Default 300. */
+  /**
+   * Time a new instance has to boot before ELB health counts, seconds. Default the boot budget's
+   * (contract/boot.ts: max(300, 2 × the VM test's boot-to-ready figure), in whole minutes).
+   */
   healthCheckGracePeriodSec?: pulumi.Input<number>;
   /** Warm-up of a new instance for refresh and scaling, seconds. Default 120. */
   instanceWarmupSec?: pulumi.Input<number>;
@@ -63,7 +66,8 @@ export interface FleetArgs {
   warmPoolMaxPreparedCapacity?: pulumi.Input<number>;
   /**
    * Seconds a launching instance has to answer /readyz and complete the launch lifecycle hook (host/lifecycle.ts)
-   * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default 600.
+   * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default the boot
+   * budget's (contract/boot.ts: the grace period plus a margin for EC2's own start before cloud-init).
    */
   lifecycleHookTimeoutSec?: pulumi.Input<number>;
   /** Bucket of the service bundle; the role may read only releases/* in it. */
@@ -87,6 +91,13 @@ export interface FleetArgs {
    * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
    */
   papertrailPort?: pulumi.Input<number>;
+  /**
+   * Revision of the secrets the hosts read at boot (Secrets.revision: parameter versions, never a value), as the
+   * launch template's instance tag `node-service-aws:secrets-revision`: a new value in SSM is a new launch template
+   * version, which the instance refresh rolls out like a release, and every new host boots with the new value.
+   * Default none (hosts keep the values they booted with until replaced).
+   */
+  secretsRevision?: pulumi.Input<string>;
   /** Tags of every resource, propagated to the instances and volumes. Default none. */
   tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }

@@ -10,7 +10,8 @@ import {
 } from "../../test/support/pulumi-mocks";
 import { explicitDependencies } from "../../test/support/dependencies";
 import { launchHookName } from "../../host/lifecycle";
-import { Fleet, FleetArgs, debianOwnerId, fleetTagKey } from "./index";
+import { defaultBootBudget } from "../../contract/boot";
+import { Fleet, FleetArgs, debianOwnerId, fleetTagKey, secretsRevisionTagKey } from "./index";
 
 let mocks: MockRecorder;
 beforeAll(async () => {
@@ -68,7 +69,7 @@ describe("Fleet", () => {
       maxSize: 4,
       desiredCapacity: 2,
       healthCheckType: "ELB",
-      healthCheckGracePeriod: 300,
+      healthCheckGracePeriod: defaultBootBudget.healthCheckGracePeriodSec,
       vpcZoneIdentifiers: ["subnet-a", "subnet-b"],
       launchTemplate: { id: "svc-lt-id", version: "1" },
       instanceRefresh: {
@@ -93,6 +94,11 @@ describe("Fleet", () => {
       },
       targetValue: 1000,
     });
+
+    // Both boot timings come from the boot budget (contract/boot.ts) unless given.
+    expect(mocks.one("aws:autoscaling/lifecycleHook:LifecycleHook").inputs.heartbeatTimeout).toBe(
+      defaultBootBudget.lifecycleHookTimeoutSec,
+    );
 
     const policy = JSON.parse(named("aws:iam/rolePolicy:RolePolicy", "svc-service").inputs.policy);
     expect(policy.Statement).toEqual([
@@ -155,6 +161,26 @@ describe("Fleet", () => {
       maxGroupPreparedCapacity: 3,
       instanceReusePolicy: { reuseOnScaleIn: true },
     });
+  });
+
+  it("tags each instance with the secrets revision through the launch template's data, so a new value is a new version", async () => {
+    const tags = { env: "dev" };
+    const specs = async (extra: Partial<FleetArgs>) => {
+      mocks.clear();
+      await runProgram(() => ({ asg: new Fleet("svc", { ...minimal, tags, ...extra }).autoScalingGroupName }));
+      return mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.tagSpecifications;
+    };
+    const revision = "datadog-api-key:2/papertrail-destination:1";
+    expect(await specs({ secretsRevision: revision })).toEqual([
+      { resourceType: "instance", tags: { env: "dev", [secretsRevisionTagKey]: revision } },
+      { resourceType: "volume", tags },
+    ]);
+    // The template's own tags are not its data (a change there makes no version): the revision is not there.
+    expect(mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.tags).toEqual(tags);
+    expect(await specs({})).toEqual([
+      { resourceType: "instance", tags },
+      { resourceType: "volume", tags },
+    ]);
   });
 
   it("holds every launch at a lifecycle hook the hosts complete, created before the first instance and kept after", async () => {
@@ -237,7 +263,7 @@ describe("Fleet", () => {
 
   it.each([
     [
-      { refreshTimeoutSec: 600, checkpointPercentages: [34, 67, 100] },
+      { refreshTimeoutSec: 600, checkpointPercentages: [34, 67, 100], lifecycleHookTimeoutSec: 600 },
       /refreshTimeoutSec: 600 is shorter than the refresh's own pauses and waits: 3 checkpoints × 300 s \+ 120 s warm-up \+ 600 s launch hook = 1620 s/,
     ],
     [{ lifecycleHookTimeoutSec: 20 }, /lifecycleHookTimeoutSec: 20 must be a whole number of seconds from 30 to 7200/],

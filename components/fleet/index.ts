@@ -4,6 +4,7 @@
 import { encodeUserData } from "../../host/userData";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { defaultBootBudget } from "../../contract/boot";
 import { serviceDefaults } from "../../contract/service";
 import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { typeToken, withFormerType } from "../_shared/typeToken";
@@ -23,8 +24,10 @@ import {
   fleetTagKey,
   instancePolicy,
   launchHookPolicy,
+  secretsRevisionTagKey,
 } from "./rules";
 export {
+  secretsRevisionTagKey,
   checkFleetArgs,
   checkRefreshTimeout,
   debian12NamePattern,
@@ -76,7 +79,7 @@ export class Fleet extends pulumi.ComponentResource {
         checkpointPercentages: args.checkpointPercentages ?? [50, 100],
         checkpointDelaySec: args.checkpointDelaySec ?? 300,
         instanceWarmupSec: args.instanceWarmupSec ?? 120,
-        lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? 600,
+        lifecycleHookTimeoutSec: args.lifecycleHookTimeoutSec ?? defaultBootBudget.lifecycleHookTimeoutSec,
       }),
     ];
     if (problems.length) throw new pulumi.RunError(`Fleet ${name}: ${problems.map(formatProblem).join("; ")}`);
@@ -128,7 +131,17 @@ export class Fleet extends pulumi.ComponentResource {
           securityGroupIds: [sg.id],
         }),
         tagSpecifications: [
-          { resourceType: "instance", tags: args.tags },
+          {
+            resourceType: "instance",
+            // Template data, unlike the resource's own `tags`: a change creates a new version
+            // (terraform-provider-aws launch_template.go resourceLaunchTemplateUpdate, updateKeys).
+            tags:
+              args.secretsRevision === undefined
+                ? args.tags
+                : pulumi
+                    .all([args.tags ?? {}, args.secretsRevision])
+                    .apply(([t, r]) => ({ ...t, [secretsRevisionTagKey]: r })),
+          },
           { resourceType: "volume", tags: args.tags },
         ],
         updateDefaultVersion: true,
@@ -149,11 +162,13 @@ export class Fleet extends pulumi.ComponentResource {
       name: launchHookName(service.name),
       lifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
       defaultResult: "ABANDON",
-      heartbeatTimeout: pulumi.output(args.lifecycleHookTimeoutSec ?? 600).apply((t) => {
-        const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
-        if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
-        return t;
-      }),
+      heartbeatTimeout: pulumi
+        .output(args.lifecycleHookTimeoutSec ?? defaultBootBudget.lifecycleHookTimeoutSec)
+        .apply((t) => {
+          const p = checkFleetArgs({ lifecycleHookTimeoutSec: t });
+          if (p.length) throw new pulumi.RunError(`Fleet ${name}: ${p.map(formatProblem).join("; ")}`);
+          return t;
+        }),
     };
     const minSize = args.minSize ?? 2;
     const warmPoolMinSize = args.warmPoolMinSize ?? 1;
@@ -179,7 +194,7 @@ export class Fleet extends pulumi.ComponentResource {
         launchTemplate: { id: lt.id, version },
         targetGroupArns: [args.targetGroupArn],
         healthCheckType: "ELB",
-        healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? 300,
+        healthCheckGracePeriod: args.healthCheckGracePeriodSec ?? defaultBootBudget.healthCheckGracePeriodSec,
         defaultInstanceWarmup: args.instanceWarmupSec ?? 120,
         instanceRefresh: {
           strategy: "Rolling",

@@ -43,6 +43,9 @@ export function instancePolicy(a: {
  */
 export const fleetTagKey = "node-service-aws:fleet";
 
+/** Instance tag naming the secrets revision a host booted with (FleetArgs.secretsRevision). */
+export const secretsRevisionTagKey = "node-service-aws:secrets-revision";
+
 /**
  * What a host needs to complete its group's launch hook (host/lifecycle.ts): find its group
  * (DescribeAutoScalingInstances takes no resource, like every Describe action: AWS's Auto Scaling identity-based

@@ -42,6 +42,9 @@ describe("Secrets", () => {
     // The destination's port, for the hosts' egress rule: a secret like the destination.
     expect(await valueOf(s.papertrailPort)).toBe(1);
     expect(await (s.papertrailPort as any).isSecret).toBe(true);
+    // The revision names the parameters' versions (the provider's answer: 1 for a first value), no value.
+    expect(await valueOf(s.revision)).toBe("datadog-api-key:1/papertrail-destination:1");
+    expect(await (s.revision as any).isSecret).toBe(false);
   });
 
   it("key policy: the reader roles decrypt through SSM, own path only; the deploying identity may too; everyone else is denied", async () => {
@@ -63,11 +66,14 @@ describe("Secrets", () => {
         StringLike: { "kms:EncryptionContext:PARAMETER_ARN": pattern },
       },
     });
-    // The mocks' caller is an IAM user: the default operator is that user.
-    expect(statements.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual([
+    // The mocks' caller is an IAM user: the default operator is that user, the only one who may also put a value.
+    const principals = (sid: string) =>
+      statements.find((s: any) => s.Sid === sid).Condition.ArnNotLike["aws:PrincipalArn"];
+    expect(principals("DenyDecryptByOtherPrincipals")).toEqual([
       "arn:aws:iam::123456789012:role/hosts",
       "arn:aws:iam::123456789012:user/test",
     ]);
+    expect(principals("DenyEncryptByOtherPrincipals")).toEqual(["arn:aws:iam::123456789012:user/test"]);
     expect(mocks.calls.map((c) => c.token)).toEqual(
       expect.arrayContaining(["aws:index/getPartition:getPartition", "aws:index/getCallerIdentity:getCallerIdentity"]),
     );

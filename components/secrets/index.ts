@@ -13,8 +13,10 @@ import {
   principalArnPatterns,
   secretsKeyPolicy,
   secretsParameterPattern,
+  secretsRevision,
 } from "./rules";
 export {
+  secretsRevision,
   checkPapertrailDestination,
   papertrailPortOf,
   principalArnPatterns,
@@ -37,9 +39,10 @@ export interface SecretsArgs {
    */
   readerRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
   /**
-   * Other IAM principals that may decrypt the same way (ARNs, or patterns as aws:PrincipalArn matches them): whoever
-   * runs `pulumi up` (the AWS provider reads a SecureString back decrypted after each change and on refresh) and
-   * break-glass admins. Everyone else is denied, whatever their IAM policies say. Default: the identity running the
+   * The IAM principals that may put the parameters' values and decrypt them through SSM (ARNs, or patterns as
+   * aws:PrincipalArn matches them): whoever runs `pulumi up` (it puts each value, and the AWS provider reads a
+   * SecureString back decrypted after each change and on refresh) and break-glass admins. Everyone else is denied
+   * both, whatever their IAM policies say; the hosts may only decrypt. Default: the identity running the
    * deployment (aws.getCallerIdentity; an assumed role as its role ARN, with or without a path).
    */
   operatorArns?: pulumi.Input<pulumi.Input<string>[]>;
@@ -60,6 +63,11 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly papertrailDestinationParameter: pulumi.Output<string>;
   /** TCP port of the Papertrail destination, a secret like it: the hosts' egress rule opens it (and only it, besides HTTPS). */
   public readonly papertrailPort: pulumi.Output<number>;
+  /**
+   * The parameters' versions (secretsRevision: `datadog-api-key:<n>/papertrail-destination:<n>`), no value: it
+   * changes with every new value, and a fleet that boots with it replaces its hosts when it does.
+   */
+  public readonly revision: pulumi.Output<string>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(typeToken("Secrets"), name, {}, withFormerType("node-service:secrets:Secrets", opts));
@@ -141,6 +149,9 @@ export class Secrets extends pulumi.ComponentResource {
     this.parameterArns = pulumi.all([dd.arn, pt.arn]);
     this.datadogApiKeyParameter = dd.name;
     this.papertrailDestinationParameter = pt.name;
+    this.revision = pulumi
+      .all([dd.version, pt.version])
+      .apply(([d, p]) => secretsRevision({ "datadog-api-key": d, "papertrail-destination": p }));
     this.papertrailPort = pulumi.secret(
       pulumi.output(args.papertrailDestination).apply((d) => {
         const problems = checkPapertrailDestination(d);
@@ -155,6 +166,7 @@ export class Secrets extends pulumi.ComponentResource {
       datadogApiKeyParameter: this.datadogApiKeyParameter,
       papertrailDestinationParameter: this.papertrailDestinationParameter,
       papertrailPort: this.papertrailPort,
+      revision: this.revision,
     });
   }
 }

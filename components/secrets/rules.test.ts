@@ -9,6 +9,7 @@ import {
   principalArnPatterns,
   secretsKeyPolicy,
   secretsParameterPattern,
+  secretsRevision,
 } from "./rules";
 
 const input = {
@@ -66,13 +67,20 @@ describe("secretsKeyPolicy", () => {
         ["kms:Decrypt", "kms:ReEncryptFrom"],
         { ArnNotLike: { "aws:PrincipalArn": [...input.readerRoleArns, ...input.operatorArnPatterns] } },
       ],
+      [
+        "DenyEncryptByOtherPrincipals",
+        { AWS: "*" },
+        ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"],
+        { ArnNotLike: { "aws:PrincipalArn": input.operatorArnPatterns } },
+      ],
     ]);
   });
 
   it("without reader roles: no Allow with an empty principal (KMS refuses one), operators only", () => {
     const s = JSON.parse(secretsKeyPolicy({ ...input, readerRoleArns: [] })).Statement as any[];
     expect(s.map((x) => x.Sid)).not.toContain("HostsDecryptOwnParametersViaSsm");
-    expect(s.at(-1).Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(input.operatorArnPatterns);
+    const byOthers = s.find((x) => x.Sid === "DenyDecryptByOtherPrincipals");
+    expect(byOthers.Condition.ArnNotLike["aws:PrincipalArn"]).toEqual(input.operatorArnPatterns);
   });
 });
 
@@ -132,5 +140,24 @@ describe("the Papertrail destination's port", () => {
       ).toEqual(["papertrailDestination"]);
       expect(problems[0]!.message).not.toContain(bad);
     }
+  });
+});
+
+describe("secretsRevision", () => {
+  it("names each parameter's version, in a fixed order, and changes with any of them", () => {
+    const r = secretsRevision({ "papertrail-destination": 2, "datadog-api-key": 7 });
+    expect(r).toBe("datadog-api-key:7/papertrail-destination:2");
+    expect(secretsRevision({ "datadog-api-key": 8, "papertrail-destination": 2 })).not.toBe(r);
+    expect(secretsRevision({ "datadog-api-key": 7, "papertrail-destination": 3 })).not.toBe(r);
+    // An EC2 tag value: letters, digits, spaces and + - = . _ : / @ only, at most 256 characters.
+    expect(r).toMatch(/^[\w\s+\-=.:/@]{1,256}$/);
+  });
+
+  it("refuses a missing or malformed version rather than tag hosts with it", () => {
+    expect(() => secretsRevision({ "datadog-api-key": undefined })).toThrow(
+      /secretsRevision: datadog-api-key: undefined: each needs its Parameter Store version/,
+    );
+    expect(() => secretsRevision({ a: 0 })).toThrow(/a: 0/);
+    expect(() => secretsRevision({})).toThrow(/no parameters/);
   });
 });

@@ -18,7 +18,7 @@
 //   (terraform-provider-aws internal/service/ssm/parameter.go resourceParameterRead), so without them a
 //   secret rotation or a refresh would fail with AccessDeniedException.
 // kms:ReEncryptFrom is denied with Decrypt: re-encrypting a parameter's ciphertext under another key is a way to
-// decrypt it. Encrypt (PutParameter) stays with the account's IAM policies.
+// decrypt it. Encrypt (PutParameter) is the operators' only: nobody else can put a value hosts would trust.
 
 import { accountAdministersTheKey } from "../_shared/keyPolicy";
 import type { Problem } from "../../contract/problem";
@@ -39,6 +39,7 @@ export interface SecretsKeyPolicyInput {
 }
 
 const decrypting = ["kms:Decrypt", "kms:ReEncryptFrom"];
+const encrypting = ["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncryptTo"];
 
 /** The ARN pattern of the parameters under the common path of `names` (`/svc/env/a`, `/svc/env/b` -> `.../parameter/svc/env/*`). */
 export function secretsParameterPattern(a: {
@@ -105,6 +106,16 @@ export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
       Resource: "*",
       Condition: { ArnNotLike: { "aws:PrincipalArn": [...a.readerRoleArns, ...a.operatorArnPatterns] } },
     },
+    // Putting a value: PutParameter has KMS encrypt it with the caller's permissions (Encrypt for a standard
+    // parameter, GenerateDataKey for an advanced one), so only the operators may set or rotate a secret.
+    {
+      Sid: "DenyEncryptByOtherPrincipals",
+      Effect: "Deny",
+      Principal: { AWS: "*" },
+      Action: encrypting,
+      Resource: "*",
+      Condition: { ArnNotLike: { "aws:PrincipalArn": a.operatorArnPatterns } },
+    },
   );
   return JSON.stringify({ Version: "2012-10-17", Statement: statements });
 }
@@ -128,4 +139,20 @@ export function checkPapertrailDestination(destination: string): Problem[] {
 /** The port of a valid Papertrail destination (checkPapertrailDestination). */
 export function papertrailPortOf(destination: string): number {
   return Number(destination.slice(destination.lastIndexOf(":") + 1));
+}
+
+/**
+ * The revision of the secrets: each parameter's Parameter Store version, by name (`datadog-api-key:3/...`),
+ * never a value. Every put of a new value raises its parameter's version, so a new revision means a host that
+ * booted before it holds an old value: the Fleet puts it in the launch template (an instance tag), and the
+ * new launch template version is rolled out by the instance refresh like a release.
+ */
+export function secretsRevision(versions: Record<string, unknown>): string {
+  const entries = Object.entries(versions).sort(([a], [b]) => a.localeCompare(b));
+  const bad = entries.filter(([, v]) => !(typeof v === "number" && Number.isInteger(v) && v > 0));
+  if (entries.length === 0 || bad.length > 0)
+    throw new Error(
+      `secretsRevision: ${bad.map(([k, v]) => `${k}: ${String(v)}`).join(", ") || "no parameters"}: each needs its Parameter Store version, a whole number from 1`,
+    );
+  return entries.map(([k, v]) => `${k}:${v as number}`).join("/");
 }

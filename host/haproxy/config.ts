@@ -1,6 +1,7 @@
 // haproxy.cfg of the HAProxy flavor: one HTTP frontend, one backend of service hosts checked on
 // /readyz, a loopback-only stats endpoint (Datadog's HAProxy check), an admin socket for
 // drain/ready, and optionally a health frontend for the load balancer in front of the node. The timing rules that make a rolling deploy lossless are enforced here.
+import { contentTypeOptions, strictTransportSecurity } from "../../contract/headers";
 import { withDefaults } from "../../contract/defaults";
 import { Problem, formatProblem } from "../../contract/problem";
 import { ServiceSettings, withServiceDefaults } from "../../contract/service";
@@ -250,10 +251,10 @@ ${
     http-request set-var(txn.log_url) path unless { query -m found }
 `
 }    # after-response: HAProxy's own answers (e.g. 503) too
-    http-after-response set-header X-Content-Type-Options nosniff
+    http-after-response set-header X-Content-Type-Options ${contentTypeOptions}
 ${
   i.https
-    ? `    http-after-response set-header Strict-Transport-Security "max-age=31536000; includeSubDomains"
+    ? `    http-after-response set-header Strict-Transport-Security "${strictTransportSecurity}"
 `
     : ""
 }    default_backend ${i.backendName}

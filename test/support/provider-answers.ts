@@ -81,7 +81,8 @@ export function outputsFor(type: string, name: string, inputs: Record<string, an
       };
     }
     case "aws:ssm/parameter:Parameter":
-      return { ...base, arn: `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${inputs.name}` };
+      // A parameter's first value is its version 1 (PutParameter); each new value raises it.
+      return { ...base, arn: `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter${inputs.name}`, version: 1 };
     case "aws:kms/key:Key":
       return { ...base, arn: `arn:aws:kms:${REGION}:${ACCOUNT_ID}:key/${name}-0000`, keyId: `${name}-0000` };
     case "aws:iam/role:Role":
