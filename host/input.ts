@@ -49,7 +49,10 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
 export type HostInputOptions = HostBaseOptions &
-  Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
+  Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & {
+    nodeMajor?: number;
+    runtime?: { url: string; sha256: string; version: string };
+  };
 
 export function withHostDefaults(o: HostInputOptions): HostInput {
   const i: HostInput = {

@@ -66,7 +66,7 @@ export interface FleetArgs {
    * before it is abandoned and replaced; counts again when it leaves the warm pool. 30 to 7200. Default 600.
    */
   lifecycleHookTimeoutSec?: pulumi.Input<number>;
-  /** Bucket of the service bundle; the role may read only releases/* in it. */
+  /** Bucket of the service bundle; the role may read only releases/* and runtimes/* in it. */
   bundleBucketArn: pulumi.Input<string>;
   /** The service's own SSM parameters. */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
