@@ -26,6 +26,7 @@ import {
   renderLifecycleUnit,
 } from "./lifecycle";
 import { run, tempDir } from "../test/support/tools";
+import { serviceNode } from "../test/support/runtime";
 
 const dir = tempDir("lifecycle");
 const bundle = "console.log('release v1')\n";
@@ -215,7 +216,7 @@ describe("lifecycle files", () => {
     const units = path.join(dir, "units");
     const p = lifecyclePaths("sample-api");
     // verify checks that executables exist: the copies point at this test's node and script.
-    write(`units/sample-api.service`, renderUnit(input).replaceAll("/usr/bin/node ", `${process.execPath} `));
+    write(`units/sample-api.service`, renderUnit(input).replaceAll("/usr/bin/node ", `${serviceNode()} `));
     write(`units/sample-api.service.d/lifecycle.conf`, renderLifecycleDropIn(input));
     const unit = write(
       `units/sample-api-lifecycle.service`,

@@ -11,6 +11,7 @@ import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../../cont
 import { HostInput, renderEnvFile, renderHostFiles, withHostDefaults } from "../../host";
 import { freePort } from "../../test/support/net";
 import { buildSupervisor, isOurs } from "../../test/support/processes";
+import { serviceNode } from "../../test/support/runtime";
 import { SupervisorConfig, control } from "../../test/support/supervisor";
 import { installFirstRelease } from "./deploy";
 import { renderFleetHaproxy, waitAllUp } from "./haproxyAdmin";
@@ -73,6 +74,8 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
   fs.rmSync(o.dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(o.dir, "bin"), { recursive: true });
   const supervisor = buildSupervisor(path.join(o.dir, "bin", "supervisor.js"));
+  // The hosts run the service on the pinned Node; the supervisors, like systemd, are tools on this machine's Node.
+  const node = serviceNode();
   const version = releaseId(o.bundle);
   const input = fleetHostInput(service, o.bundle, version);
 
@@ -95,6 +98,7 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
     const cfg: SupervisorConfig = {
       root,
       service: service.name,
+      node,
       envFile: l.envFile,
       logFile: h.logFile,
       socket: h.socket,
