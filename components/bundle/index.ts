@@ -19,7 +19,7 @@ export interface BundleArgs {
    *  read at program time, so a plain string. Default dist/app/server.js. */
   bundlePath?: string;
   /** CPU architecture of the hosts' image, "x64" or "arm64" (Graviton): the Node runtime shipped beside the bundle
-   *  is built for it. Plain. Default "x64". */
+   *  is built for it. A plain string checked at construction, as a component schema takes no union. Default "x64". */
   architecture?: string;
   /** Local path of that runtime, relative to the project root; refused unless it has the sha256 pinned in
    *  contract/runtime.ts. Plain. Default dist/runtime/node-v<version>-linux-<architecture> (`npm run build` writes
