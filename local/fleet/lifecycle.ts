@@ -7,6 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { hostPaths } from "../../contract/layout";
+import { nodeRuntime } from "../../contract/runtime";
+import { runtimeKey } from "../../components/bundle/rules";
 import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../../contract/service";
 import { HostInput, renderEnvFile, renderHostFiles, withHostDefaults } from "../../host";
 import { freePort } from "../../test/support/net";
@@ -31,13 +33,22 @@ import {
   withFleetDefaults,
 } from "./state";
 
-/** The host input a simulated host is rendered from. Its bundle URL is a placeholder: the fleet installs from a file. */
+/**
+ * The host input a simulated host is rendered from. Its bundle and runtime URLs are placeholders: the fleet
+ * installs the bundle from a file, and its supervisors run the pinned Node where it is (test/support/runtime.ts).
+ */
 function fleetHostInput(service: ServiceSettings, bundle: string, version: string): HostInput {
+  const runtimeSha256 = nodeRuntime.sha256[process.arch === "arm64" ? "arm64" : "x64"];
   return withHostDefaults({
     env: "local",
     service,
     version,
     bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) },
+    runtime: {
+      url: `s3://local-fleet/${runtimeKey(runtimeSha256)}`,
+      sha256: runtimeSha256,
+      version: nodeRuntime.version,
+    },
   });
 }
 
