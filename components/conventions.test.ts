@@ -17,6 +17,9 @@ import { Observability } from "./observability";
 import { Network } from "./network";
 import { Secrets } from "./secrets";
 import { ServiceDns } from "./dns";
+import { DockerService } from "./docker-service";
+import { DockerHaproxy } from "./docker-haproxy";
+import { DogstatsdSink } from "./docker-dogstatsd-sink";
 import { serviceDefaults } from "../contract/service";
 
 const { Analyzer } = require("@pulumi/pulumi/provider/experimental/analyzer");
@@ -25,6 +28,9 @@ const components = [
   "Alb",
   "Bundle",
   "DatadogIntegration",
+  "DockerHaproxy",
+  "DockerService",
+  "DogstatsdSink",
   "Fleet",
   "HaproxyTier",
   "Network",
@@ -115,6 +121,13 @@ it("registerOutputs lists every output of every component", async () => {
       loadBalancerDnsName: "lb.elb.amazonaws.com",
       loadBalancerZoneId: "Z2",
     });
+    new DockerService("dockerservice", { env: "local", bundlePath, containers: 2 });
+    new DockerHaproxy("dockerhaproxy", {
+      networkName: "net",
+      dnsName: "fleet.sample-api.local.internal",
+      serverSlots: 4,
+    });
+    new DogstatsdSink("dogstatsdsink", { networkName: "net" });
     return {};
   });
   for (const component of components) {

@@ -84,6 +84,23 @@ export const stackConfigSchema = z.strictObject({
     .enum(["alb", "haproxy"], "must be alb or haproxy")
     .default("alb")
     .describe("Flavor: alb (ALB + Auto Scaling group) or haproxy (NLB + HAProxy nodes + fixed fleet)"),
+  // The docker target (issue 14): the same program on a local Docker engine; the AWS keys and secrets are unused there.
+  target: z
+    .enum(["aws", "docker"], "must be aws or docker")
+    .default("aws")
+    .describe(
+      "Where the stack runs: aws (the loadBalancer flavor on EC2) or docker (containers on the local Docker engine)",
+    ),
+  dockerContainers: int(1, 20).default(2).describe("target docker: service containers behind HAProxy"),
+  dockerHostPort: int(1, 65535).default(8080).describe("target docker: host port of HAProxy, on 127.0.0.1 only"),
+  dockerLogDriver: z
+    .enum(["json-file", "journald"], "must be json-file or journald")
+    .default("json-file")
+    .describe("target docker: the containers' log driver: json-file (rotated, any engine) or journald (Linux hosts)"),
+  dockerMetricsSink: z
+    .boolean()
+    .default(false)
+    .describe("target docker: a DogStatsD sink container that prints the service's metrics to its log"),
   vpcId: optionalString(/^vpc-[0-9a-f]{8,17}$/, "must be a VPC id like vpc-0abc12345678def90").describe(
     "Existing VPC to use; empty = create one",
   ),

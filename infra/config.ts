@@ -158,6 +158,8 @@ function scopeProblems(c: ParsedStackConfig, scope: StackScope): Problem[] {
   }
   problems.push(...datadogApiProblems(c.datadogSite, scope.providers["datadog:apiUrl"]));
   const region = regionOf(scope);
+  // target docker makes no AWS call: no region.
+  if (c.target === "docker") return problems;
   if (!region)
     problems.push({ field: "aws:region", message: "missing: pulumi config set aws:region <region>, e.g. us-east-1" });
   // The host files' own check (host/input.ts checkHostBase), said here under the key.
@@ -203,12 +205,14 @@ function datadogApiProblems(site: string, apiUrl: unknown): Problem[] {
  */
 export function validateStackConfig(given: Record<string, unknown>, scope: StackScope): StackConfig {
   const raw = Object.fromEntries(Object.entries(given).map(([k, v]) => [k, asDeclared(k, v)]));
+  // target docker reads no secret (no SSM, no agent): a stand-in satisfies the schema and is dropped below.
+  if (raw.target === "docker") for (const k of secretKeys) raw[k] ??= { secure: "(unused on target docker)" };
   const r = stackConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.flatMap(formatIssue));
   const errors = [...combinationErrors(r.data, regionOf(scope)), ...scopeProblems(r.data, scope).map(formatProblem)];
   if (errors.length) throw new ConfigError(errors);
   // Rendered from a config that passed every other check, for the stack's region.
-  const tooLarge = checkUserDataSize(r.data, regionOf(scope)!);
+  const tooLarge = r.data.target === "aws" ? checkUserDataSize(r.data, regionOf(scope)!) : [];
   if (tooLarge.length) throw new ConfigError(tooLarge.map(formatProblem));
   const { datadogApiKey: _d, papertrailDestination: _p, ...rest } = r.data;
   return rest;

@@ -16,6 +16,7 @@ import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
 import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf, runtimeArchOf } from "./host-input";
 import { LoadBalancerAddress, serviceAddress } from "./service-address";
+import { createDockerStack } from "./docker";
 export { hostInputOf };
 
 export interface StackOutputs {
@@ -26,9 +27,11 @@ export interface StackOutputs {
   loadBalancerDnsName: pulumi.Output<string>;
   /** ALB flavor only: the HAProxy flavor runs a fixed fleet. */
   autoScalingGroupName?: pulumi.Output<string>;
-  dashboardUrl: pulumi.Output<string>;
-  logSearchUrl: pulumi.Output<string>;
-  bundleUrl: pulumi.Output<string>;
+  /** Target aws only, as the two below. */
+  dashboardUrl?: pulumi.Output<string>;
+  logSearchUrl?: pulumi.Output<string>;
+  bundleUrl?: pulumi.Output<string>;
+  /** The AMI; on target docker the service image. */
   imageId: pulumi.Output<string>;
 }
 
@@ -41,6 +44,8 @@ export interface StackOptions {
 
 export function createStack(opts: StackOptions = {}): StackOutputs {
   const c = opts.config ?? readPulumiConfig();
+  // target docker: the same service on the local Docker engine; nothing below (AWS, secrets) applies there.
+  if (c.target === "docker") return createDockerStack(c, opts);
   const secrets = opts.secrets ?? readSecrets();
   const name = c.serviceName;
   const service = serviceSettingsOf(c);

@@ -19,6 +19,8 @@ const allowed: Record<string, string[]> = {
   components: ["contract", "host"],
   infra: ["contract", "host", "components"],
   policy: ["contract", "host", "components"],
+  // the package's root entry (index.ts): the components and the building blocks beside them
+  "index.ts": ["contract", "host", "components"],
   "test/support": ["contract", "host", "components", "infra", "app", "test/support"],
   test: ["contract", "host", "components", "infra", "app", "policy", "test/support"],
   ...Object.fromEntries(

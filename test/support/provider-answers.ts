@@ -51,6 +51,7 @@ export const lookups: Record<string, (inputs: Record<string, any>) => Record<str
 
 /** Plausible provider-computed outputs per resource type. */
 export function outputsFor(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  if (type.startsWith("docker:") || type.startsWith("docker-build:")) return dockerOutputsFor(type, name, inputs);
   const svc = type.split(":")[1]?.split("/")[0] ?? "x";
   const base: Record<string, unknown> = { arn: `arn:aws:${svc}:${REGION}:${ACCOUNT_ID}:${name}` };
   switch (type) {
@@ -96,5 +97,24 @@ export function outputsFor(type: string, name: string, inputs: Record<string, an
       return { ...base, cidrBlock: inputs.cidrBlock };
     default:
       return { ...base, name: inputs.name ?? `${name}-x1` };
+  }
+}
+
+/** A stable fake sha256 digest for a name, as the Docker engine would report one. */
+const fakeDigest = (seed: string) =>
+  `sha256:${Array.from({ length: 64 }, (_, i) => "0123456789abcdef"[(seed.charCodeAt(i % seed.length) + i) % 16]).join("")}`;
+
+/** The docker target: what the Docker engine and BuildKit hand back (docker-build's ref is a tag of a loaded image). */
+function dockerOutputsFor(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+  switch (type) {
+    case "docker-build:index:Image":
+      return { ref: inputs.tags?.[0] ?? "", digest: fakeDigest(JSON.stringify(inputs.tags ?? name)), contextHash: "x" };
+    case "docker:index/remoteImage:RemoteImage":
+      return {
+        imageId: fakeDigest(String(inputs.name)),
+        repoDigest: `${inputs.name}@${fakeDigest(String(inputs.name))}`,
+      };
+    default:
+      return { name: inputs.name ?? `${name}-x1` };
   }
 }

@@ -24,6 +24,8 @@ export interface Options {
   deletedWith: string;
   version: string;
   additionalSecretOutputs: string[];
+  /** create/update/delete/read durations set (customTimeouts); empty ones left out. */
+  customTimeouts?: Record<string, string>;
 }
 
 export interface Node {
@@ -78,7 +80,7 @@ function pick(v: unknown, path: string[]): unknown {
 }
 
 /** The forcing inputs (table, provider rules, the resource's own replaceOnChanges) whose values differ. */
-function forcingChanges(old: Node, node: Node): string[] {
+export function forcingChanges(old: Node, node: Node): string[] {
   const rule = replacementFor(node.type);
   const forcing = [
     ...rule.inputs,

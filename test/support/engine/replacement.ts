@@ -22,6 +22,11 @@ export interface Replacement {
   /** For basis "source": the file read (hashicorp/terraform-provider-aws unless stated). */
   source?: string;
   note?: string;
+  /**
+   * The provider answers every replacement with DeleteBeforeReplace (a bridged provider's ResourceInfo), unless the
+   * resource's own deleteBeforeReplace option says otherwise (pulumi/pulumi step_generator.go: an explicit option wins).
+   */
+  deleteBeforeReplace?: boolean;
 }
 
 const TF_AWS = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/";
@@ -237,11 +242,75 @@ export const replacement: Record<string, Replacement> = Object.fromEntries([
   datadog("aws/integrationExternalId:IntegrationExternalId", "integration_aws_external_id", "no inputs"),
   datadog("index/dashboardJson:DashboardJson", "dashboard_json", "the dashboard JSON is believed to update in place"),
   datadog("index/monitor:Monitor", "monitor", "only `type` is believed to force a replacement"),
+  // target docker: @pulumi/docker 5.2.0 bridges kreuzwerker/terraform-provider-docker v4.5.0; @pulumi/docker-build is native.
+  [
+    "docker:index/container:Container",
+    {
+      // Its ForceNew arguments (resource_docker_container.go), under their Pulumi names.
+      inputs: [
+        ...["capabilities", "cgroupParent", "cgroupnsMode", "command", "cpus", "deviceRequests", "devices", "dns"],
+        ...["dnsOpts", "dnsSearches", "domainname", "entrypoints", "envs", "gpus", "groupAdds", "hosts", "hostname"],
+        ...["image", "ipcMode", "labels", "logDriver", "logOpts", "mounts", "name", "networkMode", "networksAdvanced"],
+        ...["pidMode", "platform", "ports", "privileged", "publishAllPorts", "readOnly", "runtime", "securityOpts"],
+        ...["shmSize", "stdinOpen", "stopSignal", "stopTimeout", "storageOpts", "sysctls", "tty", "ulimits"],
+        ...["uploads", "user", "usernsMode", "volumes", "workingDir"],
+      ],
+      doc: "https://www.pulumi.com/registry/packages/docker/api-docs/container/",
+      upstream: "https://registry.terraform.io/providers/kreuzwerker/docker/latest/docs/resources/container",
+      basis: "source",
+      source:
+        "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_container.go; pulumi/pulumi-docker provider/resources.go (DeleteBeforeReplace: true)",
+      deleteBeforeReplace: true,
+      note: "the provider asks delete-before-replace for every container; its delete stops with destroyGraceSeconds (0 = kill at once), then removes",
+    },
+  ],
+  [
+    "docker:index/network:Network",
+    {
+      inputs: [
+        "attachable",
+        "driver",
+        "ingress",
+        "internal",
+        "ipamConfigs",
+        "ipamDriver",
+        "ipamOptions",
+        "labels",
+      ].concat(["name", "options"]),
+      doc: "https://www.pulumi.com/registry/packages/docker/api-docs/network/",
+      upstream: "https://registry.terraform.io/providers/kreuzwerker/docker/latest/docs/resources/network",
+      basis: "source",
+      source: "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_network.go",
+    },
+  ],
+  [
+    "docker:index/remoteImage:RemoteImage",
+    {
+      inputs: ["name", "platform", "pullTriggers", "triggers"],
+      doc: "https://www.pulumi.com/registry/packages/docker/api-docs/remoteimage/",
+      upstream: "https://registry.terraform.io/providers/kreuzwerker/docker/latest/docs/resources/image",
+      basis: "source",
+      source: "kreuzwerker/terraform-provider-docker v4.5.0 internal/provider/resource_docker_image.go",
+    },
+  ],
+  [
+    "docker-build:index:Image",
+    {
+      inputs: [],
+      doc: "https://www.pulumi.com/registry/packages/docker-build/api-docs/image/",
+      basis: "source",
+      source: "pulumi/pulumi-docker-build v0.0.22 provider/internal/image.go (Diff: every change an update, a rebuild)",
+      note: "never replaced: a locally loaded image has nothing to delete",
+    },
+  ],
   component("pulumi:pulumi:Stack"),
   ...[
     "Alb",
     "Bundle",
     "DatadogIntegration",
+    "DockerHaproxy",
+    "DockerService",
+    "DogstatsdSink",
     "Fleet",
     "HaproxyTier",
     "Network",

@@ -284,5 +284,16 @@ function optionsOf(req: any, aliases: string[]): Options {
     deletedWith: req.getDeletedwith(),
     version: req.getVersion(),
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    customTimeouts: timeoutsOf(req.getCustomtimeouts()),
   };
+}
+
+function timeoutsOf(t: any): Record<string, string> | undefined {
+  const set = Object.entries({
+    create: t?.getCreate(),
+    update: t?.getUpdate(),
+    delete: t?.getDelete(),
+    read: t?.getRead(),
+  }).filter(([, v]) => v);
+  return set.length ? (Object.fromEntries(set) as Record<string, string>) : undefined;
 }
