@@ -1,12 +1,14 @@
 // npm run bench:app — the sample service's cheapest route (request log and metrics on, one worker)
 // against a bare node:http hello world, same autocannon settings, interleaved A B A B in one run.
 // Prints req/s and p99 per round, the medians and the ratio service/bare (target >= 0.60), and the
-// same service with the request log off, to show what the log costs.
+// same service with the request log off, to show what the log costs. Every server runs on the pinned Node.
 import { spawn, type ChildProcess } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { freePort, sleep } from "../app/test/harness";
+import { nodeRuntime } from "../contract/runtime";
+import { serviceNode } from "../test/support/runtime";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 3);
@@ -79,14 +81,17 @@ async function main() {
     await freePort(),
   ];
   const devNull = openSync("/dev/null", "w");
+  // Both on the pinned Node production runs (contract/runtime.ts), whatever runs this script: a fair ratio.
+  const node = serviceNode();
+  console.log(`bare node:http and the service on Node ${nodeRuntime.version} (${node})`);
 
-  const bare = spawn(process.execPath, ["-e", bareServer], {
+  const bare = spawn(node, ["-e", bareServer], {
     env: { PORT: String(barePort) },
     stdio: ["ignore", devNull, "inherit"],
   });
   // Logging on (LOG_LEVEL=info, stdout to /dev/null), metrics on (aggregated, sent to a port nobody reads).
   const service = (port: number, logLevel: string) =>
-    spawn(process.execPath, [bundle], {
+    spawn(node, [bundle], {
       env: {
         PORT: String(port),
         HOST: "127.0.0.1",

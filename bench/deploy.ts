@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { FleetError, FleetState, deploy, down, up, waitAllUp } from "../local/fleet";
 import { freePort } from "../test/support/net";
+import { serviceNode } from "../test/support/runtime";
 import { Load, LoadReport, PhaseStats } from "../local/load";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -30,7 +31,8 @@ async function startToReadyMs(state: FleetState): Promise<number> {
   const address = `127.0.1.${state.hosts.length + 1}`;
   const port = await freePort([address]);
   const t0 = performance.now();
-  const p = spawn(process.execPath, [bundle], {
+  // The pinned Node, as the fleet's hosts run it.
+  const p = spawn(serviceNode(), [bundle], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),

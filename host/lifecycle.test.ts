@@ -26,6 +26,7 @@ import {
   renderLifecycleUnit,
 } from "./lifecycle";
 import { run, tempDir } from "../test/support/tools";
+import { serviceNode } from "../test/support/runtime";
 import { sampleRuntime } from "../test/support/hostInput";
 
 const dir = tempDir("lifecycle");
@@ -219,7 +220,7 @@ describe("lifecycle files", () => {
     // verify checks that executables exist: the copies point at this test's node and script.
     write(
       `units/sample-api.service`,
-      renderUnit(input).replaceAll(`${nodeBinaryPath(input.runtime.version)} `, `${process.execPath} `),
+      renderUnit(input).replaceAll(`${nodeBinaryPath(input.runtime.version)} `, `${serviceNode()} `),
     );
     write(`units/sample-api.service.d/lifecycle.conf`, renderLifecycleDropIn(input));
     const unit = write(

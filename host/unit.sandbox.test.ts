@@ -5,9 +5,13 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { renderUnit } from "./unit";
 import { sampleInput } from "../test/support/hostInput";
 import { SystemdUser, systemdUserUnavailable } from "../test/support/systemdUser";
+import { nodeRuntime } from "../contract/runtime";
+import { serviceNode } from "../test/support/runtime";
+import { tool } from "../test/support/tools";
 
 const input = sampleInput();
-const node = process.execPath;
+// The sandbox must let the Node production runs do its work: the pinned binary, not the tools' Node.
+const node = serviceNode();
 const imds = ["169.254.169.254", "fd00:ec2::254"];
 const vpcHost = "10.20.0.5";
 /** TEST-NET-1: an address outside every allow-list here. */
@@ -109,17 +113,21 @@ describe("service unit sandbox under systemd", () => {
   it("lets V8 make its memory-protection-key calls (pkey_alloc reaches the kernel instead of failing with EPERM)", async () => {
     sd = new SystemdUser({ trace: ["pkey_alloc", "pkey_free", "pkey_mprotect"] });
     await sd.start();
+    // The pinned Node asks for a key only where the CPU has them (Node 20 asked on every CPU): a direct
+    // pkey_alloc(2) from perl (x86_64 330, aarch64 289) puts the filter's verdict to the test on any machine.
+    const pkeyAlloc = process.arch === "arm64" ? 289 : 330;
     const r = sd.startUnit("node.service", [
       "Type=oneshot",
       ...sandbox(renderUnit(input)),
       `ExecStart=${node} -e "console.log(process.version)"`,
+      `ExecStart=${tool("perl")} -e "syscall(${pkeyAlloc}, 0, 0)"`,
     ]);
     expect(r.ok, `${r.status}\n${r.stderr}`).toBe(true);
-    expect(r.stdout.trim()).toBe(process.version);
+    expect(r.stdout.trim()).toBe(`v${nodeRuntime.version}`);
     const calls = await sd.stop();
     sd = undefined;
     const pkey = calls.split("\n").filter((l) => l.includes("pkey_alloc("));
-    console.log(`pkey calls of node under the unit's filter:\n${pkey.join("\n")}`);
+    console.log(`pkey calls under the unit's filter:\n${pkey.join("\n")}`);
     expect(pkey.length).toBeGreaterThan(0);
     // EINVAL on a CPU without protection keys, a key number on one with them; never the filter's EPERM.
     for (const l of pkey) expect(l).not.toMatch(/EPERM/);

@@ -23,6 +23,7 @@ import { renderBootScript } from "./bootScript";
 import { permittedPeer } from "./rsyslog";
 import { sampleInput } from "../test/support/hostInput";
 import { gtlsDriverPresent, run, tempDir } from "../test/support/tools";
+import { serviceNode } from "../test/support/runtime";
 
 const dir = tempDir("validate");
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -35,10 +36,10 @@ const write = (name: string, text: string) => {
 };
 
 // `verify` checks that ExecStart binaries exist. The unit runs the runtime the boot script installs, absent
-// here: the copy points at the node running this test (same checks, existing binary).
+// here: the copy points at the pinned Node the service runs (same checks, existing binary).
 function verifyUnit(text: string) {
   const node = `${nodeBinaryPath(input.runtime.version)} `;
-  const unit = write(`${input.service.name}.service`, text.replaceAll(node, `${process.execPath} `));
+  const unit = write(`${input.service.name}.service`, text.replaceAll(node, `${serviceNode()} `));
   fs.renameSync(unit, path.join(dir, `${input.service.name}.service`));
   const r = run("systemd-analyze", ["verify", path.join(dir, `${input.service.name}.service`)]);
   return { ok: r.status === 0 && r.stderr.trim() === "", output: r.stderr };

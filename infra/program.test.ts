@@ -11,6 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runtimePaths } from "../components/bundle/rules";
+import { nodeRuntime } from "../contract/runtime";
 import { Graph, Node, ReleasePolicy, checkRelease, hasUnknowns } from "../test/support/engine/graph";
 import { RunResult, explain, runProgram } from "../test/support/engine/launch";
 import { replacement } from "../test/support/engine/replacement";
@@ -24,6 +26,7 @@ const programs = [
   ["prod", "haproxy"],
 ] as const;
 const RELEASE = "aws:s3/bucketObjectv2:BucketObjectv2";
+const [releaseObject, runtimeObject] = ["sample-api-release", "sample-api-runtime"];
 const SDK_DEBUG_LEAK =
   /^RegisterResource RPC finished: resource:[\w-]+\[aws:ssm\/parameter:Parameter\]; err: null, resp: /;
 const defaultBundle = path.join(root, "dist/app/server.js");
@@ -145,9 +148,10 @@ const get = (stack: string, lb: string) => runs.get(`${stack}/${lb}`)!;
 const urns = (r: RunResult) => [...r.engine.graph.nodes.keys()].sort();
 const stackOutputs = (r: RunResult) => r.engine.graph.outputs.get(r.engine.rootUrn) ?? {};
 const ofType = (g: Graph, type: string): Node[] => [...g.nodes.values()].filter((n) => n.type === type);
-const one = (g: Graph, type: string): Node => {
-  const found = ofType(g, type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+/** The one resource of a type (and name, where a type has several: the release and the runtime objects). */
+const one = (g: Graph, type: string, name?: string): Node => {
+  const found = ofType(g, type).filter((n) => name === undefined || n.name === name);
+  if (found.length !== 1) throw new Error(`expected one ${type} ${name ?? ""}, found ${found.length}`);
   return found[0]!;
 };
 
@@ -203,10 +207,17 @@ describe.each(programs)("%s stack, %s flavor, through cmd/run", (stack, lb) => {
   it("uploads the project root's dist/app/server.js (the default bundlePath) although the program runs in infra/", () => {
     const { update } = get(stack, lb);
     expect(update.programDir).toBe(path.join(root, "infra"));
-    const object = one(update.engine.graph, RELEASE);
+    const object = one(update.engine.graph, RELEASE, releaseObject);
     expect(object.inputs.key).toBe(`releases/${release1Sha}.js`);
     expect(object.inputs.source).toMatchObject({ hash: release1Sha, path: defaultBundle });
     expect(stackOutputs(update).bundleUrl).toMatch(new RegExp(`^s3://[\\w-]+/releases/${release1Sha}\\.js$`));
+    // Beside it, the pinned Node under its sha256 (t3.small, m7i.large: x64), from the project root too.
+    const runtime = one(update.engine.graph, RELEASE, runtimeObject);
+    expect(runtime.inputs.key).toBe(`runtimes/${nodeRuntime.sha256.x64}`);
+    expect(runtime.inputs.source).toMatchObject({ hash: nodeRuntime.sha256.x64 });
+    expect(runtimePaths("x64").map((p) => path.join(root, p))).toContain(
+      (runtime.inputs.source as { path: string }).path,
+    );
   });
 
   it("never puts a secret value in clear text on the wire, in a log or on the console", () => {
@@ -310,8 +321,8 @@ describe.each(programs)("%s stack, %s flavor: release 2 after release 1", (stack
         : [`replace ${RELEASE}`, "update aws:ssm/association:Association"]
       ).sort(),
     );
-    const release1Object = one(before, RELEASE);
-    const release2Object = one(after, RELEASE);
+    const release1Object = one(before, RELEASE, releaseObject);
+    const release2Object = one(after, RELEASE, releaseObject);
     expect(release2Object.inputs.key).toBe(`releases/${sha256(fs.readFileSync(release2File))}.js`);
     // Retained: the engine skips the delete of the replaced object, reading the OLD state's flag.
     expect([release1Object.retainOnDelete, release1Object.options.retainOnDelete]).toEqual([true, true]);
@@ -358,7 +369,8 @@ describe.each(programs)("%s stack, %s flavor: release 2 after release 1", (stack
           : [],
       );
       // Sent explicitly, so it does not inherit the Bundle component's protect.
-      expect(one(g, RELEASE).options).toMatchObject({ protect: false, retainOnDelete: true });
+      expect(one(g, RELEASE, releaseObject).options).toMatchObject({ protect: false, retainOnDelete: true });
+      expect(one(g, RELEASE, runtimeObject).options).toMatchObject({ protect: false, retainOnDelete: true });
     },
   );
 });

@@ -116,7 +116,8 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
       "aws:s3/bucket:Bucket": e.s3AccessLogs ? 3 : 2,
       "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": e.s3AccessLogs ? 3 : 2,
       "aws:s3/bucketVersioning:BucketVersioning": e.s3AccessLogs ? 3 : 2,
-      "aws:s3/bucketObjectv2:BucketObjectv2": 1,
+      // the release and the Node runtime beside it
+      "aws:s3/bucketObjectv2:BucketObjectv2": 2,
       "aws:ssm/parameter:Parameter": 2,
       "aws:lb/loadBalancer:LoadBalancer": 1,
       "aws:lb/targetGroup:TargetGroup": 1,
@@ -232,7 +233,10 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     ).Statement;
     const bucketArn = `arn:aws:s3:::sample-api-bucket-a1b2c3`;
     expect(statements).toEqual([
-      expect.objectContaining({ Action: "s3:GetObject", Resource: `${bucketArn}/releases/*` }),
+      expect.objectContaining({
+        Action: "s3:GetObject",
+        Resource: [`${bucketArn}/releases/*`, `${bucketArn}/runtimes/*`],
+      }),
       expect.objectContaining({
         Action: ["ssm:GetParameter", "ssm:GetParameters"],
         Resource: [
@@ -312,7 +316,7 @@ describe.each(["dev", "prod"] as const)("stack %s under mocks", (stack) => {
     ).toBe(e.logDays);
 
     // Bundle: private, versioned, encrypted, TLS only, content-hashed key.
-    const object = rec.one("aws:s3/bucketObjectv2:BucketObjectv2");
+    const object = named(rec, "aws:s3/bucketObjectv2:BucketObjectv2", "sample-api-release");
     expect(object.inputs.key).toBe(`releases/${sha}.js`);
     expect(
       named(rec, "aws:s3/bucketVersioning:BucketVersioning", "sample-api-versioning").inputs.versioningConfiguration

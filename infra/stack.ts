@@ -14,7 +14,7 @@ import { Network } from "../components/network";
 import { Observability } from "../components/observability";
 import { Secrets } from "../components/secrets";
 import { ConfigError, SecretKey, StackConfig, readPulumiConfig, readSecrets, serviceSettingsOf } from "./config";
-import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf } from "./host-input";
+import { haproxyListenPort, haproxyServerSlots, hostInputOf, nodeInputOf, runtimeArchOf } from "./host-input";
 import { LoadBalancerAddress, serviceAddress } from "./service-address";
 import { createDockerStack } from "./docker";
 export { hostInputOf };
@@ -75,6 +75,8 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
     name,
     {
       bundlePath: fromProjectRoot(opts.bundlePath ?? c.bundlePath),
+      // The hosts run the Node binary built for their image's architecture, which the instance type decides.
+      architecture: runtimeArchOf(c.instanceType),
       noncurrentVersionDays: c.bundleRetentionDays,
       forceDestroy: !c.protect,
       readerRoleArns: releaseReaders,
@@ -98,8 +100,10 @@ export function createStack(opts: StackOptions = {}): StackOutputs {
   );
   const region = aws.getRegionOutput();
   const userData = pulumi
-    .all([region.region, bundle.url, bundle.sha256])
-    .apply(([r, bundleUrl, bundleSha256]) => renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })));
+    .all([region.region, bundle.url, bundle.sha256, bundle.runtimeUrl, bundle.runtimeSha256])
+    .apply(([r, bundleUrl, bundleSha256, runtimeUrl, runtimeSha256]) =>
+      renderUserData(hostInputOf(c, { region: r, bundleUrl, bundleSha256, runtimeUrl, runtimeSha256 })),
+    );
   const setReaders = (releases: pulumi.Output<string[]>, secrets: pulumi.Output<string[]>) => {
     setReleaseReaders(releases);
     setSecretReaders(secrets);

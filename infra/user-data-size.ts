@@ -10,7 +10,7 @@ import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { renderUserData, userDataLimitBytes } from "../host/userData";
 import { releaseKey } from "../components/bundle/rules";
 import type { StackConfig } from "./config-schema";
-import { hostInputOf, nodeInputOf } from "./host-input";
+import { hostInputOf, nodeInputOf, runtimeWhere } from "./host-input";
 
 /** How the stack hands a user-data to EC2: gzipped (cloud-init unpacks it) or as the text itself. */
 export type Encoding = "gzip" | "text";
@@ -29,11 +29,14 @@ export interface SentUserData {
  * naming rules), and the digest is a real one (64 hex digits that compress like a real digest), not the
  * zeros `npm run render` writes when no bundle is built.
  */
-export function worstCaseBundle(c: StackConfig): { bundleUrl: string; bundleSha256: string } {
+export function worstCaseBundle(c: StackConfig): ReturnType<typeof runtimeWhere> & {
+  bundleUrl: string;
+  bundleSha256: string;
+} {
   const filler = createHash("sha256").update(`${c.serviceName} bucket`).digest("hex");
   const bucket = `${c.serviceName}-bucket-${filler}`.slice(0, 63);
   const bundleSha256 = createHash("sha256").update(`${c.serviceName} release`).digest("hex");
-  return { bundleUrl: `s3://${bucket}/${releaseKey(bundleSha256)}`, bundleSha256 };
+  return { bundleUrl: `s3://${bucket}/${releaseKey(bundleSha256)}`, bundleSha256, ...runtimeWhere(c, bucket) };
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   waitAllUp,
 } from "./fleet";
 import { Load, LoadReport, formatReport, requestKinds } from "./load";
+import { serviceNode } from "../test/support/runtime";
 import { setTimeout as sleep } from "node:timers/promises";
 
 let dir: string;
@@ -106,6 +107,16 @@ beforeEach(async () => {
 });
 
 describe("local fleet behind HAProxy", () => {
+  it("runs the service, primary and workers, on the pinned Node production runs", () => {
+    const pinned = fs.realpathSync(serviceNode());
+    for (const h of state.hosts) {
+      const primary = Number(fs.readFileSync(h.pidFile, "utf8"));
+      const workers = fs.readFileSync(`/proc/${primary}/task/${primary}/children`, "utf8").trim().split(/\s+/);
+      expect(workers, h.name).toHaveLength(2);
+      for (const pid of [primary, ...workers]) expect(fs.readlinkSync(`/proc/${pid}/exe`), h.name).toBe(pinned);
+    }
+  });
+
   it("rolls 3 deploys in a row under load with zero failed and zero non-2xx requests", async () => {
     const l = load().start("before");
     await sleep(2000);

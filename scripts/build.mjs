@@ -1,5 +1,6 @@
 // Bundles the sample service into one self-contained file, dist/app/server.js, that runs with
-// `node` and no node_modules: the artifact the fleet ships.
+// `node` and no node_modules: the artifact the fleet ships. `npm run build` then writes the Node that runs it,
+// dist/runtime/ (scripts/runtime.ts).
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -13,7 +14,8 @@ export async function buildApp(outfile = path.join(root, "dist/app/server.js")) 
     outfile,
     bundle: true,
     platform: "node",
-    target: "node20",
+    // The runtime's major (contract/runtime.ts): the bundle runs only on that Node, so nothing is down-levelled.
+    target: "node26",
     format: "cjs",
     // hot-shots' optional Unix-datagram transport; UDP is what we use, its require() is guarded.
     external: ["unix-dgram"],

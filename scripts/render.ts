@@ -12,7 +12,7 @@ import { renderUserData } from "../host/userData";
 import { releaseKey } from "../components/bundle/rules";
 import { sha256File } from "../contract/digest";
 import { ConfigError, loadStack } from "../infra/config";
-import { hostInputOf } from "../infra/host-input";
+import { hostInputOf, runtimeWhere } from "../infra/host-input";
 
 export const placeholderBucket = "bundle-bucket-named-at-deploy";
 const usage = "usage: npm run render -- --stack <name> --out <dir>";
@@ -38,6 +38,7 @@ export function render(argv: string[], cwd = process.cwd()): { files: string[]; 
     region,
     bundleUrl: `s3://${placeholderBucket}/${releaseKey(sha256)}`,
     bundleSha256: sha256,
+    ...runtimeWhere(config, placeholderBucket),
   });
   const written: string[] = [];
   for (const f of renderHostFiles(input)) {

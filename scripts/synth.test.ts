@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderHostFiles } from "../host/files";
 import { renderUserData } from "../host/userData";
 import { loadStack } from "../infra/config";
-import { hostInputOf } from "../infra/host-input";
+import { hostInputOf, runtimeWhere } from "../infra/host-input";
 import { secretMarker } from "../test/support/stack-config";
 import { main as diffMain } from "./synth-diff";
 import { compareStates } from "./synth/compare";
@@ -138,10 +138,12 @@ describe("npm run synth", () => {
     expect(lt.inputs.userData).toMatch(/^\[user-data: hosts\/sample-api-lt\/, sha256 [0-9a-f]{64}\]$/);
     const { config, region } = loadStack("dev", root);
     const release = named(a, "aws:s3/bucketObjectv2:BucketObjectv2", "sample-api-release");
+    const bundleUrl: string = JSON.parse(a.get("outputs.json")!).bundleUrl;
     const input = hostInputOf(config, {
       region,
-      bundleUrl: JSON.parse(a.get("outputs.json")!).bundleUrl,
+      bundleUrl,
       bundleSha256: (release.inputs.source as { sha256: string }).sha256,
+      ...runtimeWhere(config, bundleUrl.split("/")[2]!),
     });
     const rendered = renderHostFiles(input);
     expect(rendered.length).toBeGreaterThan(8);

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../../test/support/net";
+import { serviceNode } from "../../test/support/runtime";
 
 const root = path.resolve(__dirname, "../..");
 let bundle: { dir: string; file: string } | undefined;
@@ -143,12 +144,12 @@ export interface StartOptions {
   host?: string;
 }
 
-/** Spawns the bundled service (cluster primary) on a free loopback port. */
+/** Spawns the bundled service (cluster primary) on a free loopback port, on the pinned Node production runs. */
 export async function startService(env: Record<string, string> = {}, o: StartOptions = {}): Promise<Service> {
   const file = buildBundle();
   const host = o.host ?? "127.0.0.1";
   const port = env.PORT ? Number(env.PORT) : await freePort(host);
-  const child = spawn(process.execPath, [file], {
+  const child = spawn(serviceNode(), [file], {
     env: {
       PATH: process.env.PATH ?? "",
       HOST: host,

@@ -4,7 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
-import { Bundle } from "./index";
+import { sha256File } from "../../contract/digest";
+import { nodeRuntime } from "../../contract/runtime";
+import { serviceNode } from "../../test/support/runtime";
+import { Bundle, runtimePaths } from "./index";
 
 let mocks: MockRecorder;
 let dir: string;
@@ -25,7 +28,7 @@ describe("Bundle", () => {
     const b = new Bundle("svc", { bundlePath: file });
     expect(await valueOf(b.url)).toBe(`s3://svc-bucket-a1b2c3/releases/${sha}.js`);
     await settle();
-    const object = mocks.one("aws:s3/bucketObjectv2:BucketObjectv2");
+    const object = mocks.ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((r) => r.name === "svc-release")!;
     // SSE-KMS under the bundle's own key (Security Hub S3.17).
     expect(object.inputs).toMatchObject({
       key: `releases/${sha}.js`,
@@ -112,6 +115,51 @@ describe("Bundle", () => {
     });
     // The sink logs nowhere: S3 advises against a bucket logging into itself.
     expect(mocks.ofType("aws:s3/bucketLogging:BucketLogging")).toHaveLength(1);
+  });
+
+  it("ships the pinned Node beside the bundle: same bucket and key, under its sha256, kept like a release", async () => {
+    const file = path.join(dir, "server.js");
+    fs.writeFileSync(file, "console.log('hi')\n");
+    const b = new Bundle("svc", { bundlePath: file });
+    const x64 = nodeRuntime.sha256.x64;
+    expect(await valueOf(b.runtimeUrl)).toBe(`s3://svc-bucket-a1b2c3/runtimes/${x64}`);
+    expect(await valueOf(b.runtimeSha256)).toBe(x64);
+    expect(await valueOf(b.runtimeVersion)).toBe(nodeRuntime.version);
+    await settle();
+    const runtime = mocks.ofType("aws:s3/bucketObjectv2:BucketObjectv2").find((r) => r.name === "svc-runtime")!;
+    expect(runtime.inputs).toMatchObject({
+      bucket: "svc-bucket-id",
+      key: `runtimes/${x64}`,
+      serverSideEncryption: "aws:kms",
+      kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/svc-releases-0000",
+      bucketKeyEnabled: true,
+    });
+    // By default the build's dist/runtime file, else the one `npm ci` installed: the same pinned bytes.
+    const source = await (runtime.inputs.source as { path: Promise<string> }).path;
+    expect(runtimePaths("x64").map((p) => path.resolve(p))).toContain(source);
+    expect(sha256File(source)).toBe(x64);
+  });
+
+  it("refuses a runtime that is not the pin, and an architecture it has no pin for, saying how to fix it", () => {
+    const file = path.join(dir, "server.js");
+    fs.writeFileSync(file, "console.log('hi')\n");
+    const fake = path.join(dir, "node");
+    fs.writeFileSync(fake, "not node\n");
+    expect(() => new Bundle("fake", { bundlePath: file, runtimePath: fake })).toThrow(
+      new RegExp(
+        `sha256 [0-9a-f]{64}, contract/runtime\\.ts pins ${nodeRuntime.sha256.x64}\\. Run npm run build -- --arch x64`,
+      ),
+    );
+    // the x64 binary is not the arm64 one: a Graviton fleet never gets it
+    expect(
+      () => new Bundle("graviton", { bundlePath: file, architecture: "arm64", runtimePath: serviceNode() }),
+    ).toThrow(`contract/runtime.ts pins ${nodeRuntime.sha256.arm64}`);
+    expect(() => new Bundle("gone", { bundlePath: file, architecture: "arm64", runtimePath: "nope/node" })).toThrow(
+      /runtime for arm64 is missing \(nope\/node\): run npm run build -- --arch arm64/,
+    );
+    expect(() => new Bundle("ia32", { bundlePath: file, architecture: "ia32" })).toThrow(
+      'architecture "ia32" must be one of x64, arm64',
+    );
   });
 
   it("tells to build when the bundle is missing", () => {

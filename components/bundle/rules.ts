@@ -1,11 +1,26 @@
 // Pure rules of the Bundle component (no Pulumi import).
 
+import { RuntimeArch, nodeRuntime, runtimePackage } from "../../contract/runtime";
 import { accountAdministersTheKey } from "../_shared/keyPolicy";
 export const defaultBundlePath = "dist/app/server.js";
 
 /** The object key of a release: its content hash, so new content is a new key and a new launch template. */
 export function releaseKey(sha256: string): string {
   return `releases/${sha256}.js`;
+}
+
+/** The object key of the Node runtime: its pinned sha256, so hosts of every release share one object. */
+export function runtimeKey(sha256: string): string {
+  return `runtimes/${sha256}`;
+}
+
+/**
+ * Where the build writes the runtime of an architecture (scripts/runtime.ts), then where `npm ci` installs it (the
+ * optional dependency node-linux-<arch>, on its own os and cpu only), relative to the project root. Either holds the
+ * same pinned bytes; the Bundle checks them.
+ */
+export function runtimePaths(arch: RuntimeArch): string[] {
+  return [`dist/runtime/node-v${nodeRuntime.version}-linux-${arch}`, `node_modules/${runtimePackage(arch)}/bin/node`];
 }
 
 /**

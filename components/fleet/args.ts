@@ -70,7 +70,7 @@ export interface FleetArgs {
    * budget's (contract/boot.ts: the grace period plus a margin for EC2's own start before cloud-init).
    */
   lifecycleHookTimeoutSec?: pulumi.Input<number>;
-  /** Bucket of the service bundle; the role may read only releases/* in it. */
+  /** Bucket of the service bundle; the role may read only releases/* and runtimes/* in it. */
   bundleBucketArn: pulumi.Input<string>;
   /** The service's own SSM parameters. */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;

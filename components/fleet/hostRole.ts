@@ -6,7 +6,7 @@ import { Ec2Role, ec2Role } from "../_shared/ec2Role";
 import { instancePolicy } from "./rules";
 
 export interface ServiceHostRoleArgs {
-  /** Bucket of the service bundle; the role may read only releases/* in it. */
+  /** Bucket of the service bundle; the role may read only releases/* and runtimes/* in it. */
   bundleBucketArn: pulumi.Input<string>;
   /** The service's own SSM parameters. */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
@@ -17,8 +17,8 @@ export interface ServiceHostRoleArgs {
 
 /**
  * The service hosts' role and instance profile: SSM Session Manager instead of SSH, read of the bundle's
- * releases/ prefix, of the service's own parameters, and decryption of them through SSM only. Resources are
- * named `<name>-role`, `-ssm-agent`, `-service` and `-profile`.
+ * releases/ and runtimes/ prefixes, of the service's own parameters, and decryption of them through SSM only.
+ * Resources are named `<name>-role`, `-ssm-agent`, `-service` and `-profile`.
  */
 export function serviceHostRole(name: string, a: ServiceHostRoleArgs, opts: { parent?: pulumi.Resource }): Ec2Role {
   const region = aws.getRegionOutput({}, opts);

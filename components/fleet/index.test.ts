@@ -102,7 +102,12 @@ describe("Fleet", () => {
 
     const policy = JSON.parse(named("aws:iam/rolePolicy:RolePolicy", "svc-service").inputs.policy);
     expect(policy.Statement).toEqual([
-      { Sid: "ReadReleases", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::bundles/releases/*" },
+      {
+        Sid: "ReadReleases",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: ["arn:aws:s3:::bundles/releases/*", "arn:aws:s3:::bundles/runtimes/*"],
+      },
       {
         Sid: "ReadOwnParameters",
         Effect: "Allow",

@@ -5,7 +5,7 @@ import { Problem } from "../../contract/problem";
 export const debianOwnerId = "136693071363";
 export const debian12NamePattern = "debian-12-amd64-*";
 
-/** The instance role's inline policy: read this service's releases and parameters, nothing else. */
+/** The instance role's inline policy: read this service's releases, its runtime and parameters, nothing else. */
 export function instancePolicy(a: {
   bundleBucketArn: string;
   parameterArns: string[];
@@ -15,7 +15,13 @@ export function instancePolicy(a: {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ReadReleases", Effect: "Allow", Action: "s3:GetObject", Resource: `${a.bundleBucketArn}/releases/*` },
+      // The bundle's two prefixes: the releases and the Node runtime (components/bundle/rules.ts), nothing else.
+      {
+        Sid: "ReadReleases",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: [`${a.bundleBucketArn}/releases/*`, `${a.bundleBucketArn}/runtimes/*`],
+      },
       {
         Sid: "ReadOwnParameters",
         Effect: "Allow",

@@ -12,6 +12,7 @@ import { freePort } from "../../test/support/net";
 import { buildSupervisor, isOurs } from "../../test/support/processes";
 import { control } from "../../test/support/supervisor";
 import { checkDeployScript, renderDeployScript, withDeployDefaults } from "./script";
+import { serviceNode } from "../../test/support/runtime";
 
 function shellcheck(text: string): { ok: boolean; output: string } {
   const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: text, encoding: "utf8" });
@@ -137,6 +138,7 @@ describe("deploy script on a host", () => {
     const cfg = {
       root,
       service: "sample-api",
+      node: serviceNode(),
       envFile: path.join(dir, "app.env"),
       logFile: path.join(dir, "app.log"),
       socket: path.join(dir, "s.sock"),

@@ -8,10 +8,12 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { hostPaths } from "../../contract/layout";
 import { nodeRuntime } from "../../contract/runtime";
+import { runtimeKey } from "../../components/bundle/rules";
 import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../../contract/service";
 import { HostInput, renderEnvFile, renderHostFiles, withHostDefaults } from "../../host";
 import { freePort } from "../../test/support/net";
 import { buildSupervisor, isOurs } from "../../test/support/processes";
+import { serviceNode } from "../../test/support/runtime";
 import { SupervisorConfig, control } from "../../test/support/supervisor";
 import { installFirstRelease } from "./deploy";
 import { renderFleetHaproxy, waitAllUp } from "./haproxyAdmin";
@@ -31,16 +33,20 @@ import {
   withFleetDefaults,
 } from "./state";
 
-/** The host input a simulated host is rendered from. Its bundle URL is a placeholder: the fleet installs from a file. */
+/**
+ * The host input a simulated host is rendered from. Its bundle and runtime URLs are placeholders: the fleet
+ * installs the bundle from a file, and its supervisors run the pinned Node where it is (test/support/runtime.ts).
+ */
 function fleetHostInput(service: ServiceSettings, bundle: string, version: string): HostInput {
+  const runtimeSha256 = nodeRuntime.sha256[process.arch === "arm64" ? "arm64" : "x64"];
   return withHostDefaults({
     env: "local",
     service,
     version,
     bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) },
     runtime: {
-      url: `s3://local-fleet/runtimes/${nodeRuntime.sha256.x64}`,
-      sha256: nodeRuntime.sha256.x64,
+      url: `s3://local-fleet/${runtimeKey(runtimeSha256)}`,
+      sha256: runtimeSha256,
       version: nodeRuntime.version,
     },
   });
@@ -79,6 +85,8 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
   fs.rmSync(o.dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(o.dir, "bin"), { recursive: true });
   const supervisor = buildSupervisor(path.join(o.dir, "bin", "supervisor.js"));
+  // The hosts run the service on the pinned Node; the supervisors, like systemd, are tools on this machine's Node.
+  const node = serviceNode();
   const version = releaseId(o.bundle);
   const input = fleetHostInput(service, o.bundle, version);
 
@@ -101,6 +109,7 @@ export async function up(options: Partial<FleetOptions> & { dir: string; bundle:
     const cfg: SupervisorConfig = {
       root,
       service: service.name,
+      node,
       envFile: l.envFile,
       logFile: h.logFile,
       socket: h.socket,

@@ -1,6 +1,6 @@
 // The simulated service manager of one local host: what systemd does for the service unit.
-// It runs `node <root>/opt/<service>/current/server.js` (contract/layout.ts's `current`, under the
-// host's root) with the host's env file, restarts it after a crash (Restart=on-failure), and answers
+// It runs `<node> <root>/opt/<service>/current/server.js` (contract/layout.ts's `current`, under the
+// host's root; <node> the pinned runtime, test/support/runtime.ts) with the host's env file, restarts it after a crash (Restart=on-failure), and answers
 // control commands on a unix socket:
 //   restart  SIGTERM, wait for exit within the stop timeout (SIGKILL after), start `current` again
 //   stop     the same stop, then stay stopped (systemctl stop)
@@ -20,6 +20,8 @@ export interface SupervisorConfig {
   /** Host root: the host layout (contract/layout.ts) lives under it. */
   root: string;
   service: string;
+  /** The Node binary that runs the service (the unit's ExecStart): the pinned runtime, not the supervisor's Node. */
+  node: string;
   envFile: string;
   logFile: string;
   socket: string;
@@ -52,7 +54,7 @@ function run(c: SupervisorConfig): void {
     const out = fs.openSync(c.logFile, "a");
     const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...parseEnvFile(c.envFile) };
     // Own process group, like a unit's cgroup: a stop reaches stragglers too.
-    const p = spawn(process.execPath, [path.join(current, "server.js")], {
+    const p = spawn(c.node, [path.join(current, "server.js")], {
       cwd: current,
       env,
       stdio: ["ignore", out, out],
