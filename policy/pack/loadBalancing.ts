@@ -80,11 +80,11 @@ export const accessLogs: PackPolicy = {
     const rs = args.resources;
     const bucketOf = (lb: PolicyResource) => (lb.props.accessLogs?.bucket ? lb.props.accessLogs : undefined);
     for (const lb of ofTypes(rs, types.loadBalancer)) {
-      const kind = lb.props.loadBalancerType ?? "application";
+      const kind = String(lb.props.loadBalancerType ?? "application");
       const tls = referrers(rs, types.listener, "loadBalancerArn", lb).some((l) => l.props.protocol === "TLS");
       // v2 access logs are off unless enabled is true; a classic load balancer's are on once the block is given
       if ((kind === "application" || (kind === "network" && tls)) && bucketOf(lb)?.enabled !== true)
-        report(`a ${kind} load balancer without access logs (accessLogs.enabled and accessLogs.bucket)`, lb.urn);
+        report(`load balancer (${kind}) without access logs (accessLogs.enabled and accessLogs.bucket)`, lb.urn);
     }
     for (const elb of ofTypes(rs, types.classicLoadBalancer))
       if (bucketOf(elb) === undefined || bucketOf(elb).enabled === false)
