@@ -1,0 +1,74 @@
+// The resource graphs of the real stack program, as the Pulumi CLI would hand them to a policy pack: each stack
+// (dev, prod) and flavor (alb, haproxy) run through @pulumi/pulumi's own entry point against the stand-in engine
+// (test/support/engine/), as `pulumi up` (no unknowns). Per resource, what the analyzer receives:
+// - Analyze (resource policies): the inputs the program registered;
+// - AnalyzeStack (stack policies): the state after the update, the provider's outputs for a custom resource and the
+//   registered outputs for a component (pulumi/pulumi deployment_executor: AnalyzeStack reads each resource's
+//   Outputs), with the effective protect, the parent, dependencies and property dependencies.
+import { runProgram, explain } from "../../test/support/engine/launch";
+import type { Graph } from "../../test/support/engine/graph";
+import { tempBundle } from "../../test/support/stack-config";
+import type { ResourceSpec } from "./args";
+
+export type StackName = "dev" | "prod";
+export type Flavor = "alb" | "haproxy";
+export const variants: readonly [StackName, Flavor][] = [
+  ["dev", "alb"],
+  ["dev", "haproxy"],
+  ["prod", "alb"],
+  ["prod", "haproxy"],
+];
+
+export interface PolicyGraph {
+  /** What Analyze sees, one resource at a time. */
+  registered: ResourceSpec[];
+  /** What AnalyzeStack sees. */
+  state: ResourceSpec[];
+}
+
+function specsOf(g: Graph, which: "registered" | "state"): ResourceSpec[] {
+  return [...g.nodes.values()].map((n) => ({
+    type: n.type,
+    name: n.name,
+    urn: n.urn,
+    props: (which === "registered" ? n.inputs : n.custom ? n.outputs : (g.outputs.get(n.urn) ?? {})) as Record<
+      string,
+      unknown
+    >,
+    protect: n.protect,
+    ignoreChanges: n.options.ignoreChanges,
+    aliases: n.options.aliases,
+    additionalSecretOutputs: n.options.additionalSecretOutputs,
+    ...(n.options.deleteBeforeReplace !== undefined ? { deleteBeforeReplace: n.options.deleteBeforeReplace } : {}),
+    ...(n.parent ? { parent: n.parent } : {}),
+    dependencies: n.options.dependencies,
+    propertyDependencies: n.options.propertyDependencies,
+  }));
+}
+
+/** The four graphs, two program runs at a time (a run keeps one core busy). */
+export async function policyGraphs(): Promise<Map<string, PolicyGraph>> {
+  const bundle = tempBundle("console.log('policy graph')\n");
+  const out = new Map<string, PolicyGraph>();
+  try {
+    const queue = [...variants];
+    const worker = async () => {
+      for (let v = queue.shift(); v; v = queue.shift()) {
+        const [stack, loadBalancer] = v;
+        const run = await runProgram({
+          stack,
+          dryRun: false,
+          typecheck: false,
+          overrides: { loadBalancer, bundlePath: bundle.file },
+        });
+        if (run.code !== 0) throw new Error(`${stack}/${loadBalancer}: ${explain(run)}`);
+        const g = run.engine.graph;
+        out.set(`${stack}/${loadBalancer}`, { registered: specsOf(g, "registered"), state: specsOf(g, "state") });
+      }
+    };
+    await Promise.all([worker(), worker()]);
+  } finally {
+    bundle.dispose();
+  }
+  return out;
+}
