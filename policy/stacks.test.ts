@@ -2,6 +2,7 @@
 // them to the pack (policy/test/graphs.ts: the real program through the stand-in engine; policy/test/args.ts: the
 // analyzer server's arguments). Prod passes every rule. Dev runs with the pack config env=dev, under which the
 // prod-only rules say they do not apply; the same dev graphs judged as prod show those rules are not idle there.
+import { gunzipSync, gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { policies, prodOnly } from "./pack";
 import type { PackPolicy } from "./pack";
@@ -82,4 +83,81 @@ it("the graphs hold what the rules read (so a passing rule is not a rule that fo
   ])
     expect(prodAlb).toContain(t);
   for (const t of ["aws:ec2/instance:Instance", "aws:ssm/association:Association"]) expect(prodHaproxy).toContain(t);
+});
+
+describe("the rules follow the real graph's links (prod, alb, changed one thing at a time)", () => {
+  type Change = (s: ResourceSpec) => ResourceSpec | undefined;
+  /** The prod ALB state with `change` applied to the resources `pick` selects (undefined drops the resource). */
+  const changed = (pick: (s: ResourceSpec) => boolean, change: Change) =>
+    graphs.get("prod/alb")!.state.flatMap((s) => (pick(s) ? (change(s) ?? []) : [s]));
+  const named = (name: string, type: string) => (s: ResourceSpec) => s.name === name && s.type === type;
+  const without = (s: ResourceSpec, key: string): ResourceSpec => ({
+    ...s,
+    props: { ...s.props, [key]: [] },
+    propertyDependencies: { ...s.propertyDependencies, [key]: [] },
+  });
+  const policy = (name: string) => policies.find((p) => p.name === name)!;
+  const violations = async (name: string, specs: ResourceSpec[]) => shown(await runPolicy(policy(name), specs, {}));
+
+  it("no-open-ingress: 80/443 from anywhere are the load balancer's only while it uses that group", async () => {
+    const specs = changed(named("sample-api", "aws:lb/loadBalancer:LoadBalancer"), (s) => without(s, "securityGroups"));
+    expect(await violations("no-open-ingress", specs)).toEqual([
+      expect.stringMatching(
+        /^sample-api-lb-80-0: admits anywhere \(tcp 80-80\) into sample-api-lb that no internet-facing/,
+      ),
+      expect.stringMatching(/^sample-api-lb-443-0: admits anywhere \(tcp 443-443\) into sample-api-lb that no/),
+    ]);
+  });
+
+  it("service-alarms: the load balancer's healthy-host alarm is found through its dimensions", async () => {
+    const specs = changed(named("sample-api-healthy-hosts", "aws:cloudwatch/metricAlarm:MetricAlarm"), () => undefined);
+    expect(await violations("service-alarms", specs)).toEqual([
+      "sample-api: no alarm on the load balancer's healthy host count",
+    ]);
+  });
+
+  it("s3-bucket-versioned: a bucket's versioning resource is found through its bucket reference", async () => {
+    const specs = changed(named("sample-api-versioning", "aws:s3/bucketVersioning:BucketVersioning"), () => undefined);
+    expect(await violations("s3-bucket-versioned", specs)).toEqual(["sample-api-bucket: versioning is not enabled"]);
+  });
+
+  it("rolling-deploy: the refresh guard alone still rolls the group; without both nothing does", async () => {
+    const asg = named("sample-api-asg", "aws:autoscaling/group:Group");
+    const noRefresh: Change = (s) => ({ ...s, props: { ...s.props, instanceRefresh: undefined } });
+    expect(await violations("rolling-deploy", changed(asg, noRefresh))).toEqual([]);
+    const neither = changed(
+      (s) => asg(s) || s.type.startsWith("pulumi-nodejs:dynamic:InstanceRefresh"),
+      (s) => (asg(s) ? noRefresh(s) : undefined),
+    );
+    expect(await violations("rolling-deploy", neither)).toEqual([
+      expect.stringMatching(/^sample-api-asg: no instanceRefresh and no refresh guard/),
+    ]);
+  });
+
+  it("fleet-spread: the group's AZs come from the subnets it references", async () => {
+    const specs = changed(named("sample-api-asg", "aws:autoscaling/group:Group"), (s) => ({
+      ...s,
+      props: { ...s.props, vpcZoneIdentifiers: ["sample-api-private-0-id"] },
+      propertyDependencies: {
+        ...s.propertyDependencies,
+        vpcZoneIdentifiers: s.propertyDependencies!.vpcZoneIdentifiers!.slice(0, 1),
+      },
+    }));
+    expect(await violations("fleet-spread", specs)).toEqual([
+      expect.stringMatching(/^sample-api-asg: spans 1 Availability Zone\(s\): at least 2/),
+    ]);
+  });
+
+  it("user-data-no-secrets: the value of the stack's SecureString parameter, gzipped in the launch template", async () => {
+    const datadogKey = graphs.get("prod/alb")!.state.find((s) => s.name === "sample-api-datadog-api-key")!.props
+      .value as { value: string };
+    const specs = changed(named("sample-api-lt", "aws:ec2/launchTemplate:LaunchTemplate"), (s) => {
+      const text = gunzipSync(Buffer.from(String(s.props.userData), "base64")).toString();
+      const leaked = `${text}\nruncmd:\n  - echo ${datadogKey.value} > /tmp/k\n`;
+      return { ...s, props: { ...s.props, userData: gzipSync(leaked).toString("base64") } };
+    });
+    expect(await violations("user-data-no-secrets", specs)).toEqual([
+      "sample-api-lt: user-data holds the value of a secret of the stack: put it in an SSM SecureString parameter and read it at boot",
+    ]);
+  });
 });

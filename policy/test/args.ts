@@ -28,7 +28,7 @@ export interface ResourceSpec {
   type: string;
   name: string;
   /** Properties in wire form (secrets and assets with Pulumi's signatures) or plain. */
-  props: Record<string, unknown>;
+  props: Record<string, any>;
   urn?: string;
   protect?: boolean;
   ignoreChanges?: string[];
@@ -66,7 +66,7 @@ const throwNotApplicable = (reason?: string): never => {
 export const urnOf = (s: ResourceSpec) => s.urn ?? `urn:pulumi:test::test::${s.type}::${s.name}`;
 
 /** The properties as the server hands them over. */
-function propsOf(props: Record<string, unknown>): Record<string, any> {
+function propsOf(props: object): Record<string, any> {
   const struct = Struct.fromJavaScript(JSON.parse(JSON.stringify(props)));
   return unknownCheckingProxy(deserializeProperties(struct, false));
 }
@@ -99,7 +99,7 @@ async function outcome(run: (report: (message: string, urn?: string) => void) =>
     await run((message, urn) => violations.push({ message, ...(urn ? { urn } : {}) }));
   } catch (e) {
     if (e instanceof NotApplicable) return { violations, notApplicable: e.reason ?? "" };
-    if (e instanceof UnknownValueError) return { violations, unknown: e.message };
+    if (e instanceof UnknownValueError) return { violations, unknown: (e as Error).message };
     throw e;
   }
   return { violations };
