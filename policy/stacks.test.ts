@@ -3,11 +3,12 @@
 // analyzer server's arguments). Prod passes every rule. Dev runs with the pack config env=dev, under which the
 // prod-only rules say they do not apply; the same dev graphs judged as prod show those rules are not idle there.
 import { gunzipSync, gzipSync } from "node:zlib";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { policies, prodOnly } from "./pack";
 import type { PackPolicy } from "./pack";
 import { Outcome, ResourceSpec, runPolicy } from "./test/args";
 import { PolicyGraph, policyGraphs } from "./test/graphs";
+import { ServedPack, cliConfig, levelName, servePack } from "./test/served";
 
 let graphs: Map<string, PolicyGraph>;
 beforeAll(async () => {
@@ -159,5 +160,65 @@ describe("the rules follow the real graph's links (prod, alb, changed one thing 
     expect(await violations("user-data-no-secrets", specs)).toEqual([
       "sample-api-lt: user-data holds the value of a secret of the stack: put it in an SSM SecureString parameter and read it at boot",
     ]);
+  });
+});
+
+describe("the pack served as `pulumi preview --policy-pack policy` serves it (policy/test/served.ts)", () => {
+  let pack: ServedPack | undefined;
+  beforeAll(async () => {
+    pack = await servePack();
+  }, 180_000);
+  afterAll(async () => pack?.stop());
+
+  it("announces every policy with its enforcement level, and env (default prod) on the prod-only ones", async () => {
+    const info = await pack!.info();
+    expect([info.getName(), info.getVersion()]).toEqual(["node-service-aws", require("./package.json").version]);
+    const listed = info
+      .getPoliciesList()
+      .map((p: any) => [
+        p.getName(),
+        levelName(p.getEnforcementlevel()),
+        p.getConfigschema()?.getProperties()?.toJavaScript()?.env?.default,
+      ]);
+    expect(listed).toEqual(
+      policies.map((p) => [p.name, p.enforcementLevel, prodOnly.includes(p.name) ? "prod" : undefined]),
+    );
+  });
+
+  it("prod ALB: Analyze passes every registered resource, AnalyzeStack reports exactly the stack findings", async () => {
+    await pack!.configure(cliConfig(policies));
+    const g = graphs.get("prod/alb")!;
+    const perResource = [];
+    for (const s of g.registered) perResource.push(...(await pack!.analyze(s)));
+    expect(perResource).toEqual([]);
+    const { diagnostics } = await pack!.analyzeStack(g.state);
+    expect(diagnostics.map((d) => [d.policyName, d.urn.split("::").pop(), d.enforcementLevel])).toEqual(
+      Object.entries(STACK_FINDINGS["prod/alb"]!).flatMap(([policy, found]) =>
+        found.map((f) => [policy, f.split(":")[0], "mandatory"]),
+      ),
+    );
+  });
+
+  it("a launch template that allows IMDSv1 is refused, with the policy's description and the reason", async () => {
+    await pack!.configure(cliConfig(policies));
+    const lt = graphs.get("prod/alb")!.registered.find((s) => s.type === "aws:ec2/launchTemplate:LaunchTemplate")!;
+    const v1 = { ...lt, props: { ...lt.props, metadataOptions: { httpTokens: "optional" } } };
+    expect(await pack!.analyze(v1)).toEqual([
+      {
+        policyName: "imdsv2-required",
+        enforcementLevel: "mandatory",
+        urn: "", // a resource policy's report carries no URN: the CLI files it under the analyzed resource
+        message: expect.stringMatching(
+          /^Instances require IMDSv2 session tokens.*\nmetadataOptions.httpTokens must be/s,
+        ),
+      },
+    ]);
+  });
+
+  it("dev ALB with env=dev in the pack config: no violation, the prod-only rules not applicable", async () => {
+    await pack!.configure(cliConfig(policies, Object.fromEntries(prodOnly.map((n) => [n, { env: "dev" }]))));
+    const { diagnostics, notApplicable } = await pack!.analyzeStack(graphs.get("dev/alb")!.state);
+    expect(diagnostics).toEqual([]);
+    expect(notApplicable).toEqual(prodOnly);
   });
 });
