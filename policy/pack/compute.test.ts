@@ -48,6 +48,13 @@ describe("imdsv2-required", () => {
   });
 });
 
+it("a value unknown in preview stops the rule as the SDK's proxy does (the CLI reports it as advisory)", async () => {
+  const unknownObject = "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"; // @pulumi/policy proxy.js unknownObjectValue
+  expect((await runPolicy(imdsv2Required, [lt({ metadataOptions: unknownObject })])).unknown).toBe(
+    "Object value at .metadataOptions can't be known during preview",
+  );
+});
+
 describe("encrypted-volumes", () => {
   it("passes encrypted mappings (the provider's string booleans) and an encrypted root device", async () => {
     expect(
