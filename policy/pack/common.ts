@@ -98,7 +98,7 @@ export function onlyInProd(args: ResourceValidationArgs | StackValidationArgs): 
 // --- links between resources ---------------------------------------------------------------------------
 
 /** Values by which another resource may name `r`: its id, ARN, name-like outputs. */
-function handles(r: PolicyResource): string[] {
+export function handles(r: PolicyResource): string[] {
   const p = r.props as Record<string, unknown>;
   return ["id", "arn", "bucket", "keyId", "arnSuffix", "name"]
     .map((k) => p[k])

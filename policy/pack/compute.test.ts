@@ -74,11 +74,13 @@ describe("encrypted-volumes", () => {
         lt({ blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { encrypted: "false" } }] }),
         lt({}),
         instance("i", { rootBlockDevice: { encrypted: true }, ebsBlockDevices: [{ deviceName: "/dev/sdf" }] }),
+        instance("j", {}),
       ]),
     ).toEqual([
       "blockDeviceMappings /dev/xvda is not encrypted",
       expect.stringMatching(/^no blockDeviceMappings/),
       "ebsBlockDevices /dev/sdf is not encrypted",
+      expect.stringMatching(/^no rootBlockDevice: the image's own/),
     ]);
   });
 });
@@ -131,6 +133,10 @@ describe("fleet-spread (prod only)", () => {
       instance("i1", { subnetId: "subnet-b" }, urnOf(parent)),
     ];
     expect(await runPolicy(fleetSpread, specs)).toEqual({ violations: [] });
+  });
+  it("counts each subnet from outside the stack as an AZ of its own", async () => {
+    const outside = [instance("i0", { subnetId: "subnet-x" }), instance("i1", { subnetId: "subnet-y" })];
+    expect(await runPolicy(fleetSpread, [...subnets, ...outside])).toEqual({ violations: [] });
   });
   it("fails one instance, one AZ; and does not apply where env is not prod", async () => {
     const specs = [

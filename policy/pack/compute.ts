@@ -1,7 +1,19 @@
 // The hosts: how an instance is launched (IMDSv2, encrypted volumes, no public address), how many and where
 // (prod: >= 2 instances over >= 2 AZs), and how a new release reaches them (a rolling deploy).
 import type { PolicyResource, ResourceValidationArgs } from "@pulumi/policy";
-import { PackPolicy, envConfig, isOf, list, ofTypes, onlyInProd, referrers, refersTo, truthy, types } from "./common";
+import {
+  PackPolicy,
+  envConfig,
+  handles,
+  isOf,
+  list,
+  ofTypes,
+  onlyInProd,
+  referrers,
+  refersTo,
+  truthy,
+  types,
+} from "./common";
 
 const launchers = [...types.launchTemplate, ...types.launchConfiguration, ...types.instance];
 
@@ -35,7 +47,7 @@ function volumesOf(type: string, p: Record<string, any>): [string, unknown][] {
       .map((b) => [`blockDeviceMappings ${b.deviceName ?? ""}`.trim(), b.ebs.encrypted]);
   if (isOf(type, types.volume)) return [["the volume", p.encrypted]];
   return [
-    ["rootBlockDevice", p.rootBlockDevice?.encrypted],
+    ...(p.rootBlockDevice === undefined ? [] : [["rootBlockDevice", p.rootBlockDevice.encrypted] as [string, unknown]]),
     ...list(p.ebsBlockDevices).map((b): [string, unknown] => [
       `ebsBlockDevices ${b.deviceName ?? ""}`.trim(),
       b.encrypted,
@@ -101,14 +113,15 @@ export const subnetsNoAutoPublicIp: PackPolicy = {
 // --- fleets ----------------------------------------------------------------------------------------------
 
 /**
- * The AZs of the subnets a fleet names under `key`: each subnet of the stack by its availabilityZone; a subnet from
- * outside the stack (a plain id nothing in the stack answers to) counts as an AZ of its own, as it cannot be told.
+ * The AZs of the subnets a fleet names under `key`: each subnet of the stack by its availabilityZone; a subnet id no
+ * subnet of the stack answers to is from outside the stack, and counts as an AZ of its own (its AZ cannot be seen).
  */
 function zonesOf(rs: readonly PolicyResource[], holder: PolicyResource, key: string): Set<string> {
   const subnets = ofTypes(rs, types.subnet).filter((s) => refersTo(holder, key, s));
   const zones = new Set(subnets.map((s) => String(s.props.availabilityZone ?? s.props.availabilityZoneId ?? s.urn)));
-  const outside = list(holder.props[key]).length - subnets.length;
-  for (let i = 0; i < outside; i++) zones.add(`outside-${i}`);
+  const ids = list<string>(holder.props[key]);
+  if (subnets.length < ids.length)
+    ids.filter((id) => !subnets.some((s) => handles(s).includes(id))).forEach((id) => zones.add(`outside:${id}`));
   return zones;
 }
 
@@ -174,12 +187,9 @@ export const fleetSpread: PackPolicy = {
   },
 };
 
-/** Whether an SSM association rolls a fleet one host (or a small share) at a time and stops at the first error. */
-function rollsSafely(a: PolicyResource): boolean {
-  const c = String(a.props.maxConcurrency ?? "");
-  const small = /^\d+$/.test(c) ? Number(c) <= 1 : /^\d+%$/.test(c) && parseInt(c, 10) <= 34;
-  return small && String(a.props.maxErrors ?? "") === "0";
-}
+/** Whether an SSM association rolls a fleet one host at a time and stops at the first error. */
+const rollsSafely = (a: PolicyResource) =>
+  String(a.props.maxConcurrency ?? "") === "1" && String(a.props.maxErrors ?? "") === "0";
 
 /** Whether an association's targets pick the instance: by id or by one of its tags. */
 function targets(a: PolicyResource, i: PolicyResource): boolean {
