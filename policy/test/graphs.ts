@@ -3,8 +3,9 @@
 // (test/support/engine/), as `pulumi up` (no unknowns). Per resource, what the analyzer receives:
 // - Analyze (resource policies): the inputs the program registered;
 // - AnalyzeStack (stack policies): the state after the update, the provider's outputs for a custom resource and the
-//   registered outputs for a component (pulumi/pulumi deployment_executor: AnalyzeStack reads each resource's
-//   Outputs), with the effective protect, the parent, dependencies and property dependencies.
+//   registered outputs for a component (pulumi/pulumi pkg/resource/deploy step_generator.go AnalyzeResources: every
+//   new resource's Outputs, its state's protect, its goal's ignoreChanges and deleteBeforeReplace, its parent,
+//   dependencies and property dependencies).
 import { runProgram, explain } from "../../test/support/engine/launch";
 import type { Graph } from "../../test/support/engine/graph";
 import { tempBundle } from "../../test/support/stack-config";
