@@ -36,3 +36,14 @@ it("the pack has at least 15 rules, each named once", () => {
   expect(policies.length).toBeGreaterThanOrEqual(15);
   expect(new Set(policies.map((p) => p.name)).size).toBe(policies.length);
 });
+
+it("every policy has its passing and violating cases in a describe block of its own in policy/pack/*.test.ts", () => {
+  const dir = path.join(__dirname, "pack");
+  const tests = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".test.ts"))
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .join("\n");
+  const described = new Set([...tests.matchAll(/describe\("([a-z0-9-]+)/g)].map((m) => m[1]));
+  expect(policies.map((p) => p.name).filter((n) => !described.has(n))).toEqual([]);
+});
