@@ -5,6 +5,7 @@
 // settings both as v1 resources and as the deprecated *V2 ones, and each class declares the token it had before as
 // an alias (aws:elasticloadbalancingv2/*, aws:applicationloadbalancing/*, aws:elasticloadbalancing/*): a stack
 // built with an older provider registers those. Every set below lists them all.
+import { UnknownValueError } from "@pulumi/policy";
 import type {
   PolicyConfigSchema,
   PolicyResource,
@@ -95,13 +96,28 @@ export function onlyInProd(args: ResourceValidationArgs | StackValidationArgs): 
   if (!PROD_ENVS.includes(env)) args.notApplicable(`prod-only rule; this stack's env is ${env}`);
 }
 
+// --- values unknown in preview ---------------------------------------------------------------------------
+
+/**
+ * `read()`, or `ifUnknown` when it reads a value unknown during preview (an id or ARN not created yet: the SDK's
+ * proxy throws UnknownValueError). Links use it so that a rule still runs in preview through the engine's property
+ * dependencies; a value a rule must judge is read plainly, and the SDK reports the rule as not runnable in preview.
+ */
+export function known<T>(read: () => T, ifUnknown: T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof UnknownValueError) return ifUnknown;
+    throw e;
+  }
+}
+
 // --- links between resources ---------------------------------------------------------------------------
 
-/** Values by which another resource may name `r`: its id, ARN, name-like outputs. */
+/** Values by which another resource may name `r`: its id, ARN, name-like outputs (known ones). */
 export function handles(r: PolicyResource): string[] {
-  const p = r.props as Record<string, unknown>;
   return ["id", "arn", "bucket", "keyId", "arnSuffix", "name"]
-    .map((k) => p[k])
+    .map((k) => known(() => r.props[k] as unknown, undefined))
     .filter((v): v is string => typeof v === "string" && v !== "");
 }
 
@@ -112,7 +128,7 @@ export function handles(r: PolicyResource): string[] {
 export function refersTo(from: PolicyResource, key: string, to: PolicyResource): boolean {
   if ((from.propertyDependencies?.[key] ?? []).some((d) => d.urn === to.urn)) return true;
   const ids = handles(to);
-  const values = JSON.stringify(from.props[key] ?? null);
+  const values = known(() => JSON.stringify(from.props[key] ?? null), "null");
   return ids.some((id) => values.includes(JSON.stringify(id)));
 }
 

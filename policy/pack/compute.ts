@@ -6,6 +6,7 @@ import {
   envConfig,
   handles,
   isOf,
+  known,
   list,
   ofTypes,
   onlyInProd,
@@ -119,7 +120,7 @@ export const subnetsNoAutoPublicIp: PackPolicy = {
 function zonesOf(rs: readonly PolicyResource[], holder: PolicyResource, key: string): Set<string> {
   const subnets = ofTypes(rs, types.subnet).filter((s) => refersTo(holder, key, s));
   const zones = new Set(subnets.map((s) => String(s.props.availabilityZone ?? s.props.availabilityZoneId ?? s.urn)));
-  const ids = list<string>(holder.props[key]);
+  const ids = known(() => list<string>(holder.props[key]), []); // unknown in preview: the stack's subnets only
   if (subnets.length < ids.length)
     ids.filter((id) => !subnets.some((s) => handles(s).includes(id))).forEach((id) => zones.add(`outside:${id}`));
   return zones;

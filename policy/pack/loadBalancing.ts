@@ -1,7 +1,7 @@
 // The load balancer in front of the fleet: TLS with a modern policy, no plain HTTP from the internet but a
 // redirect, access logs, deletion protection in prod, and alarms that someone receives.
 import type { PolicyResource } from "@pulumi/policy";
-import { PackPolicy, envConfig, isOf, list, ofTypes, onlyInProd, referrers, refersTo, types } from "./common";
+import { PackPolicy, envConfig, isOf, known, list, ofTypes, onlyInProd, referrers, refersTo, types } from "./common";
 
 /** TLS 1.3 policies with TLS 1.2 as the floor, FIPS and post-quantum variants included, the Ext ones (CBC) not. */
 export const MODERN_TLS = "^ELBSecurityPolicy-TLS13-1-[23]-(?!Ext)";
@@ -78,7 +78,9 @@ export const accessLogs: PackPolicy = {
   resourceTypes: [...types.loadBalancer, ...types.classicLoadBalancer, ...types.listener],
   validateStack: (args, report) => {
     const rs = args.resources;
-    const bucketOf = (lb: PolicyResource) => (lb.props.accessLogs?.bucket ? lb.props.accessLogs : undefined);
+    // a bucket name unknown in preview (the log bucket is created in the same update) is a bucket
+    const bucketOf = (lb: PolicyResource) =>
+      known(() => !!lb.props.accessLogs?.bucket, true) ? lb.props.accessLogs : undefined;
     for (const lb of ofTypes(rs, types.loadBalancer)) {
       const kind = String(lb.props.loadBalancerType ?? "application");
       const tls = referrers(rs, types.listener, "loadBalancerArn", lb).some((l) => l.props.protocol === "TLS");
@@ -148,7 +150,8 @@ export const serviceAlarms: PackPolicy = {
     const fleets = ofTypes(rs, [...types.autoScalingGroup, ...types.instance]);
     if (fleets.length > 0 && alarms.length === 0) report("the stack runs a fleet and has no CloudWatch alarm");
     for (const a of alarms)
-      if (list(a.props.alarmActions).length === 0) report("the alarm has no alarmActions: nobody would be told", a.urn);
+      if (known(() => list(a.props.alarmActions).length, 1) === 0)
+        report("the alarm has no alarmActions: nobody would be told", a.urn);
     for (const lb of ofTypes(rs, types.loadBalancer)) {
       const hostAlarms = alarms.filter(
         (a) => metricsOf(a).some((m) => /^(Un)?HealthyHostCount$/.test(m)) && watches(a, lb),
