@@ -1,6 +1,6 @@
 // KMS key policies (security review F7 and §2 "KMS", KMS key policy docs:
 // https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
-// - Every customer managed key states its policy. Without one AWS gives the key its default policy, which lets any
+// - Every customer managed key states its policy (its `policy` input, or an aws.kms.KeyPolicy naming it). Without one AWS gives the key its default policy, which lets any
 //   principal of the account whose IAM policies allow it use the key for anything
 //   (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
 // - No statement allows a wildcard principal, and one that allows an AWS service principal is scoped by a condition
@@ -11,7 +11,17 @@
 //   key whose policy lets principals decrypt through SSM denies decryption outside SSM, outside a parameter path,
 //   and by any principal it does not name (an explicit Deny wins over the IAM grants the account statement allows).
 import type { Problem } from "../contract/problem";
-import { Graph, Statement, asList, conditionValues, coversAction, ofType, problemAt, statementsOf } from "./graph";
+import {
+  Graph,
+  GraphResource,
+  Statement,
+  asList,
+  conditionValues,
+  coversAction,
+  ofType,
+  problemAt,
+  statementsOf,
+} from "./graph";
 
 const principalsOf = (s: Statement): { aws: string[]; services: string[]; any: boolean } => {
   const p = s.Principal as string | { AWS?: string | string[]; Service?: string | string[] } | undefined;
@@ -21,17 +31,25 @@ const principalsOf = (s: Statement): { aws: string[]; services: string[]; any: b
 };
 const hasConditions = (s: Statement) => Object.keys(s.Condition ?? {}).length > 0;
 
+/** A key's policy: its own `policy`, or that of an aws.kms.KeyPolicy naming the key by id, key id or ARN. */
+function policyOf(g: Graph, k: GraphResource): unknown {
+  if (k.inputs.policy !== undefined && k.inputs.policy !== "") return k.inputs.policy;
+  const handles = [k.id, k.inputs.keyId, k.inputs.arn].filter((v) => typeof v === "string");
+  return ofType(g, "aws:kms/keyPolicy:KeyPolicy").find((p) => handles.includes(p.inputs.keyId))?.inputs.policy;
+}
+
 /** Problems: keys without a policy of their own; statements that allow anyone, or a service unscoped. */
 export function checkKeyPolicies(g: Graph): Problem[] {
   return ofType(g, "aws:kms/key:Key").flatMap((k) => {
-    if (k.inputs.policy === undefined || k.inputs.policy === "")
+    const policy = policyOf(g, k);
+    if (policy === undefined || policy === "")
       return [
         problemAt(
           k,
           "has no key policy: AWS's default lets every principal of the account that IAM allows use the key; state who administers and who uses it",
         ),
       ];
-    return statementsOf(k.inputs.policy)
+    return statementsOf(policy)
       .filter((s) => s.Effect === "Allow")
       .flatMap((s, i) => {
         const who = principalsOf(s);
@@ -63,7 +81,7 @@ export function checkParameterKeys(g: Graph): Problem[] {
       ),
     );
   const keys = ofType(g, "aws:kms/key:Key").flatMap((k) => {
-    const statements = statementsOf(k.inputs.policy);
+    const statements = statementsOf(policyOf(g, k));
     const viaSsm = statements.some(
       (s) => s.Effect === "Allow" && conditionValues(s, "StringEquals", "kms:ViaService").some((v) => /^ssm\./.test(v)),
     );

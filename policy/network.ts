@@ -1,5 +1,6 @@
 // Network rules over the resource graph (security review F9).
-// - Egress to anywhere (0.0.0.0/0, ::/0) is one TCP port per rule, never a range, never all protocols, never
+// - Egress to anywhere (0.0.0.0/0, ::/0), in an aws.vpc.SecurityGroupEgressRule, an aws.ec2.SecurityGroupRule of type
+//   egress or a group's inline egress, is one TCP port per rule, never a range, never all protocols, never
 //   port 80: the hosts open HTTPS and the Papertrail port, and apt reads its sources over HTTPS.
 // - A VPC the stack creates has its default security group adopted without rules (Security Hub EC2.2:
 //   https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-2).
@@ -7,18 +8,24 @@ import type { Problem } from "../contract/problem";
 import { Graph, ofType, problemAt } from "./graph";
 
 const anywhere = (r: { cidrIpv4?: string; cidrIpv6?: string }) => r.cidrIpv4 === "0.0.0.0/0" || r.cidrIpv6 === "::/0";
+/** A rule with CIDR lists (an inline rule, aws.ec2.SecurityGroupRule) that includes anywhere. */
+const anyOf = (e: { cidrBlocks?: string[]; ipv6CidrBlocks?: string[] }) =>
+  (e.cidrBlocks ?? []).includes("0.0.0.0/0") || (e.ipv6CidrBlocks ?? []).includes("::/0");
 
 /** Problems: egress rules to anywhere that open more than one TCP port, or port 80. */
 export function checkOpenEgress(g: Graph): Problem[] {
   const standalone = ofType(g, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     .filter((r) => anywhere(r.inputs))
     .map((r) => ({ r, protocol: String(r.inputs.ipProtocol), from: r.inputs.fromPort, to: r.inputs.toPort }));
+  const classic = ofType(g, "aws:ec2/securityGroupRule:SecurityGroupRule")
+    .filter((r) => r.inputs.type === "egress" && anyOf(r.inputs))
+    .map((r) => ({ r, protocol: String(r.inputs.protocol), from: r.inputs.fromPort, to: r.inputs.toPort }));
   const inline = ofType(g, "aws:ec2/securityGroup:SecurityGroup").flatMap((r) =>
     ((r.inputs.egress ?? []) as any[])
-      .filter((e) => (e.cidrBlocks ?? []).includes("0.0.0.0/0") || (e.ipv6CidrBlocks ?? []).includes("::/0"))
+      .filter(anyOf)
       .map((e) => ({ r, protocol: String(e.protocol), from: e.fromPort, to: e.toPort })),
   );
-  return [...standalone, ...inline].flatMap(({ r, protocol, from, to }) => {
+  return [...standalone, ...classic, ...inline].flatMap(({ r, protocol, from, to }) => {
     if (protocol !== "tcp" && protocol !== "6")
       return [problemAt(r, `egress to anywhere over protocol ${protocol}: open single TCP ports`)];
     if (from !== to)
