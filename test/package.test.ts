@@ -9,9 +9,17 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = path.resolve(__dirname, "..");
-const peers = ["@pulumi/aws", "@pulumi/datadog", "@pulumi/pulumi"];
-/** Entries (export subpaths) that load @pulumi/datadog, an optional peer: no other entry may. */
-const datadogEntries = [".", "./components/datadog-integration", "./components/observability"];
+const peers = ["@pulumi/aws", "@pulumi/datadog", "@pulumi/docker", "@pulumi/docker-build", "@pulumi/pulumi"];
+/** Entries (export subpaths) that load each optional peer: no other entry may, so an AWS-only consumer needs neither. */
+const optionalPeerEntries: Record<string, string[]> = {
+  "@pulumi/datadog": [".", "./components/datadog-integration", "./components/observability"],
+  "@pulumi/docker": [
+    "./components/docker-dogstatsd-sink",
+    "./components/docker-haproxy",
+    "./components/docker-service",
+  ],
+  "@pulumi/docker-build": ["./components/docker-service"],
+};
 
 interface Manifest {
   dependencies?: Record<string, string>;
@@ -161,7 +169,8 @@ describe("the packed tarball", () => {
     );
     expect(Object.keys(manifest.peerDependencies ?? {}).sort()).toEqual(peers);
     for (const p of peers) {
-      expect(manifest.peerDependencies![p], p).toMatch(/^\^\d+\.\d+\.\d+$/);
+      // a range, not a pin: ^ for a 1.x+ SDK; ~ for 0.0.x (where ^ would pin one version)
+      expect(manifest.peerDependencies![p], p).toMatch(/^[\^~]\d+\.\d+\.\d+$/);
       expect(manifest.dependencies ?? {}, p).not.toHaveProperty(p);
     }
     // What the shipped code loads besides the peers: the instance refresh's AWS client, the host renderers' YAML.
@@ -179,7 +188,7 @@ describe("the packed tarball", () => {
     for (const p of [...Object.keys(manifest.dependencies ?? {}), ...peers]) expect(all, p).toContain(p);
   });
 
-  it("resolves every export to a shipped file, and loads @pulumi/datadog (an optional peer) only from the entries that need it", () => {
+  it("resolves every export to a shipped file, and loads each optional peer only from the entries that need it", () => {
     const shipped = new Set(files);
     const entries: [string, string][] = [];
     for (const [key, target] of Object.entries(manifest.exports)) {
@@ -195,12 +204,14 @@ describe("the packed tarball", () => {
     expect(entries.map(([k]) => k)).toEqual(
       expect.arrayContaining(["./components/fleet", "./components/haproxy-tier", "./host"]),
     );
-    const withDatadog = entries
-      .filter(([, file]) => file.endsWith(".js") && reachablePackages(read, shipped, file).has("@pulumi/datadog"))
-      .map(([k]) => k)
-      .sort();
-    expect(withDatadog).toEqual(datadogEntries);
-    expect(manifest.peerDependenciesMeta?.["@pulumi/datadog"]?.optional).toBe(true);
+    for (const [peer, expected] of Object.entries(optionalPeerEntries)) {
+      const loading = entries
+        .filter(([, file]) => file.endsWith(".js") && reachablePackages(read, shipped, file).has(peer))
+        .map(([k]) => k)
+        .sort();
+      expect(loading, peer).toEqual(expected);
+      expect(manifest.peerDependenciesMeta?.[peer]?.optional, peer).toBe(true);
+    }
   });
 });
 

@@ -58,10 +58,17 @@ const tier = new HaproxyTier(service.name, {
   serverSlots,
   fleetInstanceProfileName: role.profile.name,
   fleetUserData: pulumi
-    .all([region, bundle.url, bundle.sha256])
-    .apply(([r, url, sha256]) =>
+    .all([region, bundle.url, bundle.sha256, bundle.runtimeUrl, bundle.runtimeSha256, bundle.runtimeVersion])
+    .apply(([r, url, sha256, runtimeUrl, runtimeSha256, runtimeVersion]) =>
       renderUserData(
-        withHostDefaults({ env, service, region: r, version: sha256.slice(0, 12), bundle: { url, sha256 } }),
+        withHostDefaults({
+          env,
+          service,
+          region: r,
+          version: sha256.slice(0, 12),
+          bundle: { url, sha256 },
+          runtime: { url: runtimeUrl, sha256: runtimeSha256, version: runtimeVersion },
+        }),
       ),
     ),
   nodeUserData: region.apply((r) =>
