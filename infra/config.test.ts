@@ -60,7 +60,7 @@ describe("stack config schema", () => {
   it("Pulumi.yaml declares every key with the schema's type, default and description, and nothing else", () => {
     const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
     expect(project.name).toBe(projectName);
-    expect(project.main).toBe("infra/");
+    expect(project.main).toBe("infra/index.ts");
     expect(project.runtime).toMatchObject({ name: "nodejs", options: { typescript: true } });
     const declared = project.config as Record<
       string,

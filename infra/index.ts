@@ -1,4 +1,4 @@
-// Pulumi entry point (Pulumi.yaml `main: infra/`): the stack outputs are this module's exports.
+// Pulumi entry point (Pulumi.yaml `main: infra/index.ts`): the stack outputs are this module's exports.
 import { main } from "./stack";
 
 const outputs = main();

@@ -4,7 +4,9 @@
 // The run is an update, not a preview, so values a provider computes (ids, ARNs, bucket names) are the
 // stand-in's fixed answers (test/support/provider-answers.ts) instead of unknowns: the user-data, which
 // names the release's bucket, is then complete.
+import * as fs from "node:fs";
 import * as path from "node:path";
+import { sha256File } from "../../contract/digest";
 import { Node } from "../../test/support/engine/graph";
 import { RunResult, explain, runProgram } from "../../test/support/engine/launch";
 import { projectRoot } from "../../test/support/stack-config";
@@ -69,8 +71,18 @@ function readable(v: unknown, root: string): unknown {
   const mapped = mapWire(v, (sig, o) => {
     if (sig === SECRET_SIG) return SECRET;
     if (sig === ASSET_SIG || sig === ARCHIVE_SIG) {
+      // By content, as the engine diffs an asset: the same bytes from another path (dist/runtime or
+      // node_modules, another checkout) are no change.
       const kind = sig === ASSET_SIG ? "asset" : "archive";
-      return { [kind]: rel(o.path ?? o.uri ?? (o.text !== undefined ? "(text)" : "")), sha256: o.hash ?? "" };
+      const file = typeof o.path === "string" && fs.existsSync(o.path) && fs.statSync(o.path).isFile() ? o.path : "";
+      const from = file
+        ? "file"
+        : o.uri !== undefined
+          ? rel(o.uri)
+          : o.text !== undefined
+            ? "(text)"
+            : rel(o.path ?? "");
+      return { [kind]: from, sha256: o.hash || (file ? sha256File(file) : "") };
     }
     return undefined;
   });
