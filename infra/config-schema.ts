@@ -197,8 +197,13 @@ export const stackConfigSchema = z.strictObject({
     .min(1)
     .default(defaultBundlePath)
     .describe("Built bundle uploaded as the release (npm run build writes it)"),
-  s3AccessLogs: onInProd.describe('S3 server access logs of the bundle and ALB log buckets; "" = on in prod only'),
-  accessLogRetentionDays: int(1, 3650).default(30).describe("Days ALB access logs are kept"),
+  s3AccessLogs: onInProd.describe(
+    'S3 server access logs of the bundle and load balancer log buckets; "" = on in prod only',
+  ),
+  nlbAccessLogs: onInProd.describe(
+    'Access logs of the HAProxy flavor\'s NLB (TLS only: needs certificateArn); "" = on in prod only',
+  ),
+  accessLogRetentionDays: int(1, 3650).default(30).describe("Days load balancer access logs are kept"),
   bundleRetentionDays: int(1, 3650).default(30).describe("Days old bundle versions are kept"),
 
   secretsOperatorArns: z
@@ -241,7 +246,7 @@ export const stackConfigSchema = z.strictObject({
 
 export type ParsedStackConfig = z.output<typeof stackConfigSchema>;
 /** Switches on in prod and off elsewhere unless set: the one place that says so is envDefaults. */
-export const prodDefaultKeys = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs"] as const;
+export const prodDefaultKeys = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs", "nlbAccessLogs"] as const;
 export type ProdDefaultKey = (typeof prodDefaultKeys)[number];
 /** The validated config: every key but the secrets, whose values the program reads with requireSecret. */
 export type StackConfig = Omit<ParsedStackConfig, SecretKey | ProdDefaultKey> & Record<ProdDefaultKey, boolean>;

@@ -274,6 +274,11 @@ describe("stack config schema", () => {
       /^deletionProtection: prod load balancer must be protected/,
     ],
     [
+      "NLB access logs without a TLS listener",
+      () => ({ ...dev(), loadBalancer: "haproxy", nlbAccessLogs: "true" }),
+      /^nlbAccessLogs: an NLB logs TLS connections only: set certificateArn too/,
+    ],
+    [
       "checkpoints not ending at 100",
       () => ({ ...dev(), checkpointPercentages: [50, 90] }),
       /^checkpointPercentages: \[50, 90\] must rise strictly and end at 100/,
@@ -423,13 +428,13 @@ describe("stack config schema", () => {
   });
 
   it("derives the switches' defaults from env: on in prod, off elsewhere, and a set value wins", () => {
-    const switches = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs"] as const;
+    const switches = ["vpcInterfaceEndpoints", "vpcFlowLogs", "s3AccessLogs", "nlbAccessLogs"] as const;
     const pick = (c: Record<string, unknown>) => switches.map((k) => c[k]);
-    expect(pick(validateStackConfig(dev(), scopeOf(dev())))).toEqual([false, false, false]);
-    expect(pick(validateStackConfig(prod(), scopeOf(prod())))).toEqual([true, true, true]);
-    const set = { vpcInterfaceEndpoints: "false", vpcFlowLogs: "true", s3AccessLogs: "false" };
-    expect(pick(validateStackConfig({ ...prod(), ...set }, scopeOf(prod())))).toEqual([false, true, false]);
-    expect(pick(validateStackConfig({ ...dev(), ...set }, scopeOf(dev())))).toEqual([false, true, false]);
+    expect(pick(validateStackConfig(dev(), scopeOf(dev())))).toEqual([false, false, false, false]);
+    expect(pick(validateStackConfig(prod(), scopeOf(prod())))).toEqual([true, true, true, true]);
+    const set = { vpcInterfaceEndpoints: "false", vpcFlowLogs: "true", s3AccessLogs: "false", nlbAccessLogs: "false" };
+    expect(pick(validateStackConfig({ ...prod(), ...set }, scopeOf(prod())))).toEqual([false, true, false, false]);
+    expect(pick(validateStackConfig({ ...dev(), ...set }, scopeOf(dev())))).toEqual([false, true, false, false]);
   });
 
   it("gives the boot's timings the boot budget by default and takes longer ones", () => {

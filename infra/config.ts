@@ -107,6 +107,8 @@ function combinationErrors(c: ParsedStackConfig, region = "<region>"): string[] 
     errors.push(`checkpointPercentages: [${cp.join(", ")}] must rise strictly and end at 100, e.g. [50, 100]`);
   if (c.warmPool && c.warmPoolMinSize > c.maxSize)
     errors.push(`warmPoolMinSize: ${c.warmPoolMinSize} is above maxSize (${c.maxSize})`);
+  if (c.loadBalancer === "haproxy" && c.nlbAccessLogs === true && !c.certificateArn)
+    errors.push('nlbAccessLogs: an NLB logs TLS connections only: set certificateArn too, or nlbAccessLogs: "false"');
   if (c.vpcId && c.vpcInterfaceEndpoints === true)
     errors.push("vpcInterfaceEndpoints: applies only to a created VPC; add the endpoints to vpcId's VPC yourself");
   errors.push(...bootBudgetErrors(c));

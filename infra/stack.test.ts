@@ -622,4 +622,21 @@ describe("stack prod, HAProxy flavor, under mocks", () => {
       }),
     );
   });
+
+  it("logs the NLB's TLS connections into a protected bucket, itself logged to the S3 access-log bucket; dev does not (nlbAccessLogs)", async () => {
+    const { rec, options } = await run("prod", bundleFile("haproxy prod logs\n"), { loadBalancer: "haproxy" });
+    expect(rec.one("aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs).toMatchObject({ enabled: true, prefix: "" });
+    expect(named(rec, "aws:s3/bucketLogging:BucketLogging", "sample-api-nlb-logs").inputs.targetPrefix).toBe(
+      "s3-access/sample-api-nlb-logs/",
+    );
+    expect(options.get("aws:s3/bucket:Bucket::sample-api-nlb-logs")?.protect).toBe(true);
+    expect(named(rec, "aws:s3/bucket:Bucket", "sample-api-nlb-logs").inputs.forceDestroy).toBe(false);
+    // The alarm topic's key is protected in prod, the topic not.
+    expect(options.get("aws:kms/key:Key::sample-api-alarms")?.protect).toBe(true);
+    expect(options.get("aws:sns/topic:Topic::sample-api-alarms")?.protect).toBeUndefined();
+    const dev = await run("dev", bundleFile("haproxy dev logs\n"), { loadBalancer: "haproxy" });
+    expect(dev.rec.ofType("aws:s3/bucket:Bucket").map((b) => b.name)).not.toContain("sample-api-nlb-logs");
+    expect(dev.rec.one("aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs).toBeUndefined();
+    expect(dev.options.get("aws:kms/key:Key::sample-api-alarms")?.protect).toBeUndefined();
+  });
 });

@@ -178,6 +178,7 @@ function albFlavor(
     datadogNotifyHandles: c.datadogNotifyHandles,
     datadogSite: c.datadogSite,
     createDatadogIntegration: c.createDatadogIntegration,
+    protectAlarmKey: c.protect,
   });
 
   const fleet = new Fleet(name, {
@@ -287,6 +288,12 @@ function haproxyFlavor({
     papertrailPort: secretParams.papertrailPort,
     certificateArn: c.certificateArn || undefined,
     deletionProtection: c.deletionProtection,
+    // Its own switch (on in prod), not s3AccessLogs: that is S3's log of requests to the buckets, which the NLB's
+    // log bucket follows as the ALB's does.
+    accessLogs: c.nlbAccessLogs,
+    accessLogRetentionDays: c.accessLogRetentionDays,
+    protectAccessLogs: c.protect,
+    serverAccessLogBucket: c.s3AccessLogs ? bundle.accessLogBucketName : undefined,
     bundleUrl: bundle.url,
     bundleSha256: bundle.sha256,
     version: bundle.sha256.apply((s) => s.slice(0, 12)),
@@ -305,6 +312,7 @@ function haproxyFlavor({
     datadogNotifyHandles: c.datadogNotifyHandles,
     datadogSite: c.datadogSite,
     createDatadogIntegration: c.createDatadogIntegration,
+    protectAlarmKey: c.protect,
   });
   return {
     loadBalancer: { dnsName: tier.nlbDnsName, zoneId: tier.nlbZoneId, url: tier.url },

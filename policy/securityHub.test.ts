@@ -117,7 +117,7 @@ describe("prod, as README.md states it", () => {
     });
     expect(partial("haproxy")).toEqual({
       "S3.9": ["aws:s3/bucket:Bucket::sample-api-access-logs"],
-      "S3.17": ["aws:s3/bucket:Bucket::sample-api-access-logs"],
+      "S3.17": ["aws:s3/bucket:Bucket::sample-api-access-logs", "aws:s3/bucket:Bucket::sample-api-nlb-logs"],
     });
   });
 });

@@ -90,17 +90,27 @@ export function serverAccessLogDelivery(
 }
 
 /**
- * Creates the bucket and its hardening under `opts.parent`. `name` is the bucket's resource name and the
- * default name of every other part.
+ * Creates the bucket and its hardening under `opts.parent`, all of it protected when `opts.protect` is true
+ * (unset or false: as the parent is). `name` is the bucket's resource name and the default name of every other part.
  */
-export function privateBucket(name: string, args: PrivateBucketArgs, opts: { parent: pulumi.Resource }): PrivateBucket {
+export function privateBucket(
+  name: string,
+  args: PrivateBucketArgs,
+  opts: { parent: pulumi.Resource; protect?: boolean },
+): PrivateBucket {
   const named = (part: PrivateBucketPart) => args.names?.[part] ?? name;
-  const { parent } = opts;
-  const bucket = new aws.s3.Bucket(name, { forceDestroy: args.forceDestroy ?? false, tags: args.tags }, { parent });
+  // Only `true` is passed on: an explicit false would override a protected parent's.
+  const parent = opts.parent;
+  const protect = opts.protect === true ? { protect: true } : {};
+  const bucket = new aws.s3.Bucket(
+    name,
+    { forceDestroy: args.forceDestroy ?? false, tags: args.tags },
+    { parent, ...protect },
+  );
   new aws.s3.BucketOwnershipControls(
     named("ownership"),
     { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-    { parent },
+    { parent, ...protect },
   );
   const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
     named("publicAccessBlock"),
@@ -111,13 +121,13 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     },
-    { parent },
+    { parent, ...protect },
   );
   const versioning = args.versioning
     ? new aws.s3.BucketVersioning(
         named("versioning"),
         { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-        { parent },
+        { parent, ...protect },
       )
     : undefined;
   // SSE-S3 unless a key is given: the one kind every AWS service writing into a bucket (ALB access logs among them) supports.
@@ -135,12 +145,12 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
         args.bucketKeyEnabled === undefined ? byDefault : { ...byDefault, bucketKeyEnabled: args.bucketKeyEnabled },
       ],
     },
-    { parent },
+    { parent, ...protect },
   );
   const lifecycle = new aws.s3.BucketLifecycleConfiguration(
     named("lifecycle"),
     { bucket: bucket.id, rules: args.lifecycleRules },
-    { parent, dependsOn: versioning ? [versioning] : undefined },
+    { parent, ...protect, dependsOn: versioning ? [versioning] : undefined },
   );
   const policy = new aws.s3.BucketPolicy(
     named("policy"),
@@ -155,13 +165,13 @@ export function privateBucket(name: string, args: PrivateBucketArgs, opts: { par
         ),
       ),
     },
-    { parent, dependsOn: [publicAccessBlock] },
+    { parent, ...protect, dependsOn: [publicAccessBlock] },
   );
   if (args.accessLogs !== undefined)
     new aws.s3.BucketLogging(
       named("logging"),
       { bucket: bucket.id, targetBucket: args.accessLogs.bucket, targetPrefix: args.accessLogs.prefix },
-      { parent },
+      { parent, ...protect },
     );
   return { bucket, publicAccessBlock, versioning, encryption, lifecycle, policy };
 }

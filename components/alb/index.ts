@@ -5,7 +5,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { contentTypeOptions, strictTransportSecurity } from "../../contract/headers";
 import { ServiceSettings, serviceDefaults } from "../../contract/service";
-import { privateBucket } from "../_shared/privateBucket";
+import { loadBalancerLogBucket } from "../_shared/logBucket";
 import { typeToken, withFormerType } from "../_shared/typeToken";
 import { formatProblem } from "../../contract/problem";
 import { accessLogDeliveryStatements, checkAlbTimings, defaultSslPolicy } from "./rules";
@@ -113,40 +113,15 @@ export class Alb extends pulumi.ComponentResource {
 
     const https = args.certificateArn !== undefined;
     const port = service.port;
-    const region = aws.getRegionOutput({}, { parent: this });
-    const caller = aws.getCallerIdentityOutput({}, { parent: this });
-    const partition = aws.getPartitionOutput({}, { parent: this });
-
-    // Versioned (Security Hub S3.14): a deleted or overwritten log stays a day. SSE-S3: ALB log delivery supports
-    // no other encryption (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
-    const { bucket: logs, policy: logsPolicy } = privateBucket(
+    // SSE-S3: ALB log delivery supports no other encryption
+    // (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+    const { bucket: logs, policy: logsPolicy } = loadBalancerLogBucket(
       `${name}-logs`,
       {
+        retentionDays: args.accessLogRetentionDays ?? 30,
         forceDestroy: args.forceDestroyLogs ?? false,
-        versioning: true,
-        lifecycleRules: [
-          {
-            id: "expire-access-logs",
-            status: "Enabled",
-            filter: {},
-            expiration: { days: args.accessLogRetentionDays ?? 30 },
-            noncurrentVersionExpiration: { noncurrentDays: 1 },
-          },
-          {
-            id: "remove-expired-delete-markers",
-            status: "Enabled",
-            filter: {},
-            expiration: { expiredObjectDeleteMarker: true },
-          },
-        ],
-        accessLogs:
-          args.serverAccessLogBucket === undefined
-            ? undefined
-            : { bucket: args.serverAccessLogBucket, prefix: `s3-access/${name}-logs/` },
-        policyStatements: (arn) =>
-          pulumi
-            .all([region.region, caller.accountId, partition.partition])
-            .apply(([r, acct, p]) => accessLogDeliveryStatements(arn, r, acct, p)),
+        serverAccessLogBucket: args.serverAccessLogBucket,
+        deliveryStatements: accessLogDeliveryStatements,
         tags: args.tags,
       },
       { parent: this },

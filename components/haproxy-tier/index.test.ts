@@ -27,12 +27,19 @@ beforeAll(async () => {
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, cb: any) => {
     ignored.set(req.getName(), req.getIgnorechangesList());
+    registered.set(`${req.getType()}::${req.getName()}`, {
+      protect: req.getProtect(),
+      dependencies: req.getDependenciesList(),
+    });
     return register(req, cb);
   };
 });
 const ignored = new Map<string, string[]>();
+/** Protect and explicit dependencies as each register request carried them, by "type::name". */
+const registered = new Map<string, { protect: boolean; dependencies: string[] }>();
 beforeEach(() => {
   mocks.clear();
+  registered.clear();
 });
 
 const base = (env: string): HaproxyTierArgs => ({
@@ -334,6 +341,104 @@ describe("HaproxyTier resource graph", () => {
   });
 });
 
+describe("NLB access logs", () => {
+  const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/x";
+  const logged = (): HaproxyTierArgs => ({
+    ...prod(),
+    certificateArn,
+    accessLogs: true,
+    accessLogRetentionDays: 365,
+    protectAccessLogs: true,
+    serverAccessLogBucket: "access-logs-bucket",
+  });
+  const bucketParts = [
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLogging:BucketLogging",
+  ];
+
+  it("off by default: no bucket, and the NLB does not log", async () => {
+    await build({ ...prod(), certificateArn });
+    expect(count("aws:s3/bucket:Bucket")).toBe(0);
+    expect(mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs).toBeUndefined();
+  });
+
+  it("on: the NLB logs into a private, versioned, expiring bucket, turned on after the bucket's policy", async () => {
+    await build(logged());
+    for (const type of bucketParts) expect(mocks.one(type).name, type).toBe("tier-nlb-logs");
+    const nlb = mocks.one("aws:lb/loadBalancer:LoadBalancer").inputs;
+    // The bucket by its name (the mocks name it after the resource plus a suffix, as AWS would).
+    expect(nlb.accessLogs).toEqual({ bucket: "tier-nlb-logs-a1b2c3", enabled: true, prefix: "" });
+    expect(registered.get("aws:lb/loadBalancer:LoadBalancer::tier-nlb")!.dependencies.join()).toMatch(
+      /bucketPolicy:BucketPolicy::tier-nlb-logs/,
+    );
+    expect(mocks.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration).toEqual({
+      status: "Enabled",
+    });
+    const [expire] = mocks.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+    expect(expire).toMatchObject({ status: "Enabled", expiration: { days: 365 } });
+    // SSE-S3: one of the two encryptions NLB log delivery accepts.
+    expect(
+      mocks.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs
+        .rules[0].applyServerSideEncryptionByDefault,
+    ).toEqual({ sseAlgorithm: "AES256" });
+    expect(mocks.one("aws:s3/bucketLogging:BucketLogging").inputs).toMatchObject({
+      targetBucket: "access-logs-bucket",
+      targetPrefix: "s3-access/tier-nlb-logs/",
+    });
+  });
+
+  it("the bucket policy lets only the log delivery service write, for this account's deliveries in this region, with the owner's ACL", async () => {
+    await build(logged());
+    const { Statement } = JSON.parse(mocks.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    const arn = "arn:aws:s3:::tier-nlb-logs-a1b2c3";
+    const onBehalf = {
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: { "aws:SourceArn": "arn:aws:logs:us-east-1:123456789012:*" },
+    };
+    const principal = { Service: "delivery.logs.amazonaws.com" };
+    expect(Statement.slice(0, 2)).toEqual([
+      {
+        Sid: "NlbLogDeliveryAclCheck",
+        Effect: "Allow",
+        Principal: principal,
+        Action: "s3:GetBucketAcl",
+        Resource: arn,
+        Condition: onBehalf,
+      },
+      {
+        Sid: "NlbLogDelivery",
+        Effect: "Allow",
+        Principal: principal,
+        Action: "s3:PutObject",
+        Resource: `${arn}/AWSLogs/123456789012/*`,
+        Condition: {
+          ...onBehalf,
+          StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": "123456789012" },
+        },
+      },
+    ]);
+    expect(Statement.slice(2).map((s: { Sid: string }) => s.Sid)).toEqual(["DenyInsecureTransport", "DenyOutdatedTls"]);
+  });
+
+  it("protectAccessLogs protects the bucket and its parts, nothing else of the tier, and keeps destroy from emptying it", async () => {
+    await build(logged());
+    const protectedOnes = [...registered].filter(([, r]) => r.protect).map(([k]) => k.split("::")[0]);
+    expect(protectedOnes.sort()).toEqual([...bucketParts].sort());
+    expect(mocks.one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(false);
+    registered.clear();
+    mocks.clear();
+    await build({ ...logged(), protectAccessLogs: false });
+    expect([...registered.values()].filter((r) => r.protect)).toEqual([]);
+    expect(mocks.one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(true);
+  });
+});
+
 describe("deploy document", () => {
   it("its shell wrapper passes shellcheck as POSIX sh and hands the deploy script over byte for byte", () => {
     const script = renderDeployScript({});
@@ -390,6 +495,7 @@ describe("HaproxyTier: bad input", () => {
       "fleetImageRolloutHosts: 3 of 3 hosts at once; leave at least one serving",
     ],
     [{ env: "dev", fleetImageRolloutHosts: [3] }, "fleetImageRolloutHosts: 3 is not a host index (0-2)"],
+    [{ env: "dev", accessLogs: true }, "accessLogs: an NLB logs TLS connections only"],
   ])("refuses %j", async (extra, message) => {
     const make = () => new HaproxyTier("bad", { ...base(String(extra.env)), ...(extra as Partial<HaproxyTierArgs>) });
     expect(make).toThrow(message);

@@ -96,6 +96,20 @@ export interface HaproxyTierArgs {
   certificateArn?: pulumi.Input<string>;
   /** Refuse to delete the NLB. Default false. */
   deletionProtection?: pulumi.Input<boolean>;
+  /**
+   * Write the NLB's access logs (TLS connections: it logs nothing else, so this needs `certificateArn`) to a
+   * private bucket `<name>-nlb-logs`. Plain: it adds resources. Default false.
+   */
+  accessLogs?: boolean;
+  /** With `accessLogs`: days a log is kept. Default 30. */
+  accessLogRetentionDays?: pulumi.Input<number>;
+  /**
+   * With `accessLogs`: Pulumi protect on the log bucket and its parts, and no emptying by `pulumi destroy`; false
+   * lets destroy empty it (dev). Plain: a resource option. Default false.
+   */
+  protectAccessLogs?: boolean;
+  /** With `accessLogs`: bucket taking the log bucket's own S3 server access logs (Bundle.accessLogBucketName). Default none. */
+  serverAccessLogBucket?: pulumi.Input<string>;
 
   /** s3:// URL of the release to roll out (Bundle.url). */
   bundleUrl: pulumi.Input<string>;
@@ -240,6 +254,13 @@ export class HaproxyTier extends pulumi.ComponentResource {
         deregistrationDelaySec: Math.ceil(service.shutdownTimeoutMs / 1000),
         certificateArn: args.certificateArn,
         deletionProtection: args.deletionProtection ?? false,
+        accessLogs: args.accessLogs
+          ? {
+              retentionDays: args.accessLogRetentionDays ?? 30,
+              protect: args.protectAccessLogs ?? false,
+              serverAccessLogBucket: args.serverAccessLogBucket,
+            }
+          : undefined,
         tags,
       },
       this,

@@ -3,7 +3,9 @@
 // health URI over HTTP: 503 there when the node has no usable service host, so such a node leaves the NLB.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { loadBalancerLogBucket } from "../_shared/logBucket";
 import { defaultSslPolicy } from "../alb/rules";
+import { nlbAccessLogDeliveryStatements } from "./rules";
 
 export interface TierNlbArgs {
   vpcId: pulumi.Input<string>;
@@ -17,12 +19,16 @@ export interface TierNlbArgs {
   deregistrationDelaySec: number;
   certificateArn: pulumi.Input<string> | undefined;
   deletionProtection: pulumi.Input<boolean>;
+  /** Where the access logs go, or none. */
+  accessLogs:
+    | { retentionDays: pulumi.Input<number>; protect: boolean; serverAccessLogBucket: pulumi.Input<string> | undefined }
+    | undefined;
   tags: Record<string, string>;
 }
 
 /**
- * The NLB and its listener `<name>-nlb` and the target group `<name>-haproxy`, which the nodes' Auto Scaling
- * group registers them in (nodes.ts).
+ * The NLB and its listener `<name>-nlb`, the target group `<name>-haproxy`, which the nodes' Auto Scaling
+ * group registers them in (nodes.ts), and with `accessLogs` the log bucket `<name>-nlb-logs`.
  */
 export function tierNlb(
   name: string,
@@ -30,6 +36,20 @@ export function tierNlb(
   parent: pulumi.Resource,
 ): { nlb: aws.lb.LoadBalancer; targetGroup: aws.lb.TargetGroup } {
   const opts = { parent };
+  // SSE-S3 (NLB log delivery also takes SSE-KMS, under a key whose policy admits the delivery service).
+  const logs =
+    a.accessLogs &&
+    loadBalancerLogBucket(
+      `${name}-nlb-logs`,
+      {
+        retentionDays: a.accessLogs.retentionDays,
+        forceDestroy: !a.accessLogs.protect,
+        serverAccessLogBucket: a.accessLogs.serverAccessLogBucket,
+        deliveryStatements: nlbAccessLogDeliveryStatements,
+        tags: a.tags,
+      },
+      { parent, protect: a.accessLogs.protect },
+    );
   const nlb = new aws.lb.LoadBalancer(
     `${name}-nlb`,
     {
@@ -39,9 +59,11 @@ export function tierNlb(
       securityGroups: [a.securityGroupId],
       enableCrossZoneLoadBalancing: true,
       enableDeletionProtection: a.deletionProtection,
+      // ELB checks it may write when logging is turned on: after the bucket's policy.
+      ...(logs && { accessLogs: { bucket: logs.bucket.bucket, enabled: true, prefix: "" } }),
       tags: a.tags,
     },
-    opts,
+    logs ? { parent, dependsOn: [logs.policy] } : opts,
   );
   const tg = new aws.lb.TargetGroup(
     `${name}-haproxy`,

@@ -99,7 +99,54 @@ export function checkHaproxyTierArgs(a: HaproxyTierArgs): Problem[] {
       field: "serverSlots",
       message: `${slots} must be at least fleetInstanceCount (${a.fleetInstanceCount})`,
     });
+  if (a.accessLogs === true && a.certificateArn === undefined)
+    errors.push({
+      field: "accessLogs",
+      message: "an NLB logs TLS connections only, and without certificateArn it listens on plain TCP: give both",
+    });
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(a.env))
     errors.push({ field: "env", message: `"${a.env}" must be lowercase letters, digits or dashes` });
   return errors;
+}
+
+/**
+ * Statements letting the NLB write access logs for this account into its bucket (under AWSLogs/<account>/, the
+ * prefix being empty). NLB logs go through the log delivery service `delivery.logs.amazonaws.com`, not ELB's
+ * principals: it checks the bucket's ACL, then writes with the `bucket-owner-full-control` ACL (the one ACL a
+ * bucket with ACLs disabled accepts), both only on behalf of this account's log deliveries in this region
+ * (aws:SourceAccount, aws:SourceArn: the confused-deputy guard)
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/enable-access-logs.html).
+ */
+export function nlbAccessLogDeliveryStatements(
+  bucketArn: string,
+  region: string,
+  accountId: string,
+  partition: string,
+): object[] {
+  const principal = { Service: "delivery.logs.amazonaws.com" };
+  const onBehalfOfThisAccount = {
+    StringEquals: { "aws:SourceAccount": accountId },
+    ArnLike: { "aws:SourceArn": `arn:${partition}:logs:${region}:${accountId}:*` },
+  };
+  return [
+    {
+      Sid: "NlbLogDeliveryAclCheck",
+      Effect: "Allow",
+      Principal: principal,
+      Action: "s3:GetBucketAcl",
+      Resource: bucketArn,
+      Condition: onBehalfOfThisAccount,
+    },
+    {
+      Sid: "NlbLogDelivery",
+      Effect: "Allow",
+      Principal: principal,
+      Action: "s3:PutObject",
+      Resource: `${bucketArn}/AWSLogs/${accountId}/*`,
+      Condition: {
+        ...onBehalfOfThisAccount,
+        StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": accountId },
+      },
+    },
+  ];
 }

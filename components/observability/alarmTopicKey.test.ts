@@ -42,3 +42,31 @@ describe("alarm topic key", () => {
     ]);
   });
 });
+
+describe("protectAlarmKey", () => {
+  const program = (args: { protectAlarmKey?: boolean }) => () => ({
+    url: new Observability("obs", {
+      service: serviceDefaults,
+      env: "prod",
+      expectedHealthyHosts: 2,
+      notificationEmails: ["ops@example.com"],
+      nlbArnSuffix: "net/nlb/1",
+      nlbTargetGroupArnSuffix: "targetgroup/tg/1",
+      ...args,
+    }).dashboardUrl,
+  });
+  const protectedOnes = (options: Map<string, { protect?: boolean }>) =>
+    [...options].filter(([, o]) => o.protect === true).map(([k]) => k);
+
+  it("protects the topic's key and nothing else: the topic, its policy, subscriptions, alarms and monitors stay replaceable", async () => {
+    const { options } = await runProgram(program({ protectAlarmKey: true }));
+    expect(options.size).toBeGreaterThan(10);
+    expect(protectedOnes(options)).toEqual(["aws:kms/key:Key::obs-alarms"]);
+  });
+
+  it("by default sets no protect of its own, so the key inherits the component's", async () => {
+    const { options } = await runProgram(program({}));
+    expect(protectedOnes(options)).toEqual([]);
+    expect(options.get("aws:kms/key:Key::obs-alarms")?.protect).toBeUndefined();
+  });
+});

@@ -39,6 +39,8 @@ export interface AlarmsInput {
   asgName?: pulumi.Input<string>;
   /** Time a new host has to boot and pass its load balancer's check, seconds: the healthy-hosts alarms wait longer. */
   hostBootSec: pulumi.Input<number>;
+  /** Protect the topic's key; false leaves it to the parent's `protect`. */
+  protectKey: boolean;
 }
 
 export interface Alarms {
@@ -99,7 +101,8 @@ function alarmTopic(name: string, a: AlarmsInput, parent: pulumi.Resource): pulu
         .all([partition.partition, identity.accountId, region.region])
         .apply(([p, accountId, r]) => alarmTopicKeyPolicy(p, accountId, r)),
     },
-    { parent },
+    // Only when asked: an explicit `protect: false` would override a protected parent's.
+    a.protectKey ? { parent, protect: true } : { parent },
   );
   const topic = new aws.sns.Topic(`${name}-alarms`, { kmsMasterKeyId: key.arn }, { parent });
   new aws.sns.TopicPolicy(

@@ -410,6 +410,7 @@ describe("Observability args", () => {
         "createDatadogIntegration",
         "expectedHealthyHosts",
         "notificationEmails",
+        "protectAlarmKey",
         "service",
         "thresholds",
       ]);

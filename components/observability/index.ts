@@ -92,6 +92,12 @@ export interface ObservabilityArgs {
   datadogIntegrationRoleArn?: pulumi.Input<string>;
   /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
   runbookUrl?: pulumi.Input<string>;
+  /**
+   * Pulumi `protect` on the alarm topic's KMS key alone (the stack's `protect`): a deleted key cannot decrypt what
+   * was encrypted under it, and no release replaces a key. The topic, alarms and monitors stay unprotected, as
+   * later changes may replace them. Plain: a resource option. Default false (the key inherits this component's).
+   */
+  protectAlarmKey?: boolean;
 }
 
 /**
@@ -222,6 +228,7 @@ ${notify}`,
         alb,
         asgName: args.asgName,
         hostBootSec: args.hostBootSec ?? 300,
+        protectKey: args.protectAlarmKey ?? false,
         nlb:
           args.nlbArnSuffix !== undefined && args.nlbTargetGroupArnSuffix !== undefined
             ? {
