@@ -76,8 +76,9 @@ unset papertrail
 install -d -m 0700 "$secrets_dir"
 changed=()
 unchanged=()
+tmp=""
+trap 'rm -f "$tmp"' EXIT # a run cut short leaves no second copy of a value behind
 write_secret() { # file content: created 0600 under a temporary name, then renamed into place when it differs
-  local tmp
   tmp=$(mktemp "$secrets_dir/.$1.XXXXXX")
   printf '%s\\n' "$2" > "$tmp"
   if cmp -s "$tmp" "$secrets_dir/$1"; then
@@ -87,6 +88,7 @@ write_secret() { # file content: created 0600 under a temporary name, then renam
     mv -f "$tmp" "$secrets_dir/$1"
     changed+=("$1")
   fi
+  tmp=""
 }
 write_secret ${file(p.datadogEnvFile)} "DD_API_KEY=$dd_api_key"
 unset dd_api_key
