@@ -27,6 +27,8 @@ export function hostPaths(service: string) {
     logrotate: `/etc/logrotate.d/${service}`,
     bootScript: `/usr/local/sbin/${service}-boot`,
     deployScript: `/usr/local/sbin/${service}-deploy`,
+    /** Reads the secrets from SSM into `secrets/`: at boot, and again on a rotation (`--restart`). */
+    secretsScript: `/usr/local/sbin/${service}-secrets`,
   };
 }
 

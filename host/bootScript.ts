@@ -1,11 +1,11 @@
 // The script cloud-init runs once the files are written: installs what is missing, fetches the secrets
-// from SSM, prepares the host's program (the service: its user and folders; or HAProxy), starts the
-// units and, last, the program: the service's release 1 goes through its deploy script, the same step
+// from SSM (the secrets script, host/secrets.ts), prepares the host's program (the service: its user and
+// folders; or HAProxy), starts the units and, last, the program: the service's release 1 goes through its deploy script, the same step
 // every rollout runs. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
 import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { HostBase, HostInput } from "./input";
 import { renderDatadogInstall, renderSsmAgentInstall } from "./packages";
-import { renderPapertrailAction } from "./rsyslog";
+import { renderRetry, retryPolicy } from "./retry";
 
 /** Single-quoted shell word. Inputs are validated by checkHostInput; this keeps them inert anyway. */
 const q = (s: string | number) => `'${String(s).replace(/'/g, `'\\''`)}'`;
@@ -36,6 +36,7 @@ export function serviceBootProgram(i: HostInput): BootProgram {
   return {
     path: p.bootScript,
     vars: {
+      region: i.region,
       service: i.service.name,
       version: i.version,
       bundle_url: i.bundle.url,
@@ -102,9 +103,6 @@ export function renderHostBootScript(i: HostBase, program: BootProgram): string 
 set -euo pipefail
 umask 022
 
-region=${q(i.region)}
-ssm_datadog_api_key=${q(i.ssm.datadogApiKey)}
-ssm_papertrail_destination=${q(i.ssm.papertrailDestination)}
 ssm_agent_url=${q(i.ssmAgent.baseUrl.replace(/\/+$/, ""))}
 ssm_agent_version=${q(i.ssmAgent.version)}
 ssm_agent_keyring=${q(i.ssmAgent.keyring)}
@@ -130,36 +128,9 @@ ${program.install}
 section folders
 ${program.folders}install -d -m 0700 -o root -g root ${p.secrets}
 
-# --- secrets: SSM SecureString -> root-only 0600 files, each value in exactly one file ---
-ssm_get() {
-  retry aws ssm get-parameter --region "$region" --with-decryption --name "$1" --query Parameter.Value --output text
-}
-write_secret() { # path content: created 0600 under a temporary name, then renamed into place
-  local tmp
-  tmp=$(umask 077 && mktemp "$1.XXXXXX")
-  printf '%s\\n' "$2" > "$tmp"
-  mv -f "$tmp" "$1"
-}
+# --- secrets: SSM SecureString -> root-only 0600 files, each value in exactly one file (host/secrets.ts) ---
 section secrets
-
-dd_api_key=$(ssm_get "$ssm_datadog_api_key")
-[[ "$dd_api_key" =~ ^[A-Za-z0-9]{16,64}$ ]] || { log "SSM $ssm_datadog_api_key: not a Datadog API key"; exit 1; }
-write_secret ${p.datadogEnvFile} "DD_API_KEY=$dd_api_key"
-unset dd_api_key
-
-papertrail=$(ssm_get "$ssm_papertrail_destination")
-if ! [[ "$papertrail" =~ ^([A-Za-z0-9][A-Za-z0-9.-]*):([0-9]{1,5})$ ]]; then
-  log "SSM $ssm_papertrail_destination: expected host:port"; exit 1
-fi
-pt_host=\${BASH_REMATCH[1]}
-pt_port=\${BASH_REMATCH[2]}
-write_secret ${p.papertrailInclude} "$(cat <<RSYSLOG
-# Papertrail forwarding, written by ${program.path} from SSM $ssm_papertrail_destination
-${renderPapertrailAction(i, { host: "${pt_host}", port: "${pt_port}" }).trimEnd()}
-RSYSLOG
-)"
-unset papertrail pt_host pt_port
-log "step=secrets ok duration=$((SECONDS - step_started))s"
+SECRETS_LOG_TAG="$tag" ${p.secretsScript}
 
 # --- the Datadog agent, once its API key file exists: its unit reads it from the first start ---
 ${renderDatadogInstall()}# the agent reads the program's journal entries
@@ -213,22 +184,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   policy_rc_d=ours
 fi
 
-retry_attempts=${retryPolicy.attempts}
-retry_budget=${retryPolicy.budgetSec}
-retry() { # command...: at most retry_attempts tries, waits doubling from ${retryPolicy.firstWaitSec}s, all within retry_budget seconds
-  local attempt=1 wait=${retryPolicy.firstWaitSec} deadline=$((SECONDS + retry_budget))
-  until timeout "$((deadline - SECONDS))" "$@"; do
-    if [ "$attempt" -ge "$retry_attempts" ] || [ $((SECONDS + wait)) -ge "$deadline" ]; then
-      log "step=$current_step gave up after $attempt attempts: $1"
-      return 1
-    fi
-    log "step=$current_step attempt $attempt failed, again in \${wait}s: $1"
-    sleep "$wait"
-    attempt=$((attempt + 1))
-    wait=$((wait * 2))
-  done
-}
-# https or a local file only, redirects included; the caller verifies what it fetched before using it.
+${renderRetry("step=$current_step ")}# https or a local file only, redirects included; the caller verifies what it fetched before using it.
 fetch() { retry curl -fsSL --proto '=https,file' --proto-redir '=https' -o "$2" "$1"; }
 
 # The hosts' egress is HTTPS only: apt reads Debian's mirrors over https (Debian's cloud images ship ca-certificates).
@@ -249,5 +205,5 @@ missing_debs() {
 `;
 }
 
-/** The retry every download at boot goes through: bounded tries, doubling waits, a bounded total per download. */
-export const retryPolicy = { attempts: 5, firstWaitSec: 2, budgetSec: 600 } as const;
+/** The retry every download at boot goes through (host/retry.ts). */
+export { retryPolicy };

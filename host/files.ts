@@ -9,6 +9,7 @@ import { renderDeployScript } from "./deploy/script";
 import { renderLifecycleFiles } from "./lifecycle";
 import { renderLogrotate } from "./logrotate";
 import { renderRsyslog } from "./rsyslog";
+import { renderSecretsScript } from "./secrets";
 import { renderUnit } from "./unit";
 
 export interface HostFile {
@@ -57,6 +58,7 @@ export function renderHostFiles(i: HostInput): HostFile[] {
       owner: "root:root",
       mode: "0755",
     },
+    { path: p.secretsScript, content: renderSecretsScript(i), owner: "root:root", mode: "0755" },
     { path: p.bootScript, content: renderBootScript(i), owner: "root:root", mode: "0755" },
     ...renderLifecycleFiles(i).map((f) => ({ ...f, owner: "root:root" })),
   ];

@@ -15,6 +15,7 @@ export { renderRsyslog, renderPapertrailAction, parseDestination, productionSite
 export { renderLogrotate, productionLogrotateSite, LogrotateSite } from "./logrotate";
 export { renderDatadog, renderDatadogFor, serviceProgram, DatadogProgram, DatadogFile } from "./datadog";
 export { renderBootScript, renderHostBootScript, serviceBootProgram, BootProgram } from "./bootScript";
+export { renderSecretsScript, secretConsumers } from "./secrets";
 export {
   renderUserData,
   renderCloudConfig,

@@ -46,11 +46,15 @@ describe("secrets", () => {
   });
 
   it("fetches both secrets from the SSM parameters named after service and env, decrypted, into root-only files", () => {
-    const ud = renderUserData(sampleInput());
-    expect(ud).toContain("ssm_datadog_api_key='/sample-api/prod/datadog-api-key'");
-    expect(ud).toContain("ssm_papertrail_destination='/sample-api/prod/papertrail-destination'");
-    expect(ud).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
-    expect(ud).toMatch(/umask 077 && mktemp/);
+    const secrets = renderHostFiles(sampleInput()).find((f) => f.path === hostPaths("sample-api").secretsScript)!;
+    expect(secrets.mode).toBe("0755");
+    expect(secrets.content).toContain("ssm_datadog_api_key='/sample-api/prod/datadog-api-key'");
+    expect(secrets.content).toContain("ssm_papertrail_destination='/sample-api/prod/papertrail-destination'");
+    expect(secrets.content).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
+    expect(secrets.content).toMatch(/^umask 077$/m);
+    // the boot runs it, under its own journal tag
+    const boot = renderHostFiles(sampleInput()).find((f) => f.path === hostPaths("sample-api").bootScript)!;
+    expect(boot.content).toContain(`SECRETS_LOG_TAG="$tag" ${hostPaths("sample-api").secretsScript}\n`);
     // the rendered rsyslog rules include the Papertrail file the boot script writes, and hold no target
     const rules = renderHostFiles(sampleInput()).find((f) => f.path === hostPaths("sample-api").rsyslog)!;
     expect(rules.content).toContain(`include(file="${hostPaths("sample-api").papertrailInclude}"`);
@@ -172,12 +176,14 @@ describe("files", () => {
     );
   });
 
-  it("writes the scripts (boot, deploy, lifecycle) executable and every other file root-owned 0644", () => {
+  it("writes the scripts (boot, secrets, deploy, lifecycle) executable and every other file root-owned 0644", () => {
     const p = hostPaths("sample-api");
     for (const f of renderHostFiles(sampleInput())) {
       expect(f.owner).toBe("root:root");
       expect(f.mode).toBe(
-        [p.bootScript, p.deployScript, lifecyclePaths("sample-api").script].includes(f.path) ? "0755" : "0644",
+        [p.bootScript, p.secretsScript, p.deployScript, lifecyclePaths("sample-api").script].includes(f.path)
+          ? "0755"
+          : "0644",
       );
       expect(f.path.startsWith("/")).toBe(true);
     }

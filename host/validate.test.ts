@@ -192,7 +192,7 @@ describe("boot and deploy scripts", () => {
     const bad = run("shellcheck", [
       "-s",
       "bash",
-      write("boot-bad.sh", script.replace(`mv -f "$tmp" "$1"`, "mv -f $tmp $1")),
+      write("boot-bad.sh", script.replace(`section "$1"\n  "$2"`, `section $1\n  "$2"`)),
     ]);
     expect(bad.status).not.toBe(0);
     expect(bad.stdout).toMatch(/SC2086/);

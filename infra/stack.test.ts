@@ -482,6 +482,15 @@ describe("stack dev, HAProxy flavor (loadBalancer: haproxy), under mocks", () =>
       "/sample-api/dev/datadog-api-key",
     ])
       expect(nodeUserData).toContain(part);
+    // A new secret value reaches the service hosts through the rollout (secrets script, then a restart) and the
+    // nodes through their launch template's instance tag (components/haproxy-tier HaproxyTierArgs.secretsRevision).
+    const revision = "datadog-api-key:1/papertrail-destination:1";
+    expect(rec.one("aws:ssm/association:Association").inputs.parameters.secretsRevision).toBe(revision);
+    const commands = JSON.parse(rec.one("aws:ssm/document:Document").inputs.content).mainSteps[0].inputs.runCommand;
+    expect(commands.join("\n")).toContain("ssm_datadog_api_key='/sample-api/dev/datadog-api-key'");
+    expect(rec.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.tagSpecifications[0].tags).toMatchObject({
+      "node-service-aws:secrets-revision": revision,
+    });
     for (const key of secretKeys) {
       const leaks = rec.resources.flatMap((r) =>
         clearTextPaths(r.wire, secretMarker(key)).map((p) => `${r.type} ${r.name} ${p}`),

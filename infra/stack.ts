@@ -8,7 +8,7 @@ import { Fleet } from "../components/fleet";
 import { serviceHostRole } from "../components/fleet/hostRole";
 import { debianImage } from "../components/fleet/image";
 import { HaproxyTier } from "../components/haproxy-tier";
-import { renderUserData } from "../host";
+import { renderSecretsScript, renderUserData } from "../host";
 import { renderNodeUserData } from "../host/haproxy/nodeUserData";
 import { Network } from "../components/network";
 import { Observability } from "../components/observability";
@@ -297,6 +297,13 @@ function haproxyFlavor({
     bundleUrl: bundle.url,
     bundleSha256: bundle.sha256,
     version: bundle.sha256.apply((s) => s.slice(0, 12)),
+    // A new secret value re-runs the rollout (secrets, then a restart) host by host, and refreshes the nodes.
+    secretsRevision: secretParams.revision,
+    fleetSecretsScript: pulumi
+      .all([region, bundle.url, bundle.sha256])
+      .apply(([r, bundleUrl, bundleSha256]) =>
+        renderSecretsScript(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })),
+      ),
   });
   // The HAProxy nodes read their boot parameters, not the releases.
   setReaders(pulumi.all([hosts.role.arn]), pulumi.all([hosts.role.arn, tier.nodeRoleArn]));

@@ -1,7 +1,7 @@
 // Secret rotation on the local fleet under load: a new value put in the Parameter Store stand-in reaches every
-// host through the path the stack takes (a new revision, each host on an older one replaced in turn, its boot's
-// own secrets step reading the value), with no request lost. The real service, real HAProxy, the rendered boot
-// script's secrets step and the rendered deploy script, on loopback.
+// host through the HAProxy flavor's path (a new revision; each host on an older one, in turn, runs the rendered
+// secrets script and is restarted by the rendered deploy script on its running release), with no request lost.
+// The real service, real HAProxy, the rendered secrets and deploy scripts, on loopback.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -102,7 +102,7 @@ describe("secret rotation on the local fleet", () => {
     expect(state.hosts.map((h) => readPid(h.pidFile))).toEqual(pids);
   });
 
-  it("a value the boot refuses stops at the first host, before its restart; the others keep serving the old one", async () => {
+  it("a value the secrets script refuses stops at the first host, before its restart; the others keep serving the old one", async () => {
     await waitAllUp(state);
     const pids = state.hosts.map((h) => readPid(h.pidFile));
     store.put(localParameters(state)["papertrail-destination"], "no port here");

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -8,6 +8,9 @@ import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pu
 import { HaproxyTier, HaproxyTierArgs } from "./index";
 import { deployDocument } from "./rollout";
 import { renderDeployScript } from "../../host/deploy/script";
+import { withHostBaseDefaults } from "../../host/input";
+import { renderSecretsScript } from "../../host/secrets";
+import { secretsRevisionTagKey } from "../fleet/rules";
 import { gunzipSync } from "node:zlib";
 
 // One mock monitor for the file (a component's registerOutputs may arrive after its test ended).
@@ -255,6 +258,70 @@ describe("HaproxyTier resource graph", () => {
     );
   });
 
+  it("secret rotation: a new revision changes the rollout's parameter and the nodes' template data, nothing else", async () => {
+    const secrets = {
+      secretsRevision: "datadog-api-key:1/papertrail-destination:1",
+      fleetSecretsScript: renderSecretsScript(withHostBaseDefaults({ env: "prod" })),
+    };
+    await build({ ...prod(), ...secrets });
+    // The mocks hand out new private IPs on every build: the discovery record's addresses are left out.
+    const snapshot = () =>
+      new Map(
+        mocks.resources.map((r) => [
+          `${r.type}::${r.name}`,
+          JSON.stringify({ ...r.inputs, ...(r.type === "aws:route53/record:Record" ? { records: [] } : {}) }),
+        ]),
+      );
+    const before = snapshot();
+    const a = mocks.one("aws:ssm/association:Association").inputs;
+    expect(a.parameters).toEqual({
+      bundleUrl: "s3://bundles-a1b2c3/releases/abc.js",
+      bundleSha256: "a".repeat(64),
+      version: "abc123",
+      secretsRevision: secrets.secretsRevision,
+    });
+    expect(a).toMatchObject({ maxConcurrency: "1", maxErrors: "0" });
+    const content = JSON.parse(mocks.one("aws:ssm/document:Document").inputs.content);
+    expect(new RegExp(content.parameters.secretsRevision.allowedPattern).test(secrets.secretsRevision)).toBe(true);
+    expect(new RegExp(content.parameters.secretsRevision.allowedPattern).test("a:1;reboot")).toBe(false);
+    const run: string[] = content.mainSteps[0].inputs.runCommand;
+    expect(run.slice(-3)).toEqual([
+      'echo "secrets revision {{ secretsRevision }}"',
+      'bash "$secrets" --restart',
+      'bash "$script" --source "{{ bundleUrl }}" --sha256 "{{ bundleSha256 }}" --version "{{ version }}"',
+    ]);
+    // the nodes: the revision is an instance tag of the template's data (a new version), not the group's tags
+    const lt = () => mocks.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+    expect(lt().tagSpecifications[0]).toMatchObject({
+      resourceType: "instance",
+      tags: { Role: "haproxy", [secretsRevisionTagKey]: secrets.secretsRevision },
+    });
+    expect(nodeGroup().tags.map((t: { key: string }) => t.key)).not.toContain(secretsRevisionTagKey);
+
+    mocks.clear();
+    await build({ ...prod(), ...secrets, secretsRevision: "datadog-api-key:2/papertrail-destination:1" });
+    const after = snapshot();
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k));
+    expect(changed.sort()).toEqual([
+      "aws:ec2/launchTemplate:LaunchTemplate::tier-node",
+      "aws:ssm/association:Association::tier-rollout",
+    ]);
+    expect(mocks.one("aws:ssm/association:Association").inputs.parameters.secretsRevision).toBe(
+      "datadog-api-key:2/papertrail-destination:1",
+    );
+    expect(lt().tagSpecifications[0].tags[secretsRevisionTagKey]).toBe("datadog-api-key:2/papertrail-destination:1");
+
+    // without a revision: no parameter, no tag, the document deploys only
+    mocks.clear();
+    await build(prod());
+    expect(mocks.one("aws:ssm/association:Association").inputs.parameters.secretsRevision).toBeUndefined();
+    expect(lt().tagSpecifications[0].tags[secretsRevisionTagKey]).toBeUndefined();
+    expect(
+      JSON.parse(mocks.one("aws:ssm/document:Document").inputs.content).parameters.secretsRevision,
+    ).toBeUndefined();
+  });
+
   it("a configurable batch size", async () => {
     await build({ ...prod(), rolloutBatch: "2" });
     expect(mocks.one("aws:ssm/association:Association").inputs.maxConcurrency).toBe("2");
@@ -478,6 +545,54 @@ describe("deploy document", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("deploy document with the secrets script", () => {
+  it("runs the secrets script with --restart, then the deploy step; a refused secret stops the host before its restart", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tier-ssm-"));
+    try {
+      const calls = join(dir, "calls");
+      // Stand-in scripts that record how they were run; the wrapper is what SSM runs, parameters filled in.
+      const stub = (name: string, rc: string) => `#!/bin/bash\necho "${name} $*" >> ${calls}\nexit ${rc}\n`;
+      const wrapper = (secretsRc: string) =>
+        (
+          (deployDocument(stub("deploy", "0"), 600, "eu-west-1", stub("secrets", secretsRc)) as any).mainSteps[0].inputs
+            .runCommand as string[]
+        )
+          .join("\n")
+          .replace("{{ secretsRevision }}", "datadog-api-key:2/papertrail-destination:1")
+          .replace("{{ bundleUrl }}", "s3://b-1/releases/x.js")
+          .replace("{{ bundleSha256 }}", "a".repeat(64))
+          .replace("{{ version }}", "v1");
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      writeFileSync(join(bin, "cloud-init"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}` };
+      writeFileSync(join(dir, "ok.sh"), wrapper("0"));
+      execFileSync("shellcheck", ["-s", "sh", join(dir, "ok.sh")], { stdio: "pipe" });
+      const ok = spawnSync("sh", [join(dir, "ok.sh")], { encoding: "utf8", env });
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toBe("secrets revision datadog-api-key:2/papertrail-destination:1\n");
+      expect(readFileSync(calls, "utf8")).toBe(
+        `secrets --restart\ndeploy --source s3://b-1/releases/x.js --sha256 ${"a".repeat(64)} --version v1\n`,
+      );
+      rmSync(calls);
+      writeFileSync(join(dir, "refused.sh"), wrapper("1"));
+      const refused = spawnSync("sh", [join(dir, "refused.sh")], { encoding: "utf8", env });
+      expect(refused.status).toBe(1);
+      expect(readFileSync(calls, "utf8")).toBe("secrets --restart\n");
+      // both scripts' temporary files are gone
+      expect(readdirSync(dir).sort()).toEqual(["bin", "calls", "ok.sh", "refused.sh"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a script holding {{, which SSM would fill in as a parameter", () => {
+    expect(() => deployDocument("#!/bin/bash\n", 60, "eu-west-1", "echo {{ x }}\n")).toThrow(
+      /the secrets script holds "\{\{"/,
+    );
   });
 });
 

@@ -119,6 +119,19 @@ export interface HaproxyTierArgs {
   version: pulumi.Input<string>;
   /** Hosts deployed at once (SSM max concurrency). Default "1". */
   rolloutBatch?: pulumi.Input<string>;
+  /**
+   * Revision of the secrets (Secrets.revision: parameter versions, never a value). The HAProxy nodes' launch
+   * template tags each node with it, so a new value is a new template version the nodes' refresh rolls out;
+   * with fleetSecretsScript, it is also a parameter of the rollout, so a new value re-runs it on every service
+   * host, one at a time. Default none: hosts and nodes keep the values they booted with.
+   */
+  secretsRevision?: pulumi.Input<string>;
+  /**
+   * The service hosts' secrets script (host/secrets.ts renderSecretsScript, from the same host input as
+   * fleetUserData): the rollout runs it with --restart before the deploy step. Used with secretsRevision only.
+   * Default none: the rollout deploys only.
+   */
+  fleetSecretsScript?: pulumi.Input<string>;
 }
 
 /**
@@ -139,6 +152,12 @@ export interface HaproxyTierArgs {
  * `rolloutBatch`) and max errors 0, so a new bundle re-runs it host by host and stops at the first host
  * that fails to become ready; that host's script rolls it back to the previous release and the hosts
  * after it keep the old release. `pulumi up` waits for the association to succeed.
+ *
+ * Secret rotation (with secretsRevision and fleetSecretsScript): the revision is a parameter of the same
+ * association, which first runs the secrets script with --restart (rsyslog or the Datadog agent restarts when
+ * its value changed), then the deploy step on the running release, a restart; so a new value reaches every
+ * service host one at a time. The nodes carry the revision as an instance tag of their launch template, and
+ * their refresh replaces them one at a time, each new node reading the new values at its boot.
  */
 export class HaproxyTier extends pulumi.ComponentResource {
   /** Public DNS name of the NLB. */
@@ -282,6 +301,7 @@ export class HaproxyTier extends pulumi.ComponentResource {
         fleetTag,
         parameterArns: args.nodeParameterArns,
         kmsKeyArn: args.kmsKeyArn,
+        secretsRevision: args.secretsRevision,
       },
       this,
     );
@@ -295,6 +315,10 @@ export class HaproxyTier extends pulumi.ComponentResource {
         bundleSha256: args.bundleSha256,
         version: args.version,
         batch: args.rolloutBatch ?? "1",
+        secrets:
+          args.secretsRevision !== undefined && args.fleetSecretsScript !== undefined
+            ? { script: args.fleetSecretsScript, revision: args.secretsRevision }
+            : undefined,
         tags,
       },
       this,

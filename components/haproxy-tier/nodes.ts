@@ -8,7 +8,8 @@
 // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-instance-maintenance-policy.html,
 // https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-overview.html). AWS enforces it
 // for every replacement (refresh, health, rebalancing), not only while `pulumi up` runs. A new config or
-// image is a new launch template version that the refresh rolls one node at a time. On creation the provider
+// image is a new launch template version that the refresh rolls one node at a time; so is a new secrets
+// revision (an instance tag of the template's data), each new node reading the new values at its boot. On creation the provider
 // waits for the nodes to be InService in the target group (minElbCapacity), so a stack that still holds
 // plain node instances deletes them, at the end of that update, only after the group's nodes serve.
 import * as aws from "@pulumi/aws";
@@ -16,6 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ec2Role } from "../_shared/ec2Role";
 import { hardenedLaunchTemplateArgs } from "../_shared/hardenedInstance";
 import { nodePolicy, oneAtATimeMaxHealthyPercentage } from "./rules";
+import { secretsRevisionTagKey } from "../fleet/rules";
 import { encodeUserData } from "../../host/userData";
 
 export interface HaproxyNodesArgs {
@@ -41,6 +43,8 @@ export interface HaproxyNodesArgs {
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
   /** The key encrypting them; undefined: the AWS managed key aws/ssm. */
   kmsKeyArn: pulumi.Input<string> | undefined;
+  /** Secrets revision (Secrets.revision), the instance tag secretsRevisionTagKey; undefined: no such tag. */
+  secretsRevision?: pulumi.Input<string>;
 }
 
 /** The role and profile `<name>-node`, the launch template `<name>-node` and the group `<name>-nodes`. */
@@ -79,7 +83,14 @@ export function haproxyNodes(
       }),
       monitoring: { enabled: true },
       tagSpecifications: [
-        { resourceType: "instance", tags: instanceTags },
+        {
+          resourceType: "instance",
+          // Template data: a new revision is a new version, which the refresh rolls out node by node.
+          tags:
+            a.secretsRevision === undefined
+              ? instanceTags
+              : pulumi.output(a.secretsRevision).apply((r) => ({ ...instanceTags, [secretsRevisionTagKey]: r })),
+        },
         { resourceType: "volume", tags: a.tags },
       ],
       updateDefaultVersion: true,

@@ -121,7 +121,7 @@ export function secretsKeyPolicy(a: SecretsKeyPolicyInput): string {
 }
 
 /**
- * Problems with a Papertrail destination: `host:port` as the boot script accepts it (host/bootScript.ts), port
+ * Problems with a Papertrail destination: `host:port` as the secrets script accepts it (host/secrets.ts), port
  * 1-65535. The message never repeats the value: it is a secret.
  */
 export function checkPapertrailDestination(destination: string): Problem[] {

@@ -11,6 +11,7 @@ import { hostPaths } from "../../contract/layout";
 import { freePort } from "../../test/support/net";
 import { buildSupervisor, isOurs } from "../../test/support/processes";
 import { control } from "../../test/support/supervisor";
+import { retryPolicy } from "../retry";
 import { checkDeployScript, renderDeployScript, withDeployDefaults } from "./script";
 import { serviceNode } from "../../test/support/runtime";
 
@@ -318,6 +319,54 @@ describe("deploy script on a host", () => {
       );
       expect(calls[1]).toMatch(/^s3 cp --region ap-south-1 /);
       await expectServing("v2");
+    });
+
+    it("retries a failing download with the boot's policy: two failures then the release; always failing, a bounded give-up", async () => {
+      const bin = path.join(dir, "bin");
+      fs.mkdirSync(bin);
+      const v2 = release("v2", goodRelease("v2"));
+      // S3 that refuses the first $FAILS copies, then answers with the v2 file; sleep records its waits
+      fs.writeFileSync(
+        path.join(bin, "aws"),
+        `#!/bin/bash\necho "$*" >> ${dir}/aws-calls\nn=$(wc -l < ${dir}/aws-calls)\nif [ "$n" -le "$FAILS" ]; then echo "Could not connect to the endpoint URL" >&2; exit 1; fi\ncp ${v2} "\${@: -1}"\n`,
+        { mode: 0o755 },
+      );
+      fs.writeFileSync(path.join(bin, "sleep"), `#!/bin/bash\necho "$*" >> ${dir}/sleeps\n`, { mode: 0o755 });
+      const calls = () => fs.readFileSync(path.join(dir, "aws-calls"), "utf8").trim().split("\n").length;
+      const sleeps = () => fs.readFileSync(path.join(dir, "sleeps"), "utf8").trim().split("\n");
+      const deployV2 = (fails: number) =>
+        run(["--source", "s3://b/v2.js", "--sha256", sha(v2), "--version", "v2"], {
+          PATH: `${bin}:${env.PATH}`,
+          FAILS: String(fails),
+        });
+
+      let r = deployV2(2);
+      expect(r.status, r.stderr).toBe(0);
+      expect(calls()).toBe(3);
+      expect(sleeps()).toEqual([String(retryPolicy.firstWaitSec), String(retryPolicy.firstWaitSec * 2)]);
+      expect(r.stderr).toMatch(/download attempt 1 failed, again in 2s: aws/);
+      await expectServing("v2");
+
+      fs.rmSync(path.join(dir, "aws-calls"));
+      fs.rmSync(path.join(dir, "sleeps"));
+      const v3 = release("v3", goodRelease("v3"));
+      r = run(["--source", "s3://b/v3.js", "--sha256", sha(v3), "--version", "v3"], {
+        PATH: `${bin}:${env.PATH}`,
+        FAILS: "99",
+      });
+      expect(r.status).toBe(1);
+      expect(calls()).toBe(retryPolicy.attempts);
+      expect(sleeps()).toEqual(["2", "4", "8", "16"]);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `download gave up after ${retryPolicy.attempts} attempts: aws\\n.*could not fetch s3://b/v3.js; nothing changed`,
+        ),
+      );
+      // nothing changed: no v3 folder, no leftover download, v2 still serving with v1 before it
+      expect(installed()).toEqual(["v1", "v2"]);
+      expect(fs.readdirSync(at(p.releases)).filter((n) => n.startsWith("."))).toEqual([]);
+      await expectServing("v2");
+      expect(previous()).toBe("releases/v1");
     });
 
     it("answers bad usage with exit 2 and one message", () => {

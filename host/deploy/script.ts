@@ -9,6 +9,7 @@ import { withDefaults } from "../../contract/defaults";
 import { Problem, formatProblem, nested } from "../../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../../contract/service";
 import { statColumns } from "../haproxy/config";
+import { renderRetry } from "../retry";
 
 export interface DeployScriptInput {
   service: ServiceSettings;
@@ -109,7 +110,7 @@ haproxy_socket="\${DEPLOY_HAPROXY_SOCKET:-}"
 haproxy_server="\${DEPLOY_HAPROXY_SERVER:-}"
 
 log() { echo "deploy[${name}]: $*" >&2; }
-usage() { log "$*"; log "usage: $0 --source <s3://...|file://...|path> --sha256 <hex> --version <id> | --rollback"; exit 2; }
+${renderRetry("download ")}usage() { log "$*"; log "usage: $0 --source <s3://...|file://...|path> --sha256 <hex> --version <id> | --rollback"; exit 2; }
 
 mode=deploy source_url="" sha="" version=""
 while [ $# -gt 0 ]; do
@@ -235,15 +236,20 @@ if [ "$mode" = rollback ]; then
 fi
 
 incoming="$(mktemp -d "$releases/.incoming.XXXXXX")"
+# Through the boot's retry (host/retry.ts): a download that still fails changes nothing on the host.
 case "$source_url" in
   s3://*)
     region_opt=()
     [ -z "$region" ] || region_opt=(--region "$region")
-    aws s3 cp "\${region_opt[@]}" --only-show-errors "$source_url" "$incoming/server.js" ;;
-  file://*) cp -- "\${source_url#file://}" "$incoming/server.js" ;;
-  /*) cp -- "$source_url" "$incoming/server.js" ;;
+    fetch=(aws s3 cp "\${region_opt[@]}" --only-show-errors "$source_url" "$incoming/server.js") ;;
+  file://*) fetch=(cp -- "\${source_url#file://}" "$incoming/server.js") ;;
+  /*) fetch=(cp -- "$source_url" "$incoming/server.js") ;;
   *) usage "--source must be s3://..., file://... or an absolute path" ;;
 esac
+if ! retry "\${fetch[@]}"; then
+  log "could not fetch $source_url; nothing changed"
+  exit 1
+fi
 actual="$(sha256sum "$incoming/server.js" | cut -d' ' -f1)"
 if [ "$actual" != "$sha" ]; then
   log "checksum mismatch for $source_url: expected $sha, got $actual; nothing changed"

@@ -143,8 +143,9 @@ describe("HAProxy node user-data", () => {
   it("shellcheck passes the boot script: HAProxy and socat, the same SSM secret handling, haproxy.service last", () => {
     const script = file(hostPaths("haproxy").bootScript);
     expect(script).toMatch(/missing_debs ca-certificates rsyslog rsyslog-gnutls logrotate gnupg haproxy socat\)/);
-    expect(script).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
-    expect(script).toContain(`write_secret ${hostPaths("sample-api").datadogEnvFile} "DD_API_KEY=$dd_api_key"`);
+    // the service hosts' secrets script, written beside it, into the same files
+    expect(script).toContain(`SECRETS_LOG_TAG="$tag" ${hostPaths("sample-api").secretsScript}\n`);
+    expect(file(hostPaths("sample-api").secretsScript)).toContain(`write_secret datadog.env "DD_API_KEY=$dd_api_key"`);
     expect(script).not.toMatch(/node|bundle/i);
     expect(script.trimEnd().split("\n").slice(-3)).toEqual([
       'systemctl enable "$unit"',

@@ -20,6 +20,7 @@ import {
   renderLogrotate,
   renderLogrotateTimer,
   renderRsyslog,
+  renderSecretsScript,
   withHostBaseDefaults,
 } from "..";
 import { hostPaths } from "../../contract/layout";
@@ -119,6 +120,7 @@ export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
   if (problems.length) throw new HostInputError(`invalid HAProxy node input:\n  ${problems.join("\n  ")}`);
 
   const p = hostPaths(haproxyProgram);
+  const secretsScript = hostPaths(i.service.name).secretsScript;
   const conf = (path: string, content: string): HostFile => ({ path, content, owner: "root:root", mode: "0644" });
   const unit = { adminSocket: haproxy.adminSocket, serverStateFile: haproxy.serverStateFile };
   return [
@@ -129,6 +131,8 @@ export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
     conf("/etc/systemd/system/logrotate.timer.d/hourly.conf", renderLogrotateTimer()),
     ...renderDatadogFor(i, datadogProgram).map((f) => conf(f.path, f.content)),
     conf(haproxyCheckPath, renderHaproxyCheck(i, statsUrl(haproxy.stats))),
+    // The boot reads the Datadog key and the Papertrail destination through the service hosts' secrets script.
+    { path: secretsScript, content: renderSecretsScript(i), owner: "root:root", mode: "0755" },
     { path: p.bootScript, content: renderHostBootScript(i, bootProgram()), owner: "root:root", mode: "0755" },
   ];
 }

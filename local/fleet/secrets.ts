@@ -1,24 +1,28 @@
-// Secret rotation on the local fleet, as close to the stack's path as loopback allows. On AWS a new value put in
-// SSM raises its parameter's version; the fleet's launch template tags each instance with the versions
-// (components/secrets secretsRevision), so a new value is a new launch template version, and the instance refresh
-// replaces every host still on an older revision, each new host's boot reading the new value. Here:
+// Secret rotation on the local fleet, as close to the stacks' paths as loopback allows. On AWS a new value put in
+// SSM raises its parameter's version, and the secrets revision (components/secrets secretsRevision) changes:
+//   - ALB flavor: the fleet's launch template tags each instance with the revision, so a new value is a new
+//     launch template version and the instance refresh replaces every host, each new host's boot reading it;
+//   - HAProxy flavor: the revision is a parameter of the rollout association, which runs on each service host,
+//     one at a time, the secrets script (--restart) and then the deploy step on the running release.
+// Here, the HAProxy flavor's path, with the rendered scripts themselves:
 //   - a Parameter Store stand-in: a root-only folder of parameters with versions, and an `aws` executable that
-//     answers `aws ssm get-parameter --with-decryption` from it, as the boot script calls it;
-//   - each host's "instance tags" (tags.json in its root), with the revision it booted with;
-//   - a host's replacement: the rendered boot script's own secrets step, run into the host's root-only secret
-//     files, then its service restarted through its deploy script on the running release (HAProxy-aware: the host
-//     is back UP before the next one starts), one host at a time, stopping at the first that fails.
-// What it cannot show: a new instance with a new address (the local hosts keep theirs) and the consumers of the
-// values (rsyslog and the Datadog agent do not run on the local fleet; host/bootScript.test.ts checks their files).
+//     answers `aws ssm get-parameter --with-decryption` from it, as the secrets script calls it;
+//   - each host's "instance tags" (tags.json in its root), with the revision it last read;
+//   - a host's rotation: the rendered secrets script (host/secrets.ts) run into the host's root-only secret
+//     folder (SECRETS_DIR), then its service restarted through its deploy script on the running release
+//     (HAProxy-aware: the host is back UP before the next one starts), one host at a time, stopping at the
+//     first that fails.
+// What it cannot show: the consumers of the values (rsyslog and the Datadog agent do not run on the local fleet,
+// so --restart is not passed; host/secrets.test.ts checks what it restarts) and the ALB flavor's new instances.
 import fs from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import { hostPaths, ssmParameterNames } from "../../contract/layout";
+import { ssmParameterNames } from "../../contract/layout";
 import { nodeRuntime } from "../../contract/runtime";
 import { secretsRevision } from "../../components/secrets/rules";
 import { secretsRevisionTagKey } from "../../components/fleet/rules";
 import { HostInput, withHostDefaults } from "../../host/input";
-import { renderBootScript } from "../../host/bootScript";
+import { renderSecretsScript } from "../../host/secrets";
 import { tool } from "../../test/support/tools";
 import { HostDeploy, currentRelease, deploy } from "./deploy";
 import { FleetError, FleetState, HostState, hostLayout } from "./state";
@@ -66,7 +70,7 @@ export class ParameterStoreStandIn {
 
 /**
  * `aws ssm get-parameter --region <r> --with-decryption --name <n> --query Parameter.Value --output text`, as the
- * boot script runs it (host/bootScript.ts ssm_get), answered from the store; anything else is refused.
+ * secrets script runs it (host/secrets.ts ssm_get), answered from the store; anything else is refused.
  */
 function awsStandIn(params: string): string {
   return `#!/bin/bash
@@ -97,7 +101,7 @@ export function storeRevision(state: FleetState, store: ParameterStoreStandIn): 
   return secretsRevision(versions);
 }
 
-/** The host input the boot script is rendered from: only its names matter to the secrets step. */
+/** The host input the secrets script is rendered from: only its names matter to it. */
 function localHostInput(state: FleetState): HostInput {
   return withHostDefaults({
     env: localEnv,
@@ -112,25 +116,8 @@ function localHostInput(state: FleetState): HostInput {
   });
 }
 
-/**
- * The rendered boot script's own variables, helpers and secrets step, with the host's secret folder in place of
- * `/etc/<service>/secrets`: what a new host runs, cut at the markers the boot script puts around its sections.
- */
-export function bootSecretsStep(input: HostInput, secretsDir: string): string {
-  const script = renderBootScript(input);
-  const at = (marker: string) => {
-    const i = script.indexOf(marker);
-    if (i < 0) throw new FleetError(`the boot script (host/bootScript.ts) has no "${marker}": update ${__filename}`);
-    return i;
-  };
-  const head = script.slice(0, at("# --- the SSM agent first"));
-  const helpers = script.slice(at("ssm_get() {"), at("section secrets"));
-  const body = script.slice(at("section secrets"), at("# --- the Datadog agent"));
-  return (head + helpers + body).replaceAll(`${hostPaths(input.service.name).secrets}/`, `${secretsDir}/`);
-}
-
-/** Runs the boot's secrets step on a host against the store: its root-only files get the store's values. */
-export function runBootSecrets(
+/** Runs the rendered secrets script on a host against the store: its root-only files get the store's values. */
+export function runSecretsScript(
   state: FleetState,
   h: HostState,
   store: ParameterStoreStandIn,
@@ -138,9 +125,9 @@ export function runBootSecrets(
   const dir = hostLayout(h.root, state.service.name).secrets;
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dir, 0o700);
-  const r = spawnSync(tool("bash"), ["-c", bootSecretsStep(localHostInput(state), dir)], {
+  const r = spawnSync(tool("bash"), ["-c", renderSecretsScript(localHostInput(state)), "secrets"], {
     encoding: "utf8",
-    env: { PATH: `${store.bin}:${process.env.PATH ?? "/usr/bin:/bin"}` },
+    env: { PATH: `${store.bin}:${process.env.PATH ?? "/usr/bin:/bin"}`, SECRETS_DIR: dir },
   });
   return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}` };
 }
@@ -164,8 +151,8 @@ function tagHost(h: HostState, revision: string): void {
 export function bootSecrets(state: FleetState, store: ParameterStoreStandIn): string {
   const revision = storeRevision(state, store);
   for (const h of state.hosts) {
-    const r = runBootSecrets(state, h, store);
-    if (!r.ok) throw new FleetError(`the boot's secrets step failed on ${h.name}:\n${r.output.trimEnd()}`);
+    const r = runSecretsScript(state, h, store);
+    if (!r.ok) throw new FleetError(`the secrets script failed on ${h.name}:\n${r.output.trimEnd()}`);
     tagHost(h, revision);
   }
   return revision;
@@ -176,16 +163,16 @@ export interface RotationResult {
   revision: string;
   ok: boolean;
   durationMs: number;
-  /** The hosts replaced (or the one that failed), in order. */
+  /** The hosts rotated (or the one that failed), in order. */
   replaced: HostDeploy[];
   /** The hosts already on the revision, left alone. */
   unchanged: string[];
 }
 
 /**
- * The instance refresh of a new secrets revision: each host not tagged with the store's revision is replaced in
- * turn (the boot's secrets step, then its service restarted and ready behind HAProxy); stops at the first failure,
- * leaving the hosts after it as they were.
+ * The rollout of a new secrets revision: each host not tagged with the store's revision in turn runs the secrets
+ * script, then its service is restarted and ready behind HAProxy (the deploy step on the running release); stops
+ * at the first failure, leaving the hosts after it as they were.
  */
 export async function rotateSecrets(
   state: FleetState,
@@ -202,7 +189,7 @@ export async function rotateSecrets(
       continue;
     }
     const started = performance.now();
-    const secrets = runBootSecrets(state, h, store);
+    const secrets = runSecretsScript(state, h, store);
     if (!secrets.ok) {
       replaced.push({
         host: h.name,
