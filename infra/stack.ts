@@ -300,9 +300,9 @@ function haproxyFlavor({
     // A new secret value re-runs the rollout (secrets, then a restart) host by host, and refreshes the nodes.
     secretsRevision: secretParams.revision,
     fleetSecretsScript: pulumi
-      .all([region, bundle.url, bundle.sha256])
-      .apply(([r, bundleUrl, bundleSha256]) =>
-        renderSecretsScript(hostInputOf(c, { region: r, bundleUrl, bundleSha256 })),
+      .all([region, bundle.url, bundle.sha256, bundle.runtimeUrl, bundle.runtimeSha256])
+      .apply(([r, bundleUrl, bundleSha256, runtimeUrl, runtimeSha256]) =>
+        renderSecretsScript(hostInputOf(c, { region: r, bundleUrl, bundleSha256, runtimeUrl, runtimeSha256 })),
       ),
   });
   // The HAProxy nodes read their boot parameters, not the releases.
