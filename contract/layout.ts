@@ -42,6 +42,9 @@ export function nodeBinaryPath(version: string): string {
   return `/opt/node/v${version}/bin/node`;
 }
 
+/** Link to the host's installed runtime, for root's tools that outlive a boot (the rollout's deploy step). */
+export const nodeOnPath = "/usr/local/bin/node";
+
 /** The SSM SecureString parameters holding the service's secrets; the path includes the stack's env. */
 export function ssmParameterNames(
   service: string,

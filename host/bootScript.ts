@@ -2,7 +2,7 @@
 // from SSM (the secrets script, host/secrets.ts), prepares the host's program (the service: its user and
 // folders; or HAProxy), starts the units and, last, the program: the service's release 1 goes through its deploy script, the same step
 // every rollout runs. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
-import { hostPaths, nodeBinaryPath } from "../contract/layout";
+import { hostPaths, nodeBinaryPath, nodeOnPath } from "../contract/layout";
 import { HostBase, HostInput } from "./input";
 import { renderDatadogInstall, renderSsmAgentInstall } from "./packages";
 import { renderRetry, retryPolicy } from "./retry";
@@ -45,19 +45,22 @@ export function serviceBootProgram(i: HostInput): BootProgram {
       runtime_sha256: i.runtime.sha256,
       node_bin: nodeBinaryPath(i.runtime.version),
     },
-    debs: [],
+    // Node's linux binary links libatomic.so.1, which Debian's minimal cloud image lacks (the VM boot found it).
+    debs: ["libatomic1"],
     // The runtime CI tested, from the release bucket, checked like the bundle before it is installed.
     install: `install_runtime() {
   local tmp
-  if [ -x "$node_bin" ] && [ "$(sha256sum "$node_bin" | cut -d' ' -f1)" = "$runtime_sha256" ]; then return 0; fi
-  tmp=$(mktemp)
-  retry aws s3 cp --region "$region" --only-show-errors "$runtime_url" "$tmp"
-  if [ "$(sha256sum "$tmp" | cut -d' ' -f1)" != "$runtime_sha256" ]; then
-    log "$runtime_url: sha256 is not $runtime_sha256"
-    return 1
+  if ! [ -x "$node_bin" ] || [ "$(sha256sum "$node_bin" | cut -d' ' -f1)" != "$runtime_sha256" ]; then
+    tmp=$(mktemp)
+    retry aws s3 cp --region "$region" --only-show-errors "$runtime_url" "$tmp"
+    if [ "$(sha256sum "$tmp" | cut -d' ' -f1)" != "$runtime_sha256" ]; then
+      log "$runtime_url: sha256 is not $runtime_sha256"
+      return 1
+    fi
+    install -D -m 0755 -o root -g root "$tmp" "$node_bin"
+    rm -f "$tmp"
   fi
-  install -D -m 0755 -o root -g root "$tmp" "$node_bin"
-  rm -f "$tmp"
+  ln -sfn "$node_bin" ${nodeOnPath}
 }
 step runtime install_runtime
 `,

@@ -1,5 +1,5 @@
 // Every file the host gets, with its absolute path, owner and mode.
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { serviceEnv } from "../contract/env";
 import { formatProblem } from "../contract/problem";
 import { HostInput, checkHostInput } from "./input";
@@ -54,7 +54,7 @@ export function renderHostFiles(i: HostInput): HostFile[] {
     ...renderDatadog(i).map((f) => conf(f.path, f.content)),
     {
       path: p.deployScript,
-      content: renderDeployScript({ service: i.service, region: i.region }),
+      content: renderDeployScript({ service: i.service, region: i.region, node: nodeBinaryPath(i.runtime.version) }),
       owner: "root:root",
       mode: "0755",
     },

@@ -169,6 +169,13 @@ describe("files", () => {
     expect(unit).not.toContain("/usr/bin/node");
   });
 
+  it("runs the deploy step's readiness probe with that runtime too: no node is on a fresh host's PATH", () => {
+    const deploy = renderHostFiles(sampleInput()).find((f) => f.path === hostPaths("sample-api").deployScript)!;
+    expect(deploy.content).toContain(`node_bin="\${DEPLOY_NODE:-${nodeBinaryPath(nodeRuntime.version)}}"`);
+    expect(deploy.content).toMatch(/^\s*"\$node_bin" -e '/m);
+    expect(deploy.content).not.toMatch(/^\s*node -e/m);
+  });
+
   it("ends cloud-init with a message naming the release and the boot's duration", () => {
     const doc = parse(renderUserData(sampleInput()).replace(/^#cloud-config\n/, ""));
     expect(doc.final_message).toBe(

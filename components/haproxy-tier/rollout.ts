@@ -7,6 +7,7 @@
 // which is how the service hosts, fixed instances that never re-read their user-data, take a new secret.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { nodeOnPath } from "../../contract/layout";
 import { ServiceSettings } from "../../contract/service";
 import { renderDeployScript, withDeployDefaults } from "../../host/deploy/script";
 import { retryPolicy } from "../../host/retry";
@@ -46,7 +47,8 @@ export function rollout(
   parent: pulumi.Resource,
 ): { document: aws.ssm.Document; association: aws.ssm.Association } {
   const deploy = withDeployDefaults({ service: a.service });
-  const script = renderDeployScript({ service: a.service });
+  // The link the boot keeps to the host's runtime: hosts booted with any runtime version have it.
+  const script = renderDeployScript({ service: a.service, node: nodeOnPath });
   const timeoutSec = hostRunTimeoutSec(deploy.readyTimeoutSec, a.secrets !== undefined);
   const document = new aws.ssm.Document(
     `${name}-deploy`,

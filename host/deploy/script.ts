@@ -25,6 +25,8 @@ export interface DeployScriptInput {
   keepReleases: number;
   /** Region of the S3 bundle, passed to `aws s3 cp`; "" leaves it to the AWS CLI (AWS_DEFAULT_REGION). Override: DEPLOY_REGION. */
   region: string;
+  /** The Node the readiness probe runs: the host's pinned runtime. Override: DEPLOY_NODE. */
+  node: string;
 }
 
 export type DeployScriptOptions = Partial<Omit<DeployScriptInput, "service">> & { service?: Partial<ServiceSettings> };
@@ -42,6 +44,7 @@ export function withDeployDefaults(o: DeployScriptOptions = {}): DeployScriptInp
       readyTimeoutSec: Math.ceil(service.shutdownTimeoutMs / 1000) + 60,
       keepReleases: 5,
       region: "",
+      node: "node",
     },
     rest,
   );
@@ -63,6 +66,8 @@ export function checkDeployScript(i: DeployScriptInput): Problem[] {
   if (!Number.isInteger(i.keepReleases) || i.keepReleases < 2)
     problem("keepReleases", `${i.keepReleases} must be an integer >= 2 (the current release and one to roll back to)`);
   if (!regionPattern.test(i.region)) problem("region", `"${i.region}" is not an AWS region name`);
+  if (!/^[A-Za-z0-9_./-]+$/.test(i.node))
+    problem("node", `"${i.node}" must be a command name or path of plain characters`);
   return problems;
 }
 
@@ -104,6 +109,7 @@ restart_cmd="\${DEPLOY_RESTART_CMD:-${i.restartCommand}}"
 stop_cmd="\${DEPLOY_STOP_CMD:-systemctl stop ${name}}"
 ready_url="\${DEPLOY_READY_URL:-${i.readyUrl}}"
 ready_timeout="\${DEPLOY_READY_TIMEOUT_SEC:-${i.readyTimeoutSec}}"
+node_bin="\${DEPLOY_NODE:-${i.node}}"
 keep="\${DEPLOY_KEEP_RELEASES:-${i.keepReleases}}"
 # HAProxy admin socket and the server as <backend>/<server>: optional, both or neither.
 haproxy_socket="\${DEPLOY_HAPROXY_SOCKET:-}"
@@ -172,9 +178,9 @@ switch_to() {
 }
 
 # Ready within the deadline: /readyz answers 200, then HAProxy (when its socket is given) reports the
-# server UP. One node process polls both (node is on every host; curl and socat may not be).
+# server UP. One process of the host's Node polls both (curl and socat may not be on the host).
 wait_ready() {
-  node -e '
+  "$node_bin" -e '
     const [url, sock, server, timeoutSec] = process.argv.slice(1);
     const http = require("http"), net = require("net");
     const deadline = Date.now() + Number(timeoutSec) * 1000;
