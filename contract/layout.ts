@@ -32,6 +32,14 @@ export function hostPaths(service: string) {
 
 export type HostPaths = ReturnType<typeof hostPaths>;
 
+/**
+ * Where the boot script installs the Node runtime of a version (root-owned, 0755), and what the service
+ * unit runs. Versioned, so a host holding two runtimes never mixes them.
+ */
+export function nodeBinaryPath(version: string): string {
+  return `/opt/node/v${version}/bin/node`;
+}
+
 /** The SSM SecureString parameters holding the service's secrets; the path includes the stack's env. */
 export function ssmParameterNames(
   service: string,

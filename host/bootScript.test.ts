@@ -119,8 +119,9 @@ describe("boot script release 1", () => {
     ]);
   });
 
-  it("has no release step of its own: no fetch, no checksum, no link outside the deploy script", () => {
-    expect(script).not.toMatch(/aws s3 cp|sha256sum|ln -s/);
+  it("has no release step of its own: the bundle goes only to the deploy script, no link outside it", () => {
+    expect(script).not.toMatch(/ln -s/);
+    expect(script.match(/\$bundle_url/g)).toHaveLength(1);
     expect(script.indexOf("# --- release 1")).toBeGreaterThan(script.indexOf("systemctl restart rsyslog.service"));
   });
 });

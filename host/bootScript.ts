@@ -2,7 +2,7 @@
 // from SSM, prepares the host's program (the service: its user and folders; or HAProxy), starts the
 // units and, last, the program: the service's release 1 goes through its deploy script, the same step
 // every rollout runs. Every step is idempotent, so a re-run (or an image with everything installed) is safe.
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { HostBase, HostInput } from "./input";
 import { renderPapertrailAction } from "./rsyslog";
 
@@ -41,14 +41,20 @@ export function serviceBootProgram(i: HostInput): BootProgram {
       version: i.version,
       bundle_url: i.bundle.url,
       bundle_sha256: i.bundle.sha256,
-      node_major: i.nodeMajor,
+      runtime_url: i.runtime.url,
+      runtime_sha256: i.runtime.sha256,
+      node_bin: nodeBinaryPath(i.runtime.version),
     },
     debs: [],
-    needsRepo: ["[ ! -x /usr/bin/node ]"],
-    install: `if [ ! -x /usr/bin/node ]; then
-  log "installing Node.js $node_major"
-  add_apt_repo nodesource https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key "https://deb.nodesource.com/node_$node_major.x nodistro main"
-  apt_install nodejs
+    needsRepo: [],
+    // The runtime CI tested, from the release bucket, checked like the bundle.
+    install: `if [ ! -x "$node_bin" ] || [ "$(sha256sum "$node_bin" | cut -d' ' -f1)" != "$runtime_sha256" ]; then
+  log "installing Node.js from $runtime_url"
+  tmp_node=$(mktemp)
+  aws s3 cp --region "$region" --only-show-errors "$runtime_url" "$tmp_node"
+  [ "$(sha256sum "$tmp_node" | cut -d' ' -f1)" = "$runtime_sha256" ] || { log "$runtime_url: sha256 mismatch"; exit 1; }
+  install -D -m 0755 -o root -g root "$tmp_node" "$node_bin"
+  rm -f "$tmp_node"
 fi
 `,
     folders: `getent group "$service" >/dev/null || groupadd --system "$service"

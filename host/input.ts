@@ -15,8 +15,13 @@ export interface HostInput {
   bundle: { url: string; sha256: string };
   region: string;
   datadogSite: string;
-  /** Node LTS major the boot script installs when `node` is missing. */
-  nodeMajor: number;
+  /**
+   * The Node runtime the service runs: the raw `bin/node` of the npm package node-linux-<arch> at `version`
+   * (contract/runtime.ts), in S3 beside the bundle. The boot script fetches `url` (s3://<bucket>/<key>) as it
+   * fetches the bundle, refuses it unless its sha256 is `sha256`, and installs it root-owned at
+   * nodeBinaryPath(version) (contract/layout.ts), which the unit's ExecStart runs. No default.
+   */
+  runtime: { url: string; sha256: string; version: string };
   /** Names (never values) of the SSM SecureString parameters read at boot. */
   ssm: { datadogApiKey: string; papertrailDestination: string };
   logs: {
@@ -38,7 +43,7 @@ export interface HostInput {
 }
 
 /** What logging, metrics and secrets need: shared by service hosts and HAProxy nodes (no release, no Node). */
-export type HostBase = Omit<HostInput, "version" | "bundle" | "nodeMajor" | "allowOutboundOnlyTo">;
+export type HostBase = Omit<HostInput, "version" | "bundle" | "runtime" | "allowOutboundOnlyTo">;
 
 export type HostBaseOptions = Pick<HostInput, "env"> & {
   service?: Partial<ServiceSettings>;
@@ -49,14 +54,14 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
 export type HostInputOptions = HostBaseOptions &
-  Pick<HostInput, "version" | "bundle" | "allowOutboundOnlyTo"> & { nodeMajor?: number };
+  Pick<HostInput, "version" | "bundle" | "runtime" | "allowOutboundOnlyTo">;
 
 export function withHostDefaults(o: HostInputOptions): HostInput {
   const i: HostInput = {
     ...withHostBaseDefaults(o),
     version: o.version,
     bundle: { ...o.bundle },
-    nodeMajor: o.nodeMajor ?? 24,
+    runtime: { ...o.runtime },
   };
   if (o.allowOutboundOnlyTo !== undefined) i.allowOutboundOnlyTo = [...o.allowOutboundOnlyTo];
   return i;
@@ -77,17 +82,20 @@ export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
   };
 }
 
+const s3Url = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()/-]+$/;
+
 /** Problems with a host input, each with its field (`service.port`, `bundle.url`, ...); empty when valid. */
 export function checkHostInput(i: HostInput): Problem[] {
   const problems = checkHostBase(i);
   const problem = (field: string, message: string) => problems.push({ field, message });
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(i.version))
     problem("version", `"${i.version}" must be 1-64 letters, digits, dots, dashes or underscores`);
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,62}\/[A-Za-z0-9!_.*'()/-]+$/.test(i.bundle.url))
-    problem("bundle.url", `"${i.bundle.url}" must be s3://<bucket>/<key>`);
+  if (!s3Url.test(i.bundle.url)) problem("bundle.url", `"${i.bundle.url}" must be s3://<bucket>/<key>`);
   if (!/^[0-9a-f]{64}$/.test(i.bundle.sha256)) problem("bundle.sha256", "must be 64 lowercase hex digits");
-  if (!Number.isInteger(i.nodeMajor) || i.nodeMajor < 20 || i.nodeMajor % 2 !== 0)
-    problem("nodeMajor", `${i.nodeMajor} must be an even (LTS) Node major >= 20`);
+  if (!s3Url.test(i.runtime.url)) problem("runtime.url", `"${i.runtime.url}" must be s3://<bucket>/<key>`);
+  if (!/^[0-9a-f]{64}$/.test(i.runtime.sha256)) problem("runtime.sha256", "must be 64 lowercase hex digits");
+  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(i.runtime.version))
+    problem("runtime.version", `"${i.runtime.version}" must be an exact Node version like 26.12.1`);
   problems.push(...checkOutboundAllowList(i.allowOutboundOnlyTo));
   return problems;
 }

@@ -14,7 +14,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { renderHostFiles, renderUnit } from "./index";
 import { withHostDefaults } from "./input";
 import {
@@ -26,6 +26,7 @@ import {
   renderLifecycleUnit,
 } from "./lifecycle";
 import { run, tempDir } from "../test/support/tools";
+import { sampleRuntime } from "../test/support/hostInput";
 
 const dir = tempDir("lifecycle");
 const bundle = "console.log('release v1')\n";
@@ -33,6 +34,7 @@ const input = withHostDefaults({
   env: "prod",
   version: "v1",
   bundle: { url: "s3://bundles/releases/x.js", sha256: createHash("sha256").update(bundle).digest("hex") },
+  runtime: sampleRuntime,
 });
 const group = "sample-api-asg-0a1b2c3";
 const instanceId = "i-0123456789abcdef0";
@@ -215,7 +217,10 @@ describe("lifecycle files", () => {
     const units = path.join(dir, "units");
     const p = lifecyclePaths("sample-api");
     // verify checks that executables exist: the copies point at this test's node and script.
-    write(`units/sample-api.service`, renderUnit(input).replaceAll("/usr/bin/node ", `${process.execPath} `));
+    write(
+      `units/sample-api.service`,
+      renderUnit(input).replaceAll(`${nodeBinaryPath(input.runtime.version)} `, `${process.execPath} `),
+    );
     write(`units/sample-api.service.d/lifecycle.conf`, renderLifecycleDropIn(input));
     const unit = write(
       `units/sample-api-lifecycle.service`,

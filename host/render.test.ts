@@ -14,12 +14,13 @@ import {
 } from "./index";
 import { hostPaths } from "../contract/layout";
 import { lifecyclePaths } from "./lifecycle";
-import { sampleInput } from "../test/support/hostInput";
+import { sampleInput, sampleRuntime } from "../test/support/hostInput";
 
 const options: HostInputOptions = {
   env: "prod",
   version: "2026.11.25-1",
   bundle: { url: "s3://sample-artifacts/sample-api/2026.11.25-1/server.js", sha256: "ab".repeat(32) },
+  runtime: sampleRuntime,
 };
 
 describe("secrets", () => {

@@ -1,7 +1,7 @@
 // systemd unit of the service: its own user, restarted by systemd, stopped with SIGTERM inside the
 // service's deadline, logs to the journal, started only once /readyz answers, sandboxed.
 import type { Problem } from "../contract/problem";
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { stopTimeoutSec } from "../contract/service";
 import * as net from "node:net";
 import type { HostInput } from "./input";
@@ -70,6 +70,7 @@ function readyProbe(port: number): string {
 export function renderUnit(i: HostInput): string {
   const s = i.service;
   const p = hostPaths(s.name);
+  const node = nodeBinaryPath(i.runtime.version);
   return `# ${p.unit}: rendered by host/unit.ts, do not edit on the host.
 [Unit]
 Description=${s.name} Node.js service (release linked at ${p.current})
@@ -87,9 +88,9 @@ Group=${s.name}
 EnvironmentFile=${p.envFile}
 EnvironmentFile=-${p.secrets}/${s.name}.env
 WorkingDirectory=${p.current}
-ExecStart=/usr/bin/node ${p.current}/server.js
+ExecStart=${node} ${p.current}/server.js
 # The start counts as done only once the service answers /readyz (bounded wait).
-ExecStartPost=/usr/bin/node -e "${readyProbe(s.port)}"
+ExecStartPost=${node} -e "${readyProbe(s.port)}"
 TimeoutStartSec=${readyWaitSec + 30}
 Restart=on-failure
 RestartSec=2

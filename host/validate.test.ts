@@ -1,5 +1,5 @@
 // Each rendered file checked by the program that reads it, plus one broken rendering it must reject.
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -34,10 +34,11 @@ const write = (name: string, text: string) => {
   return p;
 };
 
-// `verify` checks that ExecStart binaries exist. The unit only runs /usr/bin/node, which a test machine
-// may have elsewhere: the copy points at the node running this test (same checks, existing binary).
+// `verify` checks that ExecStart binaries exist. The unit runs the runtime the boot script installs, absent
+// here: the copy points at the node running this test (same checks, existing binary).
 function verifyUnit(text: string) {
-  const unit = write(`${input.service.name}.service`, text.replaceAll("/usr/bin/node ", `${process.execPath} `));
+  const node = `${nodeBinaryPath(input.runtime.version)} `;
+  const unit = write(`${input.service.name}.service`, text.replaceAll(node, `${process.execPath} `));
   fs.renameSync(unit, path.join(dir, `${input.service.name}.service`));
   const r = run("systemd-analyze", ["verify", path.join(dir, `${input.service.name}.service`)]);
   return { ok: r.status === 0 && r.stderr.trim() === "", output: r.stderr };
@@ -90,12 +91,17 @@ describe("systemd unit", () => {
     expect(check(["10.20.0.0", "10.20.0.0/33", "vpc"])).toHaveLength(3);
     expect(check([])).toEqual([expect.stringMatching(/^allowOutboundOnlyTo: give at least one CIDR/)]);
     expect(
-      withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle, allowOutboundOnlyTo: ["10.20.0.0/16"] })
-        .allowOutboundOnlyTo,
+      withHostDefaults({
+        env: "prod",
+        version: "v1",
+        bundle: input.bundle,
+        runtime: input.runtime,
+        allowOutboundOnlyTo: ["10.20.0.0/16"],
+      }).allowOutboundOnlyTo,
     ).toEqual(["10.20.0.0/16"]);
-    expect(withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle })).not.toHaveProperty(
-      "allowOutboundOnlyTo",
-    );
+    expect(
+      withHostDefaults({ env: "prod", version: "v1", bundle: input.bundle, runtime: input.runtime }),
+    ).not.toHaveProperty("allowOutboundOnlyTo");
   });
   it("keeps JIT memory allowed and takes its stop timeout from the service settings", () => {
     const unit = renderUnit(input);

@@ -1,6 +1,7 @@
 // The one mapping from stack config to the host renderers' input, used by the stack, `npm run render` and
 // the user-data size check (infra/user-data-size.ts).
 import { fleetDnsNames } from "../contract/layout";
+import { nodeRuntime } from "../contract/runtime";
 import { ServiceSettings } from "../contract/service";
 import { NodeUserDataOptions, defaultListenPort } from "../host/haproxy/nodeUserData";
 import { HostInput, withHostDefaults } from "../host/input";
@@ -22,13 +23,19 @@ export function serviceSettingsOf(c: StackConfig): ServiceSettings {
 /** The host input for a stack: the one mapping from stack config to host files (stack and `npm run render`). */
 export function hostInputOf(
   c: StackConfig,
-  where: { region: string; bundleUrl: string; bundleSha256: string },
+  where: { region: string; bundleUrl: string; bundleSha256: string; runtime?: HostInput["runtime"] },
 ): HostInput {
   return withHostDefaults({
     env: c.env,
     // The content hash names the release: same bundle, same version, same user-data.
     version: where.bundleSha256.slice(0, 12),
     bundle: { url: where.bundleUrl, sha256: where.bundleSha256 },
+    // Until the stack ships the runtime (helper runtime): the x64 binary, content-addressed beside the bundle.
+    runtime: where.runtime ?? {
+      url: `${where.bundleUrl.slice(0, where.bundleUrl.indexOf("/", 5))}/runtimes/${nodeRuntime.sha256.x64}`,
+      sha256: nodeRuntime.sha256.x64,
+      version: nodeRuntime.version,
+    },
     service: serviceSettingsOf(c),
     region: where.region,
     datadogSite: c.datadogSite,

@@ -4,6 +4,7 @@
 // release 1 installed through the deploy script and later releases deployed and rolled back with it,
 // secrets on disk.
 import { hostPaths } from "../contract/layout";
+import { nodeRuntime } from "../contract/runtime";
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import * as fs from "node:fs";
@@ -106,6 +107,11 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
       env,
       version,
       bundle: { url: bundleUrl, sha256: createHash("sha256").update(bundleBytes).digest("hex") },
+      runtime: {
+        url: `s3://vm-artifacts/runtimes/${nodeRuntime.sha256.x64}`,
+        sha256: nodeRuntime.sha256.x64,
+        version: nodeRuntime.version,
+      },
     });
     userData = renderUserData(input);
     shipped = compressUserData(userData);

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { hostPaths } from "../../contract/layout";
+import { nodeRuntime } from "../../contract/runtime";
 import { ServiceSettings, stopTimeoutSec, withServiceDefaults } from "../../contract/service";
 import { HostInput, renderEnvFile, renderHostFiles, withHostDefaults } from "../../host";
 import { freePort } from "../../test/support/net";
@@ -37,6 +38,11 @@ function fleetHostInput(service: ServiceSettings, bundle: string, version: strin
     service,
     version,
     bundle: { url: `s3://local-fleet/${service.name}/${version}/server.js`, sha256: sha256File(bundle) },
+    runtime: {
+      url: `s3://local-fleet/runtimes/${nodeRuntime.sha256.x64}`,
+      sha256: nodeRuntime.sha256.x64,
+      version: nodeRuntime.version,
+    },
   });
 }
 
