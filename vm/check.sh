@@ -2,7 +2,8 @@
 # Runs inside the test VM once cloud-init is done (vmtest-check.service), from the read-only data disk.
 # Observes the booted host and drives the service, writing "=== section" blocks to the second serial
 # port (/dev/ttyS1) for vm/boot.test.ts to assert on. It asserts nothing itself.
-# Inputs beside it: check.env (SERVICE, PORT, MODE, the host layout's paths, the releases to deploy),
+# Inputs beside it: check.env (SERVICE, PORT, MODE (full, smoke or refused), BOOT_TAG (the boot script's
+# journal tag), the host layout's paths, the releases to deploy),
 # files.tsv (path owner mode sha256 of every rendered file), secrets.txt (marker values, one a line),
 # burst.js, releases/ (bundles of later releases).
 set -u
@@ -30,6 +31,26 @@ section failed-units
 systemctl list-units --failed --plain --no-legend 2>&1 | out
 
 if [ "${MODE:-full}" = smoke ]; then
+  section end
+  exit 0
+fi
+
+# A boot that was meant to fail (a tampered package): what is left running, and what the boot said.
+if [ "${MODE:-full}" = refused ]; then
+  section refused
+  {
+    echo "readyz=$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "http://127.0.0.1:$PORT/readyz")"
+    echo "serviceActive=$(systemctl is-active "$SERVICE.service" 2>&1)"
+    echo "serviceEnabled=$(systemctl is-enabled "$SERVICE.service" 2>&1)"
+    echo "ssmAgent=$(dpkg-query -W -f '${Version}' amazon-ssm-agent 2>/dev/null || echo none)"
+    echo "datadogAgent=$(dpkg-query -W -f '${Version}' datadog-agent 2>/dev/null || echo none)"
+    echo "runtime=$([ -e /opt/node ] && echo present || echo absent)"
+    echo "cloudFinal=$(systemctl show -p Result --value cloud-final.service)"
+  } | out
+  section boot-log
+  journalctl -b -o cat -t "$BOOT_TAG" | out
+  section boot-output
+  grep -aE 'gpgv|signature|ssm-agent' /var/log/cloud-init-output.log | tail -n 20 | out
   section end
   exit 0
 fi
@@ -125,18 +146,27 @@ section apt-sources
 grep -rh '^deb' /etc/apt/sources.list.d/ 2>/dev/null | out
 
 # --- instance metadata: root is served, the service unit is refused by its IPAddressDeny. The VM has no
-# metadata service, so a root-run HTTP responder on the metadata addresses (added to lo) stands in for it:
-# "served" (HTTP 200) and "refused by the unit's filter" (connect fails with EPERM, which no network
-# answer produces) are then both real outcomes. ---
+# metadata service, so a root-run HTTP responder on the metadata addresses (added to lo) stands in for it.
+# The unit's filter drops the service's packets to those addresses: a TCP connect then times out (the SYN
+# is dropped and retried), and a UDP send fails at once with EPERM, which no network answer produces. So
+# "blocked" means: HTTP failed and a datagram to the same address was refused with EPERM. ---
 imds_probe='
-import errno, http.client, sys
+import errno, http.client, socket, sys
+host = sys.argv[1]
+name = lambda e: errno.errorcode.get(e.errno or 0, type(e).__name__)
 try:
-    c = http.client.HTTPConnection(sys.argv[1], 80, timeout=5)
+    c = http.client.HTTPConnection(host, 80, timeout=3)
     c.request("GET", "/latest/meta-data/instance-id")
     r = c.getresponse()
     print("ok" if r.status == 200 and r.read().strip() == b"i-vmtest-imds" else "http-%d" % r.status)
 except OSError as e:
-    print("blocked" if e.errno == errno.EPERM else "error-" + errno.errorcode.get(e.errno or 0, type(e).__name__))
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        socket.socket(family, socket.SOCK_DGRAM).sendto(b"probe", (host, 80))
+        udp = "sent"
+    except OSError as u:
+        udp = name(u)
+    print("blocked" if udp == "EPERM" else "error-http-%s-udp-%s" % (name(e), udp))
 '
 imds_root=$(mktemp -d)
 mkdir -p "$imds_root/latest/meta-data"

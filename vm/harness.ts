@@ -149,7 +149,8 @@ export async function boot(image: Image, input: BootInput, workDir: string): Pro
     fs.writeFileSync(file, content, { mode: 0o600 });
   }
   const data = path.join(workDir, "data.ext4");
-  run("mkfs.ext4", ["-q", "-L", "VMTEST", "-d", dataDir, data, "256M"]);
+  // room for the runtime (about 150 MB) beside the bundles and the package sources
+  run("mkfs.ext4", ["-q", "-L", "VMTEST", "-d", dataDir, data, "512M"]);
 
   const consoleLog = path.join(workDir, "console.log");
   const reportLog = path.join(workDir, "report.log");

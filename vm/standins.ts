@@ -7,7 +7,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { tool } from "../test/support/tools";
 
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Buffer {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Buffer {
   const r = spawnSync(tool(cmd), args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input });
   if (r.status !== 0)
     throw new Error(`${cmd} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
@@ -25,7 +29,15 @@ export class ThrowawayKey {
     fs.mkdirSync(this.home, { mode: 0o700 });
     this.env = { ...process.env, GNUPGHOME: this.home };
     // ed25519: made in milliseconds; apt's gpgv and gpgv itself check it like Datadog's and AWS's RSA keys.
-    this.gpg(["--passphrase", "", "--quick-generate-key", `VM test ${name} (throwaway) <vmtest@invalid>`, "ed25519", "sign", "1d"]);
+    this.gpg([
+      "--passphrase",
+      "",
+      "--quick-generate-key",
+      `VM test ${name} (throwaway) <vmtest@invalid>`,
+      "ed25519",
+      "sign",
+      "1d",
+    ]);
     const colons = this.gpg(["--with-colons", "--list-keys"]).toString();
     const fpr = /^fpr:(?::*)([0-9A-F]{40}):/m.exec(colons)?.[1];
     if (!fpr) throw new Error(`gpg made no key for ${name}:\n${colons}`);
@@ -106,7 +118,10 @@ export function buildDeb(workDir: string, outDir: string, spec: DebSpec): string
  * pool/ with the packages, dists/<suite>/<component>/binary-amd64/Packages(.gz), dists/<suite>/Release,
  * Release.gpg and InRelease signed by `key`.
  */
-export function aptRepository(dir: string, o: { suite: string; component: string; debs: string[]; key: ThrowawayKey }): void {
+export function aptRepository(
+  dir: string,
+  o: { suite: string; component: string; debs: string[]; key: ThrowawayKey },
+): void {
   const pool = path.join(dir, "pool", o.component);
   fs.mkdirSync(pool, { recursive: true });
   for (const deb of o.debs) fs.copyFileSync(deb, path.join(pool, path.basename(deb)));
