@@ -84,6 +84,7 @@ let shipped: Buffer;
 let testStarted: number;
 let bootToReady: ReturnType<typeof bootToReadyOf> | undefined;
 let agentVersions: AgentSources["installedVersions"];
+let bootScript: string;
 
 /** The boot-to-ready figures, in seconds, from the VM's monotonic clock (check.sh section boot-to-ready). */
 function bootToReadyOf(p: Record<string, string>) {
@@ -197,6 +198,7 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     shipped = prepared.shipped;
     const files = renderHostFiles(input);
     const p = hostPaths(service);
+    bootScript = files.find((f) => f.path === p.bootScript)?.content ?? "";
     const later = laterVersions.map((v) => ({
       v,
       bytes: Buffer.concat([prepared.bundle, Buffer.from(`\n// release ${v}\n`)]),
@@ -279,6 +281,22 @@ describe("production user-data on a Debian 12 VM (qemu, no network)", () => {
     const ci = JSON.parse(section("cloud-init-result")) as { v1: { errors: string[] } };
     expect(ci.v1.errors, "errors in /run/cloud-init/result.json").toEqual([]);
     expect(section("failed-units"), "failed systemd units").toBe("");
+  });
+
+  it("has in its image, in place of a Debian mirror, only Debian packages the boot script installs when missing", () => {
+    const list = fs.readFileSync(path.join(__dirname, "image-packages.txt"), "utf8");
+    const marker = "# --- installed by the boot script when missing ---";
+    expect(list, "vm/image-packages.txt's section of the boot's packages").toContain(marker);
+    const preinstalled = list
+      .slice(list.indexOf(marker) + marker.length)
+      .split("\n")
+      .filter((l) => l.trim() && !l.startsWith("#"))
+      .map((l) => l.trim());
+    const installs = new Set(
+      [...bootScript.matchAll(/missing_debs ([^)\n]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)),
+    );
+    for (const pkg of preinstalled)
+      expect([...installs], `${pkg} is in the VM's image but the boot script never installs it`).toContain(pkg);
   });
 
   it("writes every rendered file with its owner, mode and content", () => {

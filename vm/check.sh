@@ -107,6 +107,8 @@ pid=$(systemctl show -p MainPID --value "$SERVICE.service")
 } | out
 section readyz
 { code /readyz; echo; } | out
+section service-log
+journalctl -b --no-pager -o short-monotonic -u "$SERVICE.service" | head -n 40 | out
 
 section other-units
 systemctl is-active rsyslog.service logrotate.timer datadog-agent.service amazon-ssm-agent.service 2>&1 | paste -sd' ' | out
@@ -184,6 +186,7 @@ done
 # The probe as the service user inside the running service's cgroup, where the unit's IP filter applies.
 svc_cgroup=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$pid/cgroup")
 in_service() {
+  if [ "${pid:-0}" = 0 ]; then echo "no-service-process"; return; fi
   sh -c 'echo $$ >"$1/cgroup.procs" && exec setpriv --reuid="$2" --regid="$2" --clear-groups python3 -c "$3" "$4"' \
     sh "$svc_cgroup" "$SERVICE" "$imds_probe" "$1"
 }
