@@ -15,4 +15,11 @@ export { renderRsyslog, renderPapertrailAction, parseDestination, productionSite
 export { renderLogrotate, productionLogrotateSite, LogrotateSite } from "./logrotate";
 export { renderDatadog, renderDatadogFor, serviceProgram, DatadogProgram, DatadogFile } from "./datadog";
 export { renderBootScript, renderHostBootScript, serviceBootProgram, BootProgram } from "./bootScript";
-export { renderUserData, renderCloudConfig, compressUserData, encodeUserData, userDataLimitBytes } from "./userData";
+export {
+  renderUserData,
+  renderCloudConfig,
+  compressUserData,
+  encodeUserData,
+  finalMessage,
+  userDataLimitBytes,
+} from "./userData";

@@ -4,6 +4,13 @@ import { ssmParameterNames } from "../contract/layout";
 import { Problem, nested } from "../contract/problem";
 import { ServiceSettings, checkServiceSettings, withServiceDefaults } from "../contract/service";
 import { checkOutboundAllowList } from "./unit";
+import {
+  DatadogAgentSource,
+  SsmAgentSource,
+  checkAgentSources,
+  withDatadogAgentDefaults,
+  withSsmAgentDefaults,
+} from "./packages";
 
 export interface HostInput {
   service: ServiceSettings;
@@ -22,6 +29,20 @@ export interface HostInput {
    * nodeBinaryPath(version) (contract/layout.ts), which the unit's ExecStart runs. No default.
    */
   runtime: { url: string; sha256: string; version: string };
+  /**
+   * The SSM agent the boot installs first: `baseUrl` (default AWS's regional bucket
+   * `https://s3.<region>.amazonaws.com/amazon-ssm-<region>`; https:// or file://), `version` (default
+   * ssmAgentVersion, host/packages.ts) and `keyring` (binary OpenPGP keyring, base64, that must have signed the
+   * .deb; default AWS's SSM Agent key, host/keys/amazonSsmAgent.ts).
+   */
+  ssmAgent: SsmAgentSource;
+  /**
+   * The Datadog agent: `aptUrl` (default https://apt.datadoghq.com/), `keysUrl` (default
+   * https://keys.datadoghq.com; keys are `DATADOG_APT_KEY_<last 8 hex>.public`), `keyFingerprints` (the only keys
+   * apt trusts for it; default datadogKeyFingerprints) and `version` (default datadogAgentVersion, installed as
+   * `datadog-agent=1:<version>-1` and held).
+   */
+  datadogAgent: DatadogAgentSource;
   /** Names (never values) of the SSM SecureString parameters read at boot. */
   ssm: { datadogApiKey: string; papertrailDestination: string };
   logs: {
@@ -50,6 +71,10 @@ export type HostBaseOptions = Pick<HostInput, "env"> & {
   region?: string;
   datadogSite?: string;
   logs?: Partial<HostInput["logs"]>;
+  /** Overrides of the SSM agent's source (see HostInput.ssmAgent); the VM test points it at stand-ins. */
+  ssmAgent?: Partial<SsmAgentSource>;
+  /** Overrides of the Datadog agent's source (see HostInput.datadogAgent). */
+  datadogAgent?: Partial<DatadogAgentSource>;
 };
 
 /** What a caller must give; everything else has a default. No field takes a secret value. */
@@ -69,11 +94,14 @@ export function withHostDefaults(o: HostInputOptions): HostInput {
 
 export function withHostBaseDefaults(o: HostBaseOptions): HostBase {
   const service = withServiceDefaults(o.service);
+  const region = o.region ?? "us-east-1";
   return {
     service,
     env: o.env,
-    region: o.region ?? "us-east-1",
+    region,
     datadogSite: o.datadogSite ?? "datadoghq.com",
+    ssmAgent: withSsmAgentDefaults(region, o.ssmAgent),
+    datadogAgent: withDatadogAgentDefaults(o.datadogAgent),
     ssm: ssmParameterNames(service.name, o.env),
     logs: withDefaults(
       { rotate: 14, maxSize: "100M", queueMaxDiskSpace: "1g", caFile: "/etc/ssl/certs/ca-certificates.crt" },
@@ -115,5 +143,6 @@ export function checkHostBase(i: HostBase): Problem[] {
   if (!/^\d+[kmg]?$/.test(i.logs.queueMaxDiskSpace))
     problem("logs.queueMaxDiskSpace", `"${i.logs.queueMaxDiskSpace}" must be a size like 1g`);
   if (!i.logs.caFile.startsWith("/")) problem("logs.caFile", `"${i.logs.caFile}" must be an absolute path`);
+  problems.push(...checkAgentSources(i.ssmAgent, i.datadogAgent));
   return problems;
 }

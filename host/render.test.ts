@@ -9,10 +9,12 @@ import {
   renderDatadog,
   renderEnvFile,
   renderHostFiles,
+  renderUnit,
   renderUserData,
   withHostDefaults,
 } from "./index";
-import { hostPaths } from "../contract/layout";
+import { hostPaths, nodeBinaryPath } from "../contract/layout";
+import { nodeRuntime } from "../contract/runtime";
 import { lifecyclePaths } from "./lifecycle";
 import { sampleInput, sampleRuntime } from "../test/support/hostInput";
 
@@ -74,6 +76,43 @@ describe("input", () => {
     expect(() => renderHostFiles(bad)).toThrow(HostInputError);
   });
 
+  it("names every bad runtime and agent source field, and takes no http:// source", () => {
+    const bad = withHostDefaults({
+      ...options,
+      runtime: { url: "https://x/node", sha256: "AB", version: "26" },
+      ssmAgent: { baseUrl: "http://s3.example/amazon-ssm", version: "latest", keyring: "not base64!" },
+      datadogAgent: {
+        aptUrl: "ftp://x",
+        keysUrl: "https://keys.datadoghq.com",
+        keyFingerprints: ["c0962c7d"],
+        version: "7",
+      },
+    });
+    expect(checkHostInput(bad).map((p) => p.field)).toEqual([
+      "ssmAgent.baseUrl",
+      "ssmAgent.version",
+      "ssmAgent.keyring",
+      "datadogAgent.aptUrl",
+      "datadogAgent.version",
+      "datadogAgent.keyFingerprints[0]",
+      "runtime.url",
+      "runtime.sha256",
+      "runtime.version",
+    ]);
+    const none = withHostDefaults({ ...options, datadogAgent: { keyFingerprints: [] } });
+    expect(checkHostInput(none)).toEqual([
+      { field: "datadogAgent.keyFingerprints", message: "give at least one key fingerprint" },
+    ]);
+    // production defaults: AWS's regional bucket of the host's region, Datadog's repository
+    const eu = withHostDefaults({ ...options, region: "eu-west-1" });
+    expect(eu.ssmAgent.baseUrl).toBe("https://s3.eu-west-1.amazonaws.com/amazon-ssm-eu-west-1");
+    expect(eu.datadogAgent).toMatchObject({
+      aptUrl: "https://apt.datadoghq.com/",
+      keysUrl: "https://keys.datadoghq.com",
+    });
+    expect(checkHostInput(eu)).toEqual([]);
+  });
+
   it("parses a Papertrail destination or says what is wrong", () => {
     expect(parseDestination("logs7.papertrailapp.com:41234")).toEqual({ host: "logs7.papertrailapp.com", port: 41234 });
     expect(() => parseDestination("logs7.papertrailapp.com")).toThrow(/host:port/);
@@ -117,6 +156,20 @@ describe("files", () => {
       include_units: ["sample-api.service"],
       service: "sample-api",
     });
+  });
+
+  it("runs the service with the pinned runtime the boot installs, not a system node", () => {
+    const unit = renderUnit(sampleInput());
+    expect(unit).toContain(`ExecStart=${nodeBinaryPath(nodeRuntime.version)} /opt/sample-api/current/server.js\n`);
+    expect(unit).toContain(`ExecStartPost=${nodeBinaryPath(nodeRuntime.version)} -e "`);
+    expect(unit).not.toContain("/usr/bin/node");
+  });
+
+  it("ends cloud-init with a message naming the release and the boot's duration", () => {
+    const doc = parse(renderUserData(sampleInput()).replace(/^#cloud-config\n/, ""));
+    expect(doc.final_message).toBe(
+      "sample-api release 2026.11.25-1: cloud-init finished $UPTIME s after boot (boot script result: journalctl -t sample-api-boot)",
+    );
   });
 
   it("writes the scripts (boot, deploy, lifecycle) executable and every other file root-owned 0644", () => {

@@ -12,7 +12,20 @@ export const userDataLimitBytes = 16 * 1024;
 /** The readable cloud-config: what cloud-init runs, and what reviews and tests read. */
 export function renderUserData(i: HostInput): string {
   // List items unindented: some 700 bytes of EC2's 16 KB go to the files instead of to indentation.
-  return renderCloudConfig(renderHostFiles(i), hostPaths(i.service.name).bootScript);
+  const p = hostPaths(i.service.name);
+  return renderCloudConfig(renderHostFiles(i), p.bootScript, {
+    finalMessage: finalMessage(`${i.service.name} release ${i.version}`, p.bootScript),
+  });
+}
+
+/**
+ * cloud-init's last line in the console and its log: what booted and how long the boot took ($UPTIME is
+ * cloud-init's, seconds since the kernel started). cloud-init prints it whether or not the boot script
+ * succeeded; the script's own "boot ok" or "boot failed" line in the journal says which.
+ */
+export function finalMessage(what: string, bootScript: string): string {
+  const tag = bootScript.slice(bootScript.lastIndexOf("/") + 1);
+  return `${what}: cloud-init finished $UPTIME s after boot (boot script result: journalctl -t ${tag})`;
 }
 
 /**
@@ -35,10 +48,16 @@ export function encodeUserData(userData: string): string {
 }
 
 /** The files, then the boot script (one of them) run once they are written. `renderer` names the caller. */
-export function renderCloudConfig(files: HostFile[], bootScript: string, renderer = "host/userData.ts"): string {
+export function renderCloudConfig(
+  files: HostFile[],
+  bootScript: string,
+  o: { renderer?: string; finalMessage: string },
+): string {
+  const renderer = o.renderer ?? "host/userData.ts";
   const doc = {
     write_files: files.map((f) => ({ path: f.path, owner: f.owner, permissions: f.mode, content: f.content })),
     runcmd: [[bootScript]],
+    final_message: o.finalMessage,
   };
   return `#cloud-config\n# rendered by ${renderer}; holds SSM parameter names, never secret values\n${stringify(doc, { lineWidth: 0 })}`;
 }

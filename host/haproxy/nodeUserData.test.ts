@@ -142,22 +142,26 @@ describe("HAProxy node user-data", () => {
 
   it("shellcheck passes the boot script: HAProxy and socat, the same SSM secret handling, haproxy.service last", () => {
     const script = file(hostPaths("haproxy").bootScript);
-    expect(script).toMatch(/missing_debs ca-certificates rsyslog rsyslog-gnutls logrotate haproxy socat\)/);
+    expect(script).toMatch(/missing_debs ca-certificates rsyslog rsyslog-gnutls logrotate gnupg haproxy socat\)/);
     expect(script).toMatch(/aws ssm get-parameter .*--with-decryption --name "\$1"/);
     expect(script).toContain(`write_secret ${hostPaths("sample-api").datadogEnvFile} "DD_API_KEY=$dd_api_key"`);
     expect(script).not.toMatch(/node|bundle/i);
     expect(script.trimEnd().split("\n").slice(-3)).toEqual([
-      "systemctl enable 'haproxy.service'",
-      "systemctl restart 'haproxy.service'",
-      'log "haproxy.service started"',
+      'systemctl enable "$unit"',
+      'systemctl restart "$unit"',
+      'log "boot ok: $unit started, ${SECONDS}s after the script started"',
     ]);
+    expect(script).toContain("unit='haproxy.service'");
+    expect(parse(userData).final_message).toBe(
+      "sample-api HAProxy node: cloud-init finished $UPTIME s after boot (boot script result: journalctl -t haproxy-boot)",
+    );
     const ok = run("shellcheck", ["-s", "bash", write("boot.sh", script)]);
     expect(ok.stdout + ok.stderr).toBe("");
     expect(ok.status).toBe(0);
     const bad = run("shellcheck", [
       "-s",
       "bash",
-      write("boot.sh", script.replace("missing_debs curl gnupg)", "missing_debs $debs)")),
+      write("boot.sh", script.replace('apt_install "${debs[@]}"', "apt_install ${debs[@]}")),
     ]);
     expect(bad.status).not.toBe(0);
   });

@@ -13,6 +13,7 @@ import {
   checkHostBase,
   productionLogrotateSite,
   productionSite,
+  finalMessage,
   renderCloudConfig,
   renderDatadogFor,
   renderHostBootScript,
@@ -23,7 +24,7 @@ import {
 } from "..";
 import { hostPaths } from "../../contract/layout";
 import { formatProblem } from "../../contract/problem";
-import { ServiceSettings } from "../../contract/service";
+import { ServiceSettings, withServiceDefaults } from "../../contract/service";
 import { HaproxyConfigOptions, checkHaproxyConfig, renderHaproxyConfig, withHaproxyDefaults } from "./config";
 import { haproxyUnitDefaults, renderHaproxyUnit } from "./unit";
 
@@ -134,7 +135,11 @@ export function renderNodeFiles(o: NodeUserDataOptions): HostFile[] {
 
 /** cloud-init user-data of an HAProxy node. Holds SSM parameter names, never secret values. */
 export function renderNodeUserData(o: NodeUserDataOptions): string {
-  return renderCloudConfig(renderNodeFiles(o), hostPaths(haproxyProgram).bootScript, "host/haproxy/nodeUserData.ts");
+  const boot = hostPaths(haproxyProgram).bootScript;
+  return renderCloudConfig(renderNodeFiles(o), boot, {
+    renderer: "host/haproxy/nodeUserData.ts",
+    finalMessage: finalMessage(`${withServiceDefaults(o.service).name} HAProxy node`, boot),
+  });
 }
 
 const datadogProgram: DatadogProgram = {
@@ -171,7 +176,6 @@ function bootProgram(): BootProgram {
     vars: {},
     // socat saves the server states before a reload (renderHaproxyUnit's ExecReload).
     debs: ["haproxy", "socat"],
-    needsRepo: [],
     install: "",
     // The unit's StateDirectory= and RuntimeDirectory= make HAProxy's own folders.
     folders: `install -d -m 0750 -o root -g adm ${hostPaths(haproxyProgram).logDir}\n`,
