@@ -23,6 +23,7 @@ const commands = [
   "zstd",
   // the stand-in package sources on the data disk: throwaway keys, signatures, the apt repository's indexes
   "gpg",
+  "gpg-agent",
   "gpgv",
   "apt-ftparchive",
 ];
