@@ -167,6 +167,7 @@ describe("service host boot", () => {
       ["ssm-agent", "packages", "runtime", "secrets", "datadog-agent", "release"].map((s) => `step=${s}`),
     );
     expect(r.journal.at(-1)).toMatch(/^boot ok: sample-api.service started, release 2026.11.25-1, \d+s/);
+    expect(r.journalTags).toEqual(["sample-api-boot"]);
     expect(p.bootScript).toBe("/usr/local/sbin/sample-api-boot");
   });
 

@@ -2,9 +2,12 @@
 // AWS's signing key, and it is still valid 60 days from now (rotate it before then: AWS publishes the next key
 // on "Verifying the signature of SSM Agent" ahead of the expiry).
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { testKeys } from "../../test/support/bootHarness";
 import { withHostBaseDefaults } from "../input";
-import { tool } from "../../test/support/tools";
+import { tempDir, tool } from "../../test/support/tools";
 import { amazonSsmAgentKeyFingerprint, amazonSsmAgentKeyring } from "./amazonSsmAgent";
 
 const day = 86_400_000;
@@ -31,6 +34,26 @@ describe("SSM agent keyring", () => {
     ]);
     expect(amazonSsmAgentKeyFingerprint).toBe(keys[0]!.fingerprint);
     expect(withHostBaseDefaults({ env: "prod" }).ssmAgent.keyring).toBe(amazonSsmAgentKeyring);
+  });
+
+  it("is a keyring gpgv reads as the boot writes it: another key's signature is refused for want of that key", () => {
+    const dir = tempDir("keys");
+    const other = testKeys(dir);
+    try {
+      const fpr = other.create("Not AWS <x@example.test>");
+      const file = path.join(dir, "amazon-ssm-agent.deb");
+      fs.writeFileSync(file, "stand-in package");
+      other.sign(fpr, file);
+      const keyring = path.join(dir, "amazon-ssm-agent.gpg");
+      fs.writeFileSync(keyring, Buffer.from(amazonSsmAgentKeyring, "base64"));
+      const r = spawnSync(tool("gpgv"), ["--keyring", keyring, `${file}.sig`, file], { encoding: "utf8" });
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/No public key/);
+      expect(r.stderr).not.toMatch(/keyblock resource|invalid/i);
+    } finally {
+      other.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("is valid for at least 60 more days", () => {

@@ -29,6 +29,8 @@ export interface BootResult {
   events: string[][];
   /** Lines the boot sent to the journal (logger), without the tag. */
   journal: string[];
+  /** The tags those lines carried. */
+  journalTags: string[];
   /** The host's files the user-data and the boot wrote, as the boot left them: content and mode. */
   file(p: string): { content: string; mode: number } | undefined;
 }
@@ -82,7 +84,7 @@ case "$1 $2" in
   "restart datadog-agent.service"|"start datadog-agent.service")
     [ -s "$DD_ENV_FILE" ] || { ev datadog-agent-start-failed "no $DD_ENV_FILE"; exit 1; } ;;
 esac`,
-  logger: `shift 2; [ "$1" = -- ] && shift; ev journal "$*"`,
+  logger: `tag=""; [ "$1" = -t ] && tag=$2 && shift 2; [ "$1" = -- ] && shift; ev journal "$tag" "$*"`,
   sleep: `ev sleep "$@"`,
   useradd: `ev useradd "$@"`,
   groupadd: `ev groupadd "$@"`,
@@ -192,7 +194,8 @@ function runIn(work: string, userData: string, s: BootStandIns): BootResult {
     status: r.status,
     stderr: r.stderr,
     events: lines,
-    journal: lines.filter((e) => e[0] === "journal").map((e) => e.slice(1).join("\t")),
+    journal: lines.filter((e) => e[0] === "journal").map((e) => e.slice(2).join("\t")),
+    journalTags: [...new Set(lines.filter((e) => e[0] === "journal").map((e) => e[1]!))],
     file: (p) => snapshot.get(p),
   };
 }
