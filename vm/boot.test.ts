@@ -2,7 +2,9 @@
 // (qemu TCG, no network device) and asserts on what the VM reports: cloud-init, files, the hardened
 // unit, logs through rsyslog and logrotate, the Papertrail queue, graceful stop, restart after kill -9,
 // release 1 installed through the deploy script and later releases deployed and rolled back with it,
-// secrets on disk.
+// secrets on disk, the runtime and the agents installed from their (stand-in) sources, the metadata
+// service reachable by root and not by the service, and the time from cloud-init's start to ready.
+// A second boot serves a tampered SSM agent package and expects the boot to refuse it and fail loudly.
 import { hostPaths, nodeBinaryPath } from "../contract/layout";
 import { nodeRuntime } from "../contract/runtime";
 import { spawnSync } from "node:child_process";
