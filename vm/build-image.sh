@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the VM test's Debian 12 image: a bookworm root filesystem (debootstrap, from the mirror this
-# machine's own apt sources name) with the stand-ins of vm/image/, as an ext4 image plus the kernel and
+# machine's own apt sources name) with the VM test's additions of vm/image/, as an ext4 image plus the kernel and
 # initrd to boot it directly. Usage: build-image.sh OUT_DIR (created; must not exist). Needs root.
 set -euo pipefail
 out=${1:?usage: build-image.sh OUT_DIR}
@@ -49,32 +49,6 @@ else
   echo "build-image: root filesystem from $base"
   zstd -q -d -c "$base" | tar -C "$root" --numeric-owner --xattrs -xf -
 fi
-
-# Stand-in packages: the user-data's install steps find these installed and do not reach the internet.
-deb() { # name version description depends: builds $work/debs/name.deb from $work/pkg/name/
-  mkdir -p "$work/pkg/$1/DEBIAN" "$work/debs"
-  printf 'Package: %s\nVersion: %s\nArchitecture: amd64\nMaintainer: VM test <root@localhost>\nDepends: %s\nDescription: %s\n' \
-    "$1" "$2" "$4" "$3" >"$work/pkg/$1/DEBIAN/control"
-  dpkg-deb -Znone --root-owner-group --build "$work/pkg/$1" "$work/debs/$1.deb" >/dev/null
-}
-node_bin=$(command -v node)
-node_version=$(node --version | sed 's/^v//')
-install -D -m 0755 "$node_bin" "$work/pkg/nodejs/usr/bin/node"
-deb nodejs "$node_version-vmtest" "Node.js: this machine's own node binary (VM test stand-in)" "libc6, libstdc++6"
-install -D -m 0755 "$here/image/datadog-agent" "$work/pkg/datadog-agent/opt/datadog-agent/bin/agent/agent"
-install -D -m 0644 "$here/image/datadog-agent.service" "$work/pkg/datadog-agent/lib/systemd/system/datadog-agent.service"
-mkdir -p "$work/pkg/datadog-agent/etc/datadog-agent"
-# like the real package: a system user dd-agent, the unit enabled
-install -D -m 0755 /dev/stdin "$work/pkg/datadog-agent/DEBIAN/postinst" <<'POSTINST'
-#!/bin/sh
-set -e
-getent passwd dd-agent >/dev/null || useradd --system --user-group --home-dir /opt/datadog-agent --shell /usr/sbin/nologin dd-agent
-chown dd-agent:dd-agent /etc/datadog-agent
-systemctl enable datadog-agent.service >/dev/null 2>&1 || true
-POSTINST
-deb datadog-agent "1:7.0.0-vmtest" "Datadog agent stand-in (VM test): does nothing" "passwd"
-cp "$work"/debs/*.deb "$root/tmp/"
-chroot "$root" sh -c 'dpkg -i /tmp/*.deb && rm /tmp/*.deb' >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; exit 1; }
 
 # The AWS CLI v2 installer's place; the stand-in serves SSM and S3 from the data disk.
 install -m 0755 "$here/image/aws" "$root/usr/local/bin/aws"

@@ -1,35 +1,36 @@
 // Boots the VM test's Debian 12 image under qemu (TCG, no network device) with a NoCloud seed and a
 // read-only data disk, and collects what the VM reports on its second serial port.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { missingTools as missingCommands } from "../test/support/tools";
 
 const vmDir = __dirname;
 export const cacheDir = path.join(vmDir, "..", ".cache", "vm");
 const sbinPath = `${process.env.PATH ?? ""}:/usr/sbin:/sbin`;
 
-// command the harness runs -> Debian package that provides it
-const tools: Record<string, string> = {
-  debootstrap: "debootstrap",
-  "qemu-system-x86_64": "qemu-system-x86",
-  "qemu-img": "qemu-utils",
-  "mkfs.ext4": "e2fsprogs",
-  "mkfs.vfat": "dosfstools",
-  mcopy: "mtools",
-  "dpkg-deb": "dpkg",
-  chroot: "coreutils",
-  zstd: "zstd",
-};
+// What the VM test runs on this machine; test/support/packages.json names the Debian package of each.
+const commands = [
+  "debootstrap",
+  "qemu-system-x86_64",
+  "qemu-img",
+  "mkfs.ext4",
+  "mkfs.vfat",
+  "mcopy",
+  "dpkg-deb",
+  "chroot",
+  "zstd",
+  // the stand-in package sources on the data disk: throwaway keys, signatures, the apt repository's indexes
+  "gpg",
+  "gpg-agent",
+  "gpgv",
+  "apt-ftparchive",
+];
 
 /** The apt-get command that installs the missing tools, or undefined when all are present. */
 export function missingTools(): string | undefined {
-  const missing = Object.entries(tools)
-    .filter(
-      ([cmd]) => spawnSync("sh", ["-c", `command -v ${cmd}`], { env: { ...process.env, PATH: sbinPath } }).status !== 0,
-    )
-    .map(([, pkg]) => pkg);
-  return missing.length ? `apt-get install -y ${[...new Set(missing)].join(" ")}` : undefined;
+  return missingCommands(commands);
 }
 
 export interface Image {
@@ -42,7 +43,7 @@ export interface Image {
   buildMs: number;
 }
 
-/** Key of the cached image: what the builder reads (script, package list, stand-ins, this machine's node). */
+/** Key of the cached image: what the builder reads (script, package list, the files of vm/image/). */
 function imageKey(): string {
   const h = createHash("sha256");
   const files = [
@@ -54,8 +55,6 @@ function imageKey(): string {
       .map((f) => `image/${f}`),
   ];
   for (const f of files) h.update(f).update(fs.readFileSync(path.join(vmDir, f)));
-  const node = execFileSync("sh", ["-c", "command -v node"], { encoding: "utf8" }).trim();
-  h.update(fs.readFileSync(node));
   return h.digest("hex").slice(0, 16);
 }
 
@@ -151,13 +150,17 @@ export async function boot(image: Image, input: BootInput, workDir: string): Pro
     fs.writeFileSync(file, content, { mode: 0o600 });
   }
   const data = path.join(workDir, "data.ext4");
-  run("mkfs.ext4", ["-q", "-L", "VMTEST", "-d", dataDir, data, "256M"]);
+  // room for the runtime (about 150 MB) beside the bundles and the package sources
+  run("mkfs.ext4", ["-q", "-L", "VMTEST", "-d", dataDir, data, "512M"]);
 
   const consoleLog = path.join(workDir, "console.log");
   const reportLog = path.join(workDir, "report.log");
   const args = [
     "-accel",
     "tcg",
+    // every CPU feature TCG emulates: the pinned Node is built for today's x86-64, not the 2003 baseline
+    "-cpu",
+    "max",
     "-m",
     "1024",
     "-smp",
