@@ -16,7 +16,8 @@ export { defaultBundlePath, releaseKey, releaseKeyPolicy, runtimeKey, runtimePat
 
 export interface BundleArgs {
   /** Local path of the bundle, relative to the project root (Pulumi.yaml's folder, not the working directory);
-   *  read at program time, so a plain string. Default dist/app/server.js. */
+   *  read at program time, so a plain string. One self-contained file (an esbuild bundle, nothing beside it): a host
+   *  installs it as `<release>/server.js` and the unit runs `node current/server.js`. Default dist/app/server.js. */
   bundlePath?: string;
   /** CPU architecture of the hosts' image, "x64" or "arm64" (Graviton): the Node runtime shipped beside the bundle
    *  is built for it. A plain string checked at construction, as a component schema takes no union. Default "x64". */
@@ -29,7 +30,9 @@ export interface BundleArgs {
   noncurrentVersionDays?: pulumi.Input<number>;
   /** Let `pulumi destroy` empty the bucket (dev); keep false in prod. Default false. */
   forceDestroy?: pulumi.Input<boolean>;
-  /** Instance roles that fetch releases: the release key lets them decrypt, through S3 only. Default none. */
+  /** Instance roles that fetch releases and the runtime (the Fleet's role, serviceHostRole's): the release key lets
+   *  them decrypt, through S3 only; the hosts' roles hold no KMS grant of their own for it, so a role not listed
+   *  cannot read them. Default none. */
   readerRoleArns?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * A bucket for S3 server access logs (Security Hub S3.9): the bundle bucket logs into it, and so may the stack's

@@ -7,7 +7,14 @@ export interface FleetArgs {
   vpcId: pulumi.Input<string>;
   /** Private subnets in at least 2 AZs. */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** cloud-init user-data in clear text (it holds no secret); base64-encoded here. */
+  /**
+   * cloud-init user-data in clear text (it holds no secret); base64-encoded here. Expected: host/ renderUserData
+   * (withHostDefaults) with the same service and env as Secrets (the hosts read `/<service>/<env>/...` parameters) and
+   * Bundle's url, sha256, runtimeUrl and runtimeSha256. It installs the layout the fleet relies on: the secrets script
+   * /usr/local/sbin/<service>-secrets, the deploy script /usr/local/sbin/<service>-deploy, releases under
+   * /opt/<service>/releases, the unit <service>.service, and the step that completes the launch lifecycle hook once
+   * /readyz answers (without it every instance is abandoned at lifecycleHookTimeoutSec).
+   */
   userData: pulumi.Input<string>;
   /** Service settings (contract/service.ts): the port the load balancer reaches. Default serviceDefaults. */
   service?: ServiceSettings;
@@ -25,13 +32,20 @@ export interface FleetArgs {
   maxSize?: pulumi.Input<number>;
   /** Initial size only: later changes (scaling) are kept across deploys. Default minSize. */
   desiredCapacity?: pulumi.Input<number>;
-  /** Target group the instances register with. */
+  /**
+   * Target group the instances register with. The group's health check type is ELB, so a load balancer must forward
+   * to this target group (listenerArns) and check the service's /readyz (Alb does): without one no instance ever
+   * counts healthy and every instance refresh fails.
+   */
   targetGroupArn: pulumi.Input<string>;
   /** The load balancer's security group: the only source of the service port. */
   loadBalancerSecurityGroupId: pulumi.Input<string>;
-  /** For the ALBRequestCountPerTarget resource label. */
+  /**
+   * `app/<name>/<id>` of the ALB in front (Alb.loadBalancerArnSuffix), for the ALBRequestCountPerTarget resource label:
+   * the fleet scales on an ALB's requests per target, so it expects an Application Load Balancer, not an NLB.
+   */
   loadBalancerArnSuffix: pulumi.Input<string>;
-  /** For the ALBRequestCountPerTarget resource label. */
+  /** `targetgroup/<name>/<id>` of targetGroupArn (Alb.targetGroupArnSuffix), for the same resource label. */
   targetGroupArnSuffix: pulumi.Input<string>;
   /** Target of the tracking policy, requests per target per minute. Default 1000. */
   requestsPerTarget?: pulumi.Input<number>;
@@ -53,7 +67,10 @@ export interface FleetArgs {
    * earlier update left running) before it fails; the refresh keeps going. Default 3600.
    */
   refreshTimeoutSec?: pulumi.Input<number>;
-  /** CloudWatch alarms that fail and roll back an instance refresh (from the observability component). Default none. */
+  /**
+   * Names of CloudWatch alarms that fail and roll back an instance refresh (Observability.rollbackAlarmNames): a
+   * refresh reads only CloudWatch alarms, not Datadog monitors. Default none.
+   */
   rollbackAlarmNames?: pulumi.Input<pulumi.Input<string>[]>;
   /** Pre-initialized stopped instances, so scale-out skips the boot. Plain: it adds a resource block. Default false. */
   warmPool?: boolean;
@@ -70,11 +87,22 @@ export interface FleetArgs {
    * budget's (contract/boot.ts: the grace period plus a margin for EC2's own start before cloud-init).
    */
   lifecycleHookTimeoutSec?: pulumi.Input<number>;
-  /** Bucket of the service bundle; the role may read only releases/* and runtimes/* in it. */
+  /**
+   * Bucket of the service bundle (Bundle.bucketArn); the role may read only releases/* and runtimes/* in it, the keys
+   * Bundle writes (releases/<sha256>.js, runtimes/<sha256>), so the user-data's bundle and runtime URLs must be
+   * Bundle's. The bucket's key lets the role decrypt only once the role is in Bundle's readerRoleArns.
+   */
   bundleBucketArn: pulumi.Input<string>;
-  /** The service's own SSM parameters. */
+  /**
+   * The service's own SSM parameters (Secrets.parameterArns: `/<service>/<env>/datadog-api-key` and
+   * `/<service>/<env>/papertrail-destination`, contract/layout.ts ssmParameterNames, the names the secrets script in
+   * userData reads); the only parameters the role may read.
+   */
   parameterArns: pulumi.Input<pulumi.Input<string>[]>;
-  /** The key that encrypts the parameters; decryption only through SSM. */
+  /**
+   * The key that encrypts the parameters (Secrets.keyArn); decryption only through SSM, and only once the role is in
+   * Secrets' readerRoleArns.
+   */
   kmsKeyArn: pulumi.Input<string>;
   /**
    * ARNs of the listeners forwarding to targetGroupArn (Alb.listenerArns): the group and its request-count policy
@@ -88,7 +116,8 @@ export interface FleetArgs {
   privateEgress?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * TCP port of the Papertrail destination the hosts send syslog over TLS to (Papertrail's ports are per account,
-   * usually 5 digits): the one port besides HTTPS the instances may open outward. Default 443 (HTTPS, open anyway).
+   * usually 5 digits; Secrets.papertrailPort): the one port besides HTTPS the instances may open outward. Default 443
+   * (HTTPS, open anyway).
    */
   papertrailPort?: pulumi.Input<number>;
   /**

@@ -17,7 +17,7 @@ import { serviceHosts } from "./serviceHosts";
 export { checkHaproxyTierArgs };
 
 export interface HaproxyTierArgs {
-  /** Environment name: part of the fleet's DNS zone, of its `Fleet` tag and of every tag. Lowercase. */
+  /** Environment name, Secrets' too: part of the fleet's DNS zone, its `Fleet` tag, every tag, the SSM names. Lowercase. */
   env: string;
   /** Service settings (contract/service.ts): name, port and timings. Default serviceDefaults. */
   service?: ServiceSettings;
@@ -74,14 +74,15 @@ export interface HaproxyTierArgs {
   serverSlots?: number;
   /** Instance type of the service hosts. Default t3.small. */
   fleetInstanceType?: pulumi.Input<string>;
-  /** cloud-init of a service host (host renderers). Read at first boot only: later releases come through SSM. */
+  /** cloud-init of a service host: renderUserData with this service and env (Secrets' too) and Bundle's URLs. Read at
+   *  first boot only: later releases come through SSM, whose deploy step needs the layout it installs. */
   fleetUserData: pulumi.Input<string>;
-  /** Instance profile of the service hosts (SSM core, read of the bundle prefix and its own parameters). */
+  /** Instance profile of the service hosts (serviceHostRole: reads Bundle's releases/ and runtimes/, its own parameters). */
   fleetInstanceProfileName: pulumi.Input<string>;
   /** Size of the encrypted gp3 root volume of every host, GB. Default 16. */
   rootVolumeGb?: pulumi.Input<number>;
 
-  /** ARNs of the SSM parameters the HAProxy nodes read at boot (Datadog API key, Papertrail destination). */
+  /** ARNs of the SSM parameters the HAProxy nodes read at boot (Secrets.parameterArns; nodeUserData names them). */
   nodeParameterArns: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * The KMS key encrypting those parameters (Secrets.keyArn): the nodes may decrypt with it, only through SSM.
@@ -111,11 +112,11 @@ export interface HaproxyTierArgs {
   /** With `accessLogs`: bucket taking the log bucket's own S3 server access logs (Bundle.accessLogBucketName). Default none. */
   serverAccessLogBucket?: pulumi.Input<string>;
 
-  /** s3:// URL of the release to roll out (Bundle.url). */
+  /** s3:// URL of the release to roll out (Bundle.url: under releases/, the only prefix the hosts' role reads). */
   bundleUrl: pulumi.Input<string>;
   /** sha256 of that release, hex. */
   bundleSha256: pulumi.Input<string>;
-  /** Release id the hosts record. */
+  /** Release id the hosts record: its folder under /opt/<service>/releases; up to 64 of A-Z a-z 0-9 . _ - */
   version: pulumi.Input<string>;
   /** Hosts deployed at once (SSM max concurrency). Default "1". */
   rolloutBatch?: pulumi.Input<string>;

@@ -29,7 +29,11 @@ export { checkThresholds, dashboardDefinition, datadogAppHost, defaultDatadogNam
 const formerType = "node-service:observability:Observability";
 
 export interface ObservabilityArgs {
-  /** Service settings (contract/service.ts); its name is the `service:` tag and DD_SERVICE. Plain, as every component takes it. Required. */
+  /**
+   * Service settings (contract/service.ts); its name is the `service:` tag and DD_SERVICE. Plain, as every component
+   * takes it. Required. The hosts' agent and DogStatsD metrics must carry the same `service:` and `env:` tags (the
+   * user-data renders them from the same settings), or the service's monitors see nothing.
+   */
   service: ServiceSettings;
   /** The environment: the `env:` tag and DD_ENV. Required. */
   env: pulumi.Input<string>;
@@ -45,7 +49,7 @@ export interface ObservabilityArgs {
   nlbTargetGroupArnSuffix?: pulumi.Input<string>;
   /** HAProxy nodes the NLB must see healthy (the node count). Default 1. */
   expectedHealthyNodes?: pulumi.Input<number>;
-  /** Auto Scaling group of the fleet. Default none: no ASG CPU alarm. */
+  /** Auto Scaling group of the fleet (Fleet.autoScalingGroupName). Default none: no ASG CPU alarm. */
   asgName?: pulumi.Input<string>;
   /**
    * Time a new host has to boot and pass its load balancer's check, seconds (the group's health check grace
@@ -90,7 +94,10 @@ export interface ObservabilityArgs {
    * Default none. See components/datadog-integration/README.md for the deploy order.
    */
   datadogIntegrationRoleArn?: pulumi.Input<string>;
-  /** Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section". */
+  /**
+   * Where the runbook lives; monitor messages and alarm descriptions link it. Default "the README's runbook section"
+   * (README.md, "What each alarm means, and what to do": a row per alarm and monitor, kept true by test/readme.test.ts).
+   */
   runbookUrl?: pulumi.Input<string>;
   /**
    * Pulumi `protect` on the alarm topic's KMS key alone (the stack's `protect`): a deleted key cannot decrypt what

@@ -25,13 +25,17 @@ export {
 };
 
 export interface SecretsArgs {
-  /** Service settings (contract/service.ts): its name is part of the parameter names and the key alias. */
+  /**
+   * Service settings (contract/service.ts): its name is part of the parameter names and the key alias. The hosts'
+   * user-data must be rendered with the same name and env: they read `/<service>/<env>/datadog-api-key` and
+   * `/<service>/<env>/papertrail-destination` (contract/layout.ts ssmParameterNames).
+   */
   service: ServiceSettings;
   /** Environment name: part of the parameter names and the key alias. */
   env: pulumi.Input<string>;
   /** Pulumi secrets (config.requireSecret); wrapped again as secrets in case a caller passes plain text. */
   datadogApiKey: pulumi.Input<string>;
-  /** host:port of the Papertrail log destination; a secret, like the API key. */
+  /** host:port of the Papertrail log destination, as the hosts' secrets script accepts it (host/secrets.ts); a secret, like the API key. */
   papertrailDestination: pulumi.Input<string>;
   /**
    * Instance roles that read the parameters at boot (the fleet's; the HAProxy flavor's service hosts and nodes):
