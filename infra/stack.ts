@@ -188,6 +188,7 @@ function albFlavor(
     amiId: c.amiId || undefined,
     amiName: c.amiName,
     instanceType: c.instanceType,
+    architecture: runtimeArchOf(c.instanceType),
     rootVolumeGb: c.rootVolumeGb,
     minSize: c.minSize,
     maxSize: c.maxSize,
@@ -253,7 +254,8 @@ function haproxyFlavor({
     },
     {},
   );
-  const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName }, {});
+  const arch = runtimeArchOf(c.instanceType);
+  const image = debianImage({ amiId: c.amiId || undefined, amiName: c.amiName, architecture: arch }, {});
   // Prod has no single point of failure, as its minSize >= 2 (infra/config.ts): two HAProxy nodes, and the tier checks it.
   const highAvailability = c.env === "prod";
   // The nodes' user-data and the tier's own haproxy.cfg use the same slots and port (infra/host-input.ts nodeInputOf).

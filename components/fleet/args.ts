@@ -24,6 +24,11 @@ export interface FleetArgs {
   amiName?: pulumi.Input<string>;
   /** EC2 instance type. Default t3.small. */
   instanceType?: pulumi.Input<string>;
+  /**
+   * CPU architecture of instanceType, as Node names it: "x64" or "arm64" (Graviton). Picks the AMI's architecture
+   * (and the default amiName's); the runtime in userData (Bundle's architecture) must be the same. Plain. Default "x64".
+   */
+  architecture?: string;
   /** Size of the encrypted gp3 root volume, GB. Default 8. */
   rootVolumeGb?: pulumi.Input<number>;
   /** Fewest instances. Default 2. */

@@ -47,6 +47,15 @@ const named = (type: string, name: string): RecordedResource => {
 };
 
 describe("Fleet", () => {
+  it("on Graviton (architecture arm64), looks up Debian's arm64 image, the default name following the architecture", async () => {
+    await runProgram(() => ({
+      asg: new Fleet("graviton", { ...minimal, architecture: "arm64" }).autoScalingGroupName,
+    }));
+    const ami = mocks.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
+    expect(ami.inputs.filters).toContainEqual({ name: "name", values: ["debian-12-arm64-*"] });
+    expect(ami.inputs.filters).toContainEqual({ name: "architecture", values: ["arm64"] });
+  });
+
   it("with minimal args: hardened launch template, ELB-checked ASG with a safe instance refresh, request tracking", async () => {
     const { options } = await runProgram(() => ({ asg: new Fleet("svc", minimal).autoScalingGroupName }));
     const lt = mocks.one("aws:ec2/launchTemplate:LaunchTemplate");
@@ -62,6 +71,7 @@ describe("Fleet", () => {
     const ami = mocks.calls.find((c) => c.token === "aws:ec2/getAmi:getAmi")!;
     expect(ami.inputs).toMatchObject({ owners: [debianOwnerId], mostRecent: true });
     expect(ami.inputs.filters).toContainEqual({ name: "name", values: ["debian-12-amd64-*"] });
+    expect(ami.inputs.filters).toContainEqual({ name: "architecture", values: ["x86_64"] });
 
     const asg = mocks.one("aws:autoscaling/group:Group");
     expect(asg.inputs).toMatchObject({
@@ -272,6 +282,7 @@ describe("Fleet", () => {
       /refreshTimeoutSec: 600 is shorter than the refresh's own pauses and waits: 3 checkpoints × 300 s \+ 120 s warm-up \+ 600 s launch hook = 1620 s/,
     ],
     [{ lifecycleHookTimeoutSec: 20 }, /lifecycleHookTimeoutSec: 20 must be a whole number of seconds from 30 to 7200/],
+    [{ architecture: "x86_64" }, /architecture "x86_64" must be "x64" or "arm64"/],
     [
       { warmPool: true, warmPoolMaxPreparedCapacity: 0 },
       /warmPoolMaxPreparedCapacity: 0 must be a whole number above 0/,

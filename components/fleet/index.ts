@@ -85,7 +85,10 @@ export class Fleet extends pulumi.ComponentResource {
     if (problems.length) throw new pulumi.RunError(`Fleet ${name}: ${problems.map(formatProblem).join("; ")}`);
     const service = args.service ?? serviceDefaults;
     const port = service.port;
-    const image = debianImage({ amiId: args.amiId, amiName: args.amiName }, { parent: this });
+    const architecture = args.architecture ?? "x64";
+    if (architecture !== "x64" && architecture !== "arm64")
+      throw new pulumi.RunError(`Fleet ${name}: architecture "${architecture}" must be "x64" or "arm64"`);
+    const image = debianImage({ amiId: args.amiId, amiName: args.amiName, architecture }, { parent: this });
     const { role, profile } = serviceHostRole(name, args, { parent: this });
     // The group's identity for IAM, known before the group exists (its name is not): project, stack and component.
     const fleet = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;

@@ -5,6 +5,11 @@ import { Problem } from "../../contract/problem";
 export const debianOwnerId = "136693071363";
 export const debian12NamePattern = "debian-12-amd64-*";
 
+/** The official Debian 12 image name pattern of a CPU architecture (x64 as Node names it, arm64 for Graviton). */
+export function debian12NamePatternFor(architecture: "x64" | "arm64"): string {
+  return architecture === "arm64" ? "debian-12-arm64-*" : debian12NamePattern;
+}
+
 /** The instance role's inline policy: read this service's releases, its runtime and parameters, nothing else. */
 export function instancePolicy(a: {
   bundleBucketArn: string;
