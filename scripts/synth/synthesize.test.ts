@@ -14,6 +14,7 @@ import { readSynth, writeSynth } from "./files";
 import { decodeUserData, hostFiles } from "./hosts";
 import { SynthResource } from "./model";
 import { filesOf } from "./synthesize";
+import { fakeNode } from "../../test/support/engine/fakeNode";
 
 const root = "/checkout/of/project";
 const marker = "SECRET-MARKER-datadogApiKey-7f3c9a";
@@ -26,30 +27,7 @@ const cloudConfig = (unit: string) =>
     .join("\n")}\nruncmd:\n  - [/usr/local/sbin/boot]\n`;
 
 function node(type: string, name: string, inputs: Record<string, unknown>, more: Partial<Node> = {}): Node {
-  return {
-    urn: `urn:pulumi:dev::p::${type}::${name}`,
-    type,
-    name,
-    parent: stackUrn,
-    custom: true,
-    id: `${name}-id`,
-    inputs,
-    outputs: {},
-    options: {
-      ignoreChanges: [],
-      replaceOnChanges: [],
-      dependencies: [],
-      propertyDependencies: {},
-      aliases: [],
-      provider: "",
-      deletedWith: "",
-      version: "",
-      additionalSecretOutputs: [],
-    },
-    protect: false,
-    retainOnDelete: false,
-    ...more,
-  };
+  return fakeNode(type, name, inputs, { urn: `urn:pulumi:dev::p::${type}::${name}`, parent: stackUrn, ...more });
 }
 
 function fakeRun(nodes: Node[]): RunResult {

@@ -2,35 +2,13 @@
 import { describe, expect, it } from "vitest";
 import { ASSET_SIG, SIG_KEY } from "../wire";
 import { Graph, Node, ReleasePolicy, checkRelease, diffGraphs } from "./graph";
+import { fakeNode } from "./fakeNode";
 
 const OBJ = "aws:s3/bucketObjectv2:BucketObjectv2";
 const urnOf = (type: string, name: string) => `urn:pulumi:prod::p::node-service:bundle:Bundle$${type}::${name}`;
 
 function node(type: string, name: string, inputs: Record<string, unknown>, more: Partial<Node> = {}): Node {
-  return {
-    urn: urnOf(type, name),
-    type,
-    name,
-    parent: "",
-    custom: true,
-    id: `${name}-id`,
-    inputs,
-    outputs: {},
-    options: {
-      ignoreChanges: [],
-      replaceOnChanges: [],
-      dependencies: [],
-      propertyDependencies: {},
-      aliases: [],
-      provider: "",
-      deletedWith: "",
-      version: "",
-      additionalSecretOutputs: [],
-    },
-    protect: false,
-    retainOnDelete: false,
-    ...more,
-  };
+  return fakeNode(type, name, inputs, { urn: urnOf(type, name), parent: "", ...more });
 }
 const graph = (...nodes: Node[]): Graph => ({ nodes: new Map(nodes.map((n) => [n.urn, n])), outputs: new Map() });
 const asset = (hash: string, path = "dist/app/server.js") => ({ [SIG_KEY]: ASSET_SIG, hash, path });
