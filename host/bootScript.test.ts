@@ -113,6 +113,7 @@ function unverified(r: BootResult, pinned: string[], debian: string[]): string[]
   return out;
 }
 const debianPackages = [
+  "libatomic1",
   "ca-certificates",
   "rsyslog",
   "rsyslog-gnutls",

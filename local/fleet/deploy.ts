@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { serviceNode } from "../../test/support/runtime";
 import { control } from "../../test/support/supervisor";
 import { sha256File } from "../../contract/digest";
 import { FleetError, FleetState, HostState, hostLayout, readPid, releaseId } from "./state";
@@ -55,6 +56,8 @@ function runDeployScript(state: FleetState, h: HostState, args: string[], o: Run
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     DEPLOY_ROOT: h.root,
+    // The readiness probe runs on the host's runtime, the pinned Node, as on a real host.
+    DEPLOY_NODE: serviceNode(),
     DEPLOY_RESTART_CMD: `${ctl} ${o.naive ? "kill" : "restart"}`,
     DEPLOY_STOP_CMD: `${ctl} stop`,
     DEPLOY_READY_URL: `http://${h.address}:${state.service.port}/readyz`,

