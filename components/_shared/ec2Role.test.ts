@@ -1,15 +1,10 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import { MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
+import { runProgram } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { ec2Role, ssmAgentPolicy } from "./ec2Role";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 class Holder extends pulumi.ComponentResource {
   constructor(name: string, build: (parent: pulumi.Resource) => void) {

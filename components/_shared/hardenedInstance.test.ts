@@ -1,15 +1,10 @@
 import * as aws from "@pulumi/aws";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
+import { describe, expect, it } from "vitest";
+import { runProgram } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { hardenedInstanceArgs, hardenedLaunchTemplateArgs } from "./hardenedInstance";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 describe("hardened instance settings", () => {
   it("instance shape: IMDSv2 with hop limit 1, encrypted gp3 root, no public IP", async () => {

@@ -1,14 +1,9 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { describe, expect, it } from "vitest";
+import { settle, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { Alb, accessLogDeliveryStatements, checkAlbTimings } from "./index";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 const minimal = { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"] };
 

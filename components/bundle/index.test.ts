@@ -2,23 +2,20 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { settle, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { sha256File } from "../../contract/digest";
 import { nodeRuntime } from "../../contract/runtime";
 import { serviceNode } from "../../test/support/runtime";
 import { Bundle, runtimePaths } from "./index";
 
-let mocks: MockRecorder;
+const mocks = useMocks();
 let dir: string;
-beforeAll(async () => {
-  mocks = await setupMocks();
+beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-test-"));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-beforeEach(() => {
-  mocks.clear();
-});
 
 describe("Bundle", () => {
   it("uploads the file under its sha256 to a private, encrypted, versioned, TLS-only bucket", async () => {

@@ -1,13 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { describe, expect, it } from "vitest";
+import { settle, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { ServiceDns, checkServiceDnsArgs, serviceUrlOf } from "./index";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => mocks.clear());
+const mocks = useMocks();
 
 const lb = {
   loadBalancerDnsName: "sample-api-1234567890.us-east-1.elb.amazonaws.com",

@@ -1,21 +1,18 @@
 // The docker target's components under Pulumi's mocks: what a release changes, what the args refuse, and the
 // log settings. The whole local stack runs through the stand-in engine in infra/docker.test.ts.
 import * as fs from "node:fs";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { serviceDefaults } from "../../contract/service";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { settle, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { tempBundle } from "../../test/support/stack-config";
 import { DockerLoggingError, dockerLogArgs } from "../_shared/dockerContainer";
 import { DockerHaproxy } from "../docker-haproxy";
 import { DockerService } from "./index";
 
-let mocks: MockRecorder;
+const mocks = useMocks();
 const release1 = tempBundle("console.log('release 1')\n");
 const release2 = tempBundle("console.log('release 2')\n");
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => mocks.clear());
 afterAll(() => {
   release1.dispose();
   release2.dispose();

@@ -1,16 +1,11 @@
 // What the service instances may open outward (security review F9): HTTPS (AWS APIs through the VPC endpoints or
 // the NAT, Datadog, package repositories read over HTTPS) and the Papertrail port, nothing else; no port 80.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MockRecorder, runProgram, setupMocks } from "../../test/support/pulumi-mocks";
+import { describe, expect, it } from "vitest";
+import { runProgram } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { Fleet, FleetArgs } from "./index";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 const args: FleetArgs = {
   vpcId: "vpc-1",

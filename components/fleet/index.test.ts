@@ -1,25 +1,13 @@
 import { gunzipSync } from "node:zlib";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  MOCK_AMI_ID,
-  MockRecorder,
-  RecordedResource,
-  runProgram,
-  setupMocks,
-  valueOf,
-} from "../../test/support/pulumi-mocks";
+import { describe, expect, it } from "vitest";
+import { MOCK_AMI_ID, RecordedResource, runProgram, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { explicitDependencies } from "../../test/support/dependencies";
 import { launchHookName } from "../../host/lifecycle";
 import { defaultBootBudget } from "../../contract/boot";
 import { Fleet, FleetArgs, debianOwnerId, fleetTagKey, secretsRevisionTagKey } from "./index";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 const minimal: FleetArgs = {
   vpcId: "vpc-1",

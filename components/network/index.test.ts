@@ -1,15 +1,10 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { formatProblem, namesFrom } from "../../contract/problem";
-import { MockRecorder, settle, setupMocks, valueOf } from "../../test/support/pulumi-mocks";
+import { settle, valueOf } from "../../test/support/pulumi-mocks";
+import { useMocks } from "../../test/support/useMocks";
 import { Network, checkNetworkArgs, subnetCidr } from "./index";
 
-let mocks: MockRecorder;
-beforeAll(async () => {
-  mocks = await setupMocks();
-});
-beforeEach(() => {
-  mocks.clear();
-});
+const mocks = useMocks();
 
 describe("Network", () => {
   it("creates a VPC with a public and a private subnet per AZ and one shared NAT by default", async () => {
