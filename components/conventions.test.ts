@@ -21,23 +21,10 @@ import { DockerService } from "./docker-service";
 import { DockerHaproxy } from "./docker-haproxy";
 import { DogstatsdSink } from "./docker-dogstatsd-sink";
 import { serviceDefaults } from "../contract/service";
+import { componentTypes } from "../test/support/components";
 
 const { Analyzer } = require("@pulumi/pulumi/provider/experimental/analyzer");
 const root = path.resolve(__dirname, "..");
-const components = [
-  "Alb",
-  "Bundle",
-  "DatadogIntegration",
-  "DockerHaproxy",
-  "DockerService",
-  "DogstatsdSink",
-  "Fleet",
-  "HaproxyTier",
-  "Network",
-  "Observability",
-  "Secrets",
-  "ServiceDns",
-];
 
 interface Property {
   description?: string;
@@ -51,13 +38,14 @@ let dir: string;
 
 beforeAll(async () => {
   // infra/stack.ts imports every component: the analyzer finds them by following its imports.
-  schema = new Analyzer(root, "node-service-aws", { main: "infra/stack.js" }, new Set(components)).analyze().components;
+  schema = new Analyzer(root, "node-service-aws", { main: "infra/stack.js" }, new Set(componentTypes)).analyze()
+    .components;
   mocks = await setupMocks();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "conventions-"));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-describe.each(components)("%s", (component) => {
+describe.each(componentTypes)("%s", (component) => {
   it("args and outputs: accepted by the analyzer, documented, defaults stated; service settings as one plain ServiceSettings", () => {
     const { inputs, outputs } = schema[component]!;
     for (const [name, p] of Object.entries(inputs)) {
@@ -130,7 +118,7 @@ it("registerOutputs lists every output of every component", async () => {
     new DogstatsdSink("dogstatsdsink", { networkName: "net" });
     return {};
   });
-  for (const component of components) {
+  for (const component of componentTypes) {
     const [, wire] = [...mocks.outputWires].find(([urn]) =>
       urn.endsWith(`:index:${component}::${component === "HaproxyTier" ? "tier" : component.toLowerCase()}`),
     )!;

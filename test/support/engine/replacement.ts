@@ -8,6 +8,7 @@
 //   unverified: not checked: every input change counts as a replacement, the safe assumption for the checks.
 // infra/program.test.ts fails when a program registers a type that has no entry here.
 import { typeToken } from "../../../components/_shared/typeToken";
+import { componentTypes } from "../components";
 
 export interface Replacement {
   /** Input names (dotted for a nested field) whose change forces a replacement; "*" = any change. */
@@ -304,20 +305,7 @@ export const replacement: Record<string, Replacement> = Object.fromEntries([
     },
   ],
   component("pulumi:pulumi:Stack"),
-  ...[
-    "Alb",
-    "Bundle",
-    "DatadogIntegration",
-    "DockerHaproxy",
-    "DockerService",
-    "DogstatsdSink",
-    "Fleet",
-    "HaproxyTier",
-    "Network",
-    "Observability",
-    "Secrets",
-    "ServiceDns",
-  ].map((t) => component(typeToken(t))),
+  ...componentTypes.map((t) => component(typeToken(t))),
 ]);
 
 export function replacementFor(type: string): Replacement {
